@@ -1,0 +1,168 @@
+"""The portable dataset as domain objects: records, associations, events and segments.
+
+`Dataset` is an in-memory view with the lookups scoring needs: a record by key, its associated
+records of a type (labels merged across association lines), and its events of a type.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+from healthscore.domain.conditions import Condition, all_hold, boundary_days, static_conditions_hold
+
+RecordKey = tuple[str, str]
+_NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    object_type: str
+    id: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    lists: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> RecordKey:
+        return (self.object_type, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationLine:
+    """One line of associations.jsonl; it links both ways."""
+
+    from_type: str
+    from_id: str
+    to_type: str
+    to_id: str
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    type: str
+    occurred_at: datetime
+    object_type: str
+    object_id: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def day(self) -> date:
+        return self.occurred_at.date()  # occurred_at is stored in UTC
+
+    @property
+    def owner(self) -> RecordKey:
+        return (self.object_type, self.object_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A named filter over records of one type: conditions AND-ed, optionally list membership."""
+
+    id: str
+    name: str
+    object_type: str
+    conditions: tuple[Condition, ...] = ()
+    lists: tuple[str, ...] = ()
+
+    def matches(self, record: Record, today: date) -> bool:
+        if record.object_type != self.object_type:
+            return False
+        if self.lists and not record.lists.intersection(self.lists):
+            return False
+        return all_hold(self.conditions, record.properties, record.lists, today)
+
+    def boundary_days(self, record: Record, today: date) -> Iterable[date]:
+        """Future days on which this record can enter or leave the segment (date conditions)."""
+        if record.object_type != self.object_type:
+            return ()
+        if self.lists and not record.lists.intersection(self.lists):
+            return ()
+        if not static_conditions_hold(self.conditions, record.properties, record.lists, today):
+            return ()
+        return boundary_days(self.conditions, record.properties, today)
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """An associated record and the labels of its association (union over lines)."""
+
+    record: Record
+    labels: frozenset[str]
+
+
+class Dataset:
+    """Records, associations, events and segments with the lookups scoring needs.
+
+    A record line seen twice keeps the last; an event seen twice (same owner and id) is one
+    event, the first. A record referenced only by events or associations has no properties.
+    """
+
+    def __init__(
+        self,
+        records: Iterable[Record] = (),
+        associations: Iterable[AssociationLine] = (),
+        events: Iterable[Event] = (),
+        segments: Iterable[Segment] = (),
+    ) -> None:
+        self._records: dict[RecordKey, Record] = {}
+        for record in records:
+            self._records[record.key] = record
+        self.segments: dict[str, Segment] = {s.id: s for s in segments}
+
+        labels: dict[RecordKey, dict[RecordKey, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for line in associations:
+            one, other = (line.from_type, line.from_id), (line.to_type, line.to_id)
+            labels[one][other].update(line.labels)
+            labels[other][one].update(line.labels)
+        self._neighbours: dict[RecordKey, dict[str, list[tuple[RecordKey, frozenset[str]]]]] = {}
+        for key, others in labels.items():
+            by_type: dict[str, list[tuple[RecordKey, frozenset[str]]]] = defaultdict(list)
+            for other_key in sorted(others):
+                by_type[other_key[0]].append((other_key, frozenset(others[other_key])))
+            self._neighbours[key] = dict(by_type)
+
+        self._events: dict[RecordKey, dict[str, list[Event]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        seen: set[tuple[str, str, str]] = set()
+        self.event_count = 0
+        for event in events:
+            identity = (event.object_type, event.object_id, event.id)
+            if identity in seen:
+                continue
+            seen.add(identity)
+            self._events[event.owner][event.type].append(event)
+            self.event_count += 1
+
+    def record(self, key: RecordKey) -> Record:
+        """The record, or one with no properties when only events or associations name it."""
+        return self._records.get(key) or Record(key[0], key[1], _NO_PROPERTIES)
+
+    def records_of(self, object_type: str) -> list[Record]:
+        """Records of a type, ordered by id."""
+        return sorted(
+            (r for r in self._records.values() if r.object_type == object_type),
+            key=lambda r: r.id,
+        )
+
+    @property
+    def record_count(self) -> int:
+        return len(self._records)
+
+    def neighbours(self, key: RecordKey, object_type: str) -> list[Neighbour]:
+        """Associated records of one type, each once, with the union of their labels."""
+        return [
+            Neighbour(self.record(other), labels)
+            for other, labels in self._neighbours.get(key, {}).get(object_type, ())
+        ]
+
+    def events_of(self, key: RecordKey, event_type: str) -> list[Event]:
+        """A record's own events of one type."""
+        by_type = self._events.get(key)
+        return by_type.get(event_type, []) if by_type else []

@@ -1,0 +1,585 @@
+"""A synthetic customer portfolio in the portable dataset format, for demos, tests and benchmarks.
+
+Deterministic: the same seed, size and end day give byte-identical files. Each company draws
+from its own random stream (seeded by the portfolio seed and its index), so any slice of a big
+portfolio can be regenerated alone. Companies follow an engagement trajectory over the year —
+steady, growing, declining or churning — which shapes their events, tickets, NPS and CSM
+sentiment, and decides their renewal outcome (the label analysts test their scores against).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+INDUSTRIES = (
+    "Software",
+    "Healthcare",
+    "Financial Services",
+    "Manufacturing",
+    "Retail",
+    "Education",
+    "Media",
+    "Logistics",
+)
+REGIONS = ("Northeast", "Southeast", "Midwest", "West", "EMEA", "APAC")
+CSM_OWNERS = tuple(
+    f"{first} {last}"
+    for first, last in [
+        ("Avery", "Chen"),
+        ("Jordan", "Patel"),
+        ("Sam", "Okafor"),
+        ("Riley", "Novak"),
+        ("Morgan", "Silva"),
+        ("Casey", "Lindqvist"),
+        ("Quinn", "Haddad"),
+        ("Jamie", "Moreau"),
+        ("Drew", "Kowalski"),
+        ("Reese", "Tanaka"),
+        ("Parker", "Ibrahim"),
+        ("Skyler", "Rossi"),
+    ]
+)
+SYLLABLES = (
+    "ac",
+    "me",
+    "no",
+    "va",
+    "zen",
+    "tri",
+    "lo",
+    "gic",
+    "qua",
+    "ntum",
+    "by",
+    "te",
+    "ra",
+    "ver",
+    "sol",
+    "ar",
+    "ion",
+    "flex",
+    "pro",
+    "dyn",
+    "ami",
+    "cs",
+    "nex",
+    "us",
+)
+SUFFIXES = ("Inc", "Labs", "Group", "Systems", "Health", "Partners", "Works", "Co")
+FIRST_NAMES = (
+    "Alex",
+    "Blair",
+    "Cameron",
+    "Dana",
+    "Emerson",
+    "Finley",
+    "Gray",
+    "Harper",
+    "Indigo",
+    "Jules",
+    "Kai",
+    "Logan",
+    "Marlow",
+    "Noor",
+    "Oakley",
+    "Peyton",
+)
+LAST_NAMES = (
+    "Abara",
+    "Baker",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Khan",
+    "Lopez",
+    "Meyer",
+    "Nguyen",
+    "Olsen",
+    "Park",
+)
+ROLES = (
+    ("Decision maker", "VP Operations"),
+    ("Champion", "Customer Success Lead"),
+    ("Billing contact", "Finance Manager"),
+    ("End user", "Analyst"),
+    ("End user", "Specialist"),
+    ("End user", "Coordinator"),
+)
+FORMS = ("Contact us", "Newsletter", "Support request", "Webinar signup")
+# Event mix for contacts (type, weight); a company's own events are payments.
+CONTACT_EVENTS = (
+    ("email_opened", 16),
+    ("email_clicked", 5),
+    ("email_replied", 12),
+    ("page_visited", 8),
+    ("meeting_booked", 12),
+    ("call_ended", 12),
+    ("form_submitted", 4),
+    ("document_viewed", 10),
+    ("sales_email_opened", 4),
+    ("sales_email_replied", 6),
+    ("marketing_event_attended", 2),
+    ("cta_clicked", 2),
+    ("email_delivered", 4),
+)
+_EVENT_TYPES = tuple(t for t, _ in CONTACT_EVENTS)
+_EVENT_WEIGHTS = tuple(float(w) for _, w in CONTACT_EVENTS)
+
+# Trajectory → (share of companies, yearly engagement multiplier, open-ticket rate, churn odds)
+TRAJECTORIES = {
+    "steady": (0.50, 1.9, 0.4, 0.05),
+    "growing": (0.18, 2.1, 0.3, 0.02),
+    "declining": (0.20, 1.1, 0.8, 0.35),
+    "churning": (0.12, 0.6, 2.2, 0.8),
+}
+
+SEGMENTS: list[dict[str, Any]] = [
+    {
+        "id": "seg-all-companies",
+        "name": "All companies",
+        "object_type": "companies",
+        "conditions": [],
+        "lists": [],
+    },
+    {
+        "id": "seg-upmarket",
+        "name": "Upmarket (200+ employees)",
+        "object_type": "companies",
+        "conditions": [{"property": "employees", "operator": "gte", "value": 200}],
+        "lists": [],
+    },
+    {
+        "id": "seg-smb",
+        "name": "SMB (under 200 employees)",
+        "object_type": "companies",
+        "conditions": [{"property": "employees", "operator": "lt", "value": 200}],
+        "lists": [],
+    },
+    {
+        "id": "seg-strategic",
+        "name": "Strategic accounts",
+        "object_type": "companies",
+        "conditions": [],
+        "lists": ["list-strategic"],
+    },
+    {
+        "id": "seg-all-contacts",
+        "name": "All contacts",
+        "object_type": "contacts",
+        "conditions": [],
+        "lists": [],
+    },
+    {
+        "id": "seg-decision-makers",
+        "name": "Decision makers",
+        "object_type": "contacts",
+        "conditions": [{"property": "role", "operator": "eq_any", "values": ["Decision maker"]}],
+        "lists": [],
+    },
+]
+
+
+@dataclass
+class PortfolioSummary:
+    companies: int = 0
+    contacts: int = 0
+    deals: int = 0
+    tickets: int = 0
+    associations: int = 0
+    events: int = 0
+    trajectories: dict[str, int] = field(default_factory=dict)
+
+
+class _Writer:
+    """The four JSONL files, written line by line."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.records = (folder / "records.jsonl").open("w", encoding="utf-8")
+        self.associations = (folder / "associations.jsonl").open("w", encoding="utf-8")
+        self.events = (folder / "events.jsonl").open("w", encoding="utf-8")
+        with (folder / "segments.jsonl").open("w", encoding="utf-8") as segments:
+            for segment in SEGMENTS:
+                _line(segments, segment)
+
+    def close(self) -> None:
+        for handle in (self.records, self.associations, self.events):
+            handle.close()
+
+
+def _line(handle: TextIO, row: dict[str, Any]) -> None:
+    handle.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False))
+    handle.write("\n")
+
+
+def generate_portfolio(
+    folder: Path,
+    companies: int,
+    *,
+    seed: int = 7,
+    until: date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PortfolioSummary:
+    """Write a portfolio of `companies` companies whose year of events ends on `until`."""
+    if companies < 1:
+        raise ValueError("companies must be at least 1")
+    end = until or datetime.now(UTC).date()
+    writer = _Writer(Path(folder))
+    summary = PortfolioSummary(trajectories=dict.fromkeys(TRAJECTORIES, 0))
+    try:
+        for index in range(1, companies + 1):
+            _Company(index, seed, end).write(writer, summary)
+            if progress is not None and index % 1000 == 0:
+                progress(1000)
+        if progress is not None:
+            progress(companies % 1000)
+    finally:
+        writer.close()
+    return summary
+
+
+class _Company:
+    """One company with its people, deals, tickets and year of events."""
+
+    def __init__(self, index: int, seed: int, end: date) -> None:
+        self.rng = random.Random((seed << 32) ^ index)
+        self.index = index
+        self.id = f"c{index:07d}"
+        self.end = end
+        self.trajectory = self.rng.choices(
+            tuple(TRAJECTORIES), weights=[v[0] for v in TRAJECTORIES.values()]
+        )[0]
+
+    def write(self, writer: _Writer, summary: PortfolioSummary) -> None:
+        rng = self.rng
+        _, engagement, ticket_rate, churn_odds = TRAJECTORIES[self.trajectory]
+        summary.companies += 1
+        summary.trajectories[self.trajectory] += 1
+        employees = max(3, int(rng.lognormvariate(4.6, 1.3)))
+        churned = rng.random() < churn_odds
+        properties = self._properties(employees, churned)
+        lists = []
+        if employees >= 1000 and rng.random() < 0.6:
+            lists.append("list-strategic")
+        if properties["customer_since"] >= (self.end - timedelta(days=120)).isoformat():
+            lists.append("list-onboarding")
+        _line(
+            writer.records,
+            {"object_type": "companies", "id": self.id, "properties": properties, "lists": lists},
+        )
+
+        contacts = self._contacts(writer, summary)
+        self._deals(writer, summary, employees)
+        self._tickets(writer, summary, ticket_rate, contacts)
+        self._events(writer, summary, contacts, engagement, employees)
+
+    def _properties(self, employees: int, churned: bool) -> dict[str, Any]:
+        rng, end = self.rng, self.end
+        name = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+        tier = "Enterprise" if employees >= 1000 else "Mid-market" if employees >= 200 else "SMB"
+        sentiment_weights = {
+            "steady": (65, 30, 5),
+            "growing": (80, 18, 2),
+            "declining": (25, 45, 30),
+            "churning": (5, 30, 65),
+        }[self.trajectory]
+        nps_centre = {"steady": 8.6, "growing": 9.2, "declining": 6.5, "churning": 4.0}[
+            self.trajectory
+        ]
+        properties: dict[str, Any] = {
+            "name": f"{name} {rng.choice(SUFFIXES)}",
+            "domain": f"{name.lower()}{self.index}.example.com",
+            "industry": rng.choice(INDUSTRIES),
+            "region": rng.choice(REGIONS),
+            "csm_owner": rng.choice(CSM_OWNERS),
+            "employees": employees,
+            "annual_revenue": employees * rng.randint(60, 240) * 1000,
+            "tier": tier,
+            "lifecycle_stage": "customer",
+            "customer_since": (end - timedelta(days=rng.randint(60, 2500))).isoformat(),
+            "renewal_date": (end + timedelta(days=rng.randint(1, 365))).isoformat(),
+            "renewal_outcome": "churned" if churned else "renewed",
+            "engagement_trend": self.trajectory,
+        }
+        if rng.random() < 0.85:
+            properties["csm_sentiment"] = rng.choices(
+                ("Positive", "Neutral", "Negative"), weights=sentiment_weights
+            )[0]
+            properties["csm_sentiment_updated"] = (
+                end - timedelta(days=rng.randint(0, 200))
+            ).isoformat()
+        if rng.random() < 0.7:
+            nps = round(min(10.0, max(0.0, rng.gauss(nps_centre, 1.4))))
+            # CRM exports send numbers as strings about half the time.
+            properties["nps_score"] = str(nps) if rng.random() < 0.5 else nps
+            properties["nps_date"] = (end - timedelta(days=rng.randint(0, 365))).isoformat()
+        return properties
+
+    def _contacts(self, writer: _Writer, summary: PortfolioSummary) -> list[str]:
+        rng = self.rng
+        count = max(1, min(12, int(rng.gauss(5, 2))))
+        ids = []
+        for k in range(count):
+            contact_id = f"p{self.index:07d}-{k}"
+            label, title = ROLES[k] if k < len(ROLES) else ROLES[3 + k % 3]
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            properties = {
+                "firstname": first,
+                "lastname": last,
+                "email": f"{first.lower()}.{last.lower()}@{self.id}.example.com",
+                "jobtitle": title,
+                "role": label,
+                "lifecyclestage": "customer",
+            }
+            if rng.random() < 0.3:
+                properties["last_activity_date"] = (
+                    self.end - timedelta(days=rng.randint(0, 90))
+                ).isoformat()
+            _line(
+                writer.records,
+                {
+                    "object_type": "contacts",
+                    "id": contact_id,
+                    "properties": properties,
+                    "lists": [],
+                },
+            )
+            labels = [label] if label != "End user" or rng.random() < 0.5 else []
+            _line(
+                writer.associations,
+                {
+                    "from_type": "companies",
+                    "from_id": self.id,
+                    "to_type": "contacts",
+                    "to_id": contact_id,
+                    "labels": labels,
+                },
+            )
+            ids.append(contact_id)
+        summary.contacts += count
+        summary.associations += count
+        return ids
+
+    def _deals(self, writer: _Writer, summary: PortfolioSummary, employees: int) -> None:
+        rng = self.rng
+        for k in range(rng.choice((0, 1, 1, 2, 3))):
+            deal_id = f"d{self.index:07d}-{k}"
+            stage = rng.choice(
+                ("appointmentscheduled", "qualifiedtobuy", "closedwon", "closedlost")
+            )
+            _line(
+                writer.records,
+                {
+                    "object_type": "deals",
+                    "id": deal_id,
+                    "lists": [],
+                    "properties": {
+                        "dealname": f"{'Renewal' if k == 0 else 'Expansion'} {self.id}",
+                        "amount": employees * rng.randint(100, 400),
+                        "dealstage": stage,
+                        "pipeline": "renewals" if k == 0 else "expansion",
+                        "closedate": (
+                            self.end + timedelta(days=rng.randint(-200, 200))
+                        ).isoformat(),
+                    },
+                },
+            )
+            _line(
+                writer.associations,
+                {
+                    "from_type": "deals",
+                    "from_id": deal_id,
+                    "to_type": "companies",
+                    "to_id": self.id,
+                    "labels": [],
+                },
+            )
+            summary.deals += 1
+            summary.associations += 1
+
+    def _tickets(
+        self, writer: _Writer, summary: PortfolioSummary, open_rate: float, contacts: list[str]
+    ) -> None:
+        rng = self.rng
+        closed = _poisson(rng, 2.0)
+        still_open = _poisson(rng, open_rate)
+        for k in range(closed + still_open):
+            ticket_id = f"t{self.index:07d}-{k}"
+            is_open = k >= closed
+            status = rng.choice(("new", "waiting_on_us", "in_progress")) if is_open else "closed"
+            priority = rng.choices(
+                ("LOW", "MEDIUM", "HIGH", "URGENT"),
+                weights=(35, 40, 20, 5) if is_open else (45, 40, 13, 2),
+            )[0]
+            created = self.end - timedelta(days=rng.randint(0, 60 if is_open else 365))
+            _line(
+                writer.records,
+                {
+                    "object_type": "tickets",
+                    "id": ticket_id,
+                    "lists": [],
+                    "properties": {
+                        "subject": rng.choice(
+                            (
+                                "Login issue",
+                                "Export fails",
+                                "Billing question",
+                                "Feature request",
+                                "Slow dashboard",
+                                "Integration error",
+                            )
+                        ),
+                        "status": status,
+                        "priority": priority,
+                        "createdate": created.isoformat(),
+                    },
+                },
+            )
+            _line(
+                writer.associations,
+                {
+                    "from_type": "tickets",
+                    "from_id": ticket_id,
+                    "to_type": "companies",
+                    "to_id": self.id,
+                    "labels": [],
+                },
+            )
+            _line(
+                writer.associations,
+                {
+                    "from_type": "tickets",
+                    "from_id": ticket_id,
+                    "to_type": "contacts",
+                    "to_id": rng.choice(contacts),
+                    "labels": [],
+                },
+            )
+            summary.tickets += 1
+            summary.associations += 2
+
+    def _events(
+        self,
+        writer: _Writer,
+        summary: PortfolioSummary,
+        contacts: list[str],
+        engagement: float,
+        employees: int,
+    ) -> None:
+        rng = self.rng
+        size_factor = 0.5 + 0.25 * math.log10(employees)
+        count = _poisson(rng, 14.0 * engagement * size_factor)
+        types = rng.choices(_EVENT_TYPES, weights=_EVENT_WEIGHTS, k=count)
+        for k, event_type in enumerate(types):
+            when = self._moment(self._day_in_year())
+            _line(
+                writer.events,
+                {
+                    "id": f"e{self.index:07d}-{k}",
+                    "type": event_type,
+                    "occurred_at": when,
+                    "object_type": "contacts",
+                    "object_id": rng.choice(contacts),
+                    "properties": self._event_properties(event_type),
+                },
+            )
+        summary.events += count
+        if rng.random() < 0.35:  # monthly card payments, on the company itself
+            day = rng.randint(1, 28)
+            payments = 0
+            for month in range(12):
+                offset = 365 - month * 30 - day
+                if (self.trajectory == "churning" and month < 3) or offset < 0:
+                    continue
+                failed = rng.random() < (0.25 if self.trajectory == "churning" else 0.04)
+                _line(
+                    writer.events,
+                    {
+                        "id": f"e{self.index:07d}-pay{month}",
+                        "type": "payment_failed" if failed else "payment_succeeded",
+                        "occurred_at": self._moment(offset),
+                        "object_type": "companies",
+                        "object_id": self.id,
+                        "properties": {"amount": str(employees * 10), "currency": "USD"},
+                    },
+                )
+                payments += 1
+            summary.events += payments
+
+    def _day_in_year(self) -> int:
+        """Days before the end day, shaped by the trajectory (0 = the end day itself)."""
+        u = self.rng.random()
+        match self.trajectory:
+            case "growing":  # denser towards the end day
+                return int(365 * (1 - math.sqrt(u)))
+            case "declining":  # denser a year ago, thinning out towards the end day
+                return int(365 * (math.sqrt(u) if self.rng.random() < 0.7 else u))
+            case "churning":  # fading, and nothing at all in the last four months
+                return 120 + int(245 * math.sqrt(u))
+            case _:
+                return int(365 * u)
+
+    def _moment(self, days_before_end: int) -> str:
+        rng = self.rng
+        moment = (
+            datetime(self.end.year, self.end.month, self.end.day, tzinfo=UTC)
+            - timedelta(days=days_before_end)
+            + timedelta(seconds=rng.randint(8 * 3600, 19 * 3600))
+        )
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _event_properties(self, event_type: str) -> dict[str, Any]:
+        rng = self.rng
+        match event_type:
+            case "call_ended":
+                properties: dict[str, Any] = {
+                    "duration_seconds": str(int(rng.lognormvariate(6.6, 0.9))),
+                    "outcome": rng.choice(("connected", "left_voicemail", "no_answer")),
+                }
+                if rng.random() < 0.8:
+                    properties["call_type"] = rng.choice(("outbound", "inbound", "video"))
+                return properties
+            case "form_submitted":
+                return {"form_name": rng.choice(FORMS), "page_url": "/contact"}
+            case "meeting_booked":
+                return {"meeting_type": rng.choice(("QBR", "Onboarding", "Check-in", "Escalation"))}
+            case "document_viewed":
+                return {
+                    "document_name": rng.choice(("Roadmap", "Renewal proposal", "Security review")),
+                    "duration_seconds": rng.randint(5, 900),
+                }
+            case "page_visited":
+                return {
+                    "page_url": rng.choice(
+                        ("/pricing", "/docs", "/app/dashboard", "/billing", "/blog")
+                    )
+                }
+            case _ if event_type.startswith(("email_", "sales_email_")):
+                return {
+                    "email_campaign": rng.choice(("Product update", "Renewal reminder", "Webinar"))
+                }
+            case _:
+                return {}
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """Knuth's method: fine for the small means used here."""
+    if mean <= 0:
+        return 0
+    limit, product, count = math.exp(-mean), rng.random(), 0
+    while product > limit:
+        product *= rng.random()
+        count += 1
+    return count

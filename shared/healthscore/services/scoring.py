@@ -1,0 +1,148 @@
+"""Use cases of the scoring core: load a definition, score a dataset, explain, summarise.
+
+The CLI (and later the API) call these; they wire the domain to the file adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from healthscore.adapters.dataset_files import read_dataset
+from healthscore.domain.dataset import Dataset
+from healthscore.domain.definition import DefinitionError, Issue, ScoreDefinition, parse_definition
+from healthscore.domain.reference_engine import (
+    RecordScore,
+    check_against_dataset,
+    in_scope,
+    score,
+    score_record,
+)
+from healthscore.domain.values import utc_day
+
+
+def read_definition_json(path: Path) -> Any:
+    """The JSON in a definition file, or DefinitionError saying why it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DefinitionError([Issue("", f"cannot read {path}: {error.strerror}")]) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DefinitionError(
+            [
+                Issue(
+                    "",
+                    f"{path} is not valid JSON: {error.msg} "
+                    f"at line {error.lineno} column {error.colno}",
+                )
+            ]
+        ) from None
+
+
+def load_definition(path: Path) -> ScoreDefinition:
+    """A validated definition from a file (DefinitionError lists every problem)."""
+    return parse_definition(read_definition_json(path))
+
+
+def score_dataset(
+    definition: ScoreDefinition, dataset: Dataset, as_of: datetime
+) -> list[RecordScore]:
+    """Every in-scope record's score, ordered by id."""
+    return score(definition, dataset, as_of)
+
+
+class RecordNotFound(LookupError):
+    """No record with that id and the score's object type."""
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """ "Test a record": its score and breakdown, or why it is out of scope."""
+
+    record_id: str
+    object_type: str
+    result: RecordScore | None  # None: the record is in none of the score's segments
+    segments: tuple[str, ...]
+
+
+def explain_record(
+    definition: ScoreDefinition, dataset: Dataset, record_id: str, as_of: datetime
+) -> Explanation:
+    issues = check_against_dataset(definition, dataset)
+    if issues:
+        raise DefinitionError(issues)
+    key = (definition.object_type, record_id)
+    if key not in {r.key for r in dataset.records_of(definition.object_type)}:
+        raise RecordNotFound(
+            f"no {definition.object_type} record with id {record_id!r} in the dataset"
+        )
+    record = dataset.record(key)
+    today = utc_day(as_of)
+    segments = [dataset.segments[s] for s in definition.segments]
+    result = (
+        score_record(definition, dataset, record, today)
+        if in_scope(record, segments, today)
+        else None
+    )
+    return Explanation(record_id, definition.object_type, result, tuple(s.name for s in segments))
+
+
+def top_reasons(definition: ScoreDefinition, result: RecordScore, limit: int = 3) -> list[str]:
+    """Why a record scores low, in a CSM's words: what subtracts most, then what is missing."""
+    rules = {rule.id: rule for _, rule in definition.rules()}
+    negatives = sorted(
+        (
+            (outcome.hundredths, group.name, rules[outcome.rule_id], outcome)
+            for group in result.groups
+            for outcome in group.rules
+            if outcome.hundredths < 0 and outcome.rule_id in rules
+        ),
+        key=lambda item: item[0],
+    )
+    reasons = []
+    for _, group_name, rule, outcome in negatives:
+        if rule.frequency is not None:
+            what = f"{rule.summary()}: {rule.frequency.describe()}"
+        elif rule.target != "self" or rule.event_type:
+            what = f"{outcome.matched}× {rule.summary()}"
+        elif (by_value := rule.scored_individually_by) is not None and outcome.records:
+            shown = " and ".join(str(v) for v in outcome.records[0].matched_values)
+            what = f"{by_value.property} is {shown}"
+        else:
+            what = rule.summary()
+        reasons.append(f"{group_name}: {what} ({outcome.points:+g})")
+    shortfalls = sorted(
+        (g for g in result.groups if 0 <= g.hundredths < g.max_points * 50),
+        key=lambda g: g.hundredths - g.max_points * 100,
+    )
+    reasons += [f"{g.name}: only {g.points:g} of {g.max_points} points" for g in shortfalls]
+    return reasons[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    scored: int
+    by_status: list[tuple[str, str, int]]  # label, colour, count — in threshold order
+    lowest: list[RecordScore]
+    average: float
+
+
+def overview(definition: ScoreDefinition, results: list[RecordScore], lowest: int = 10) -> Overview:
+    """The status distribution and the lowest-scored records (most at risk first)."""
+    counts = Counter(r.status for r in results)
+    by_status = [
+        (t.label, t.color, counts.get(t.label, 0)) for t in reversed(definition.thresholds)
+    ]
+    worst = sorted(results, key=lambda r: (r.score, r.id))[:lowest]
+    average = sum(r.score for r in results) / len(results) if results else 0.0
+    return Overview(len(results), by_status, worst, average)
+
+
+def load_dataset(path: Path) -> Dataset:
+    return read_dataset(path)
