@@ -725,6 +725,13 @@ def _check_points_by_value(condition: Condition, path: str) -> Iterator[Issue]:
         ]
         if not named:
             yield Issue(key_path, f"{key!r} is not one of the condition's values")
+        elif len(named) > 1:
+            yield Issue(
+                key_path,
+                f"{key!r} names several values ("
+                + ", ".join(f"values[{i}]" for i in named)
+                + "); values scored individually must be distinct",
+            )
         for index in named:
             named_by[index].append(key)
     for index, keys_for_value in named_by.items():
