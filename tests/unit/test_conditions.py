@@ -51,7 +51,9 @@ def test_equality_is_numeric_for_numbers_else_case_insensitive_text(left, right,
 @pytest.mark.parametrize("value", [None, "", []])
 def test_missing_values(value):
     assert is_missing(value)
-    assert not is_missing(0) and not is_missing(" ") and not is_missing(False)
+    assert not is_missing(0)
+    assert not is_missing(" ")
+    assert not is_missing(False)
 
 
 @pytest.mark.parametrize(

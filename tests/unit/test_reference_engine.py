@@ -27,7 +27,7 @@ from tests.builders import (
     score_one,
 )
 
-# --- the seed document's own examples ------------------------------------------------------
+# --- the seed document's own examples ------------------------------------------------------------
 
 
 def _email_views(views: int) -> float:
@@ -121,7 +121,7 @@ def test_ten_points_with_50_percent_monthly_decay_is_5_after_a_month():
     assert points(score_one(defn, dataset(company(), events=(event("meeting_booked", 30),)))) == 5
 
 
-# --- decay ---------------------------------------------------------------------------------
+# --- decay ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -199,7 +199,7 @@ def test_months_are_30_days_and_weeks_7():
     assert rule_points(result, 0, 1) == 1
 
 
-# --- timeframes and time ---------------------------------------------------------------------
+# --- timeframes and time -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("age", "counts"), [(0, True), (29, True), (30, False), (-1, False)])
@@ -232,7 +232,7 @@ def test_an_event_later_on_the_as_of_day_is_not_in_the_future():
     assert points(score_one(defn, dataset(company(), events=(late_today,)))) == 3
 
 
-# --- frequency --------------------------------------------------------------------------------
+# --- frequency -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -273,7 +273,7 @@ def test_frequency_counts_only_events_in_the_timeframe():
     assert points(score_one(defn, data)) == 0
 
 
-# --- limit and aggregations ------------------------------------------------------------------
+# --- limit and aggregations ----------------------------------------------------------------------
 
 
 def test_limit_caps_negative_rules_too():
@@ -382,7 +382,7 @@ def test_limit_applies_to_property_rules():
     assert points(score_one(defn, data)) == -12
 
 
-# --- event sources, labels and filters ----------------------------------------------------------
+# --- event sources, labels and filters -----------------------------------------------------------
 
 
 def _company_with_contacts():
@@ -532,7 +532,7 @@ def test_property_rule_labels_and_filters_restrict_associated_records():
     assert points(score_one(defn, dataset(c, d1, d2, associations=links))) == 7
 
 
-# --- scoring individually ----------------------------------------------------------------------
+# --- scoring individually ------------------------------------------------------------------------
 
 
 def test_points_by_value_earns_each_matched_value_once_for_list_properties():
@@ -575,7 +575,7 @@ def test_points_by_value_with_contains_any():
     assert points(score_one(defn, dataset(company(), events=evs))) == 5
 
 
-# --- groups, score, status ------------------------------------------------------------------------
+# --- groups, score, status -----------------------------------------------------------------------
 
 
 def test_group_total_is_clamped_to_plus_minus_max_points():
@@ -590,7 +590,8 @@ def test_group_total_is_clamped_to_plus_minus_max_points():
     result = score_one(defn, dataset(company(), events=evs))
     assert (points(result, 0), points(result, 1)) == (40, -25)
     assert result.score == 15
-    assert result.groups[0].cap_applied and result.groups[1].cap_applied
+    assert result.groups[0].cap_applied
+    assert result.groups[1].cap_applied
 
 
 @pytest.mark.parametrize(("meetings", "payments_failed", "expected"), [(0, 3, 0), (12, 0, 100)])
@@ -670,7 +671,7 @@ def test_a_negative_total_scores_zero_with_the_lowest_status():
     assert (result.score, result.status) == (0, "At-risk")
 
 
-# --- scope: segments and lists --------------------------------------------------------------------
+# --- scope: segments and lists -------------------------------------------------------------------
 
 
 def test_only_records_in_any_segment_are_scored_in_id_order():
@@ -748,7 +749,7 @@ def test_unknown_segment_or_segment_of_another_type_is_refused_with_its_path():
     assert [i.path for i in error.value.issues] == ["segments[0]", "segments[1]"]
 
 
-# --- date-relative conditions ----------------------------------------------------------------------
+# --- date-relative conditions --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

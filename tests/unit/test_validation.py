@@ -43,7 +43,9 @@ def mutate(change) -> dict[str, Any]:
 def test_the_design_example_is_valid_and_gets_ids():
     parsed, issues = validate_definition(DESIGN_EXAMPLE)
     assert issues == []
-    assert parsed is not None and parsed.id and all(g.id for g in parsed.groups)
+    assert parsed is not None
+    assert parsed.id
+    assert all(g.id for g in parsed.groups)
     assert all(r.id for _, r in parsed.rules())
 
 
@@ -63,7 +65,8 @@ def test_existing_ids_are_kept():
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
 def test_every_documented_example_is_valid(path):
     parsed, issues = validate_definition(json.loads(path.read_text()))
-    assert issues == [] and parsed is not None
+    assert issues == []
+    assert parsed is not None
 
 
 @pytest.mark.parametrize(
@@ -362,7 +365,7 @@ def test_contacts_score_event_rule_association_may_only_set_aggregation():
     assert "groups[0].rules[0].association.filters" in paths_of(raw)
 
 
-# --- conditions ------------------------------------------------------------------------------------
+# --- conditions ----------------------------------------------------------------------------------
 
 
 def _with_condition(condition: dict[str, Any], group: int = 2) -> dict[str, Any]:
@@ -414,7 +417,7 @@ def test_list_membership_needs_no_property_but_is_refused_on_events():
     assert "events are not in lists" in message_at(raw, "groups[0].rules[0].conditions[0].operator")
 
 
-# --- scoring individually -----------------------------------------------------------------------------
+# --- scoring individually ------------------------------------------------------------------------
 
 
 def _individually(condition_changes: dict[str, Any], rule_changes: dict[str, Any] | None = None):
@@ -445,7 +448,12 @@ def test_points_by_value_lets_points_be_omitted_and_keys_name_values_by_equality
             'points_by_value["Other"]',
             "not one of",
         ),
-        ({"values": ["3", "3.0"], "points_by_value": {"3": 5}}, None, 'points_by_value["3"]', "several"),
+        (
+            {"values": ["3", "3.0"], "points_by_value": {"3": 5}},
+            None,
+            'points_by_value["3"]',
+            "several",
+        ),
         ({"values": ["a", "A"], "points_by_value": {"a": 5, "A": 4}}, None, "values[0]", "several"),
         (
             {"points_by_value": {"Contact us": 0, "Newsletter": 1}},
@@ -488,7 +496,7 @@ def test_only_one_condition_may_score_individually_and_never_with_a_frequency():
     assert "groups[1].rules[0].conditions[0].points_by_value" in paths_of(mutate(with_frequency))
 
 
-# --- plan limits ----------------------------------------------------------------------------------------
+# --- plan limits ---------------------------------------------------------------------------------
 
 
 def test_plan_limits_professional_and_enterprise():
