@@ -1,0 +1,216 @@
+"""Reading portable datasets: JSONL and Parquet, and clear errors for bad rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from healthscore.adapters.dataset_files import DatasetError, read_dataset
+
+
+def write_jsonl(folder: Path, name: str, rows: list[object]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_reads_all_four_files(tmp_path):
+    write_jsonl(
+        tmp_path,
+        "records",
+        [
+            {
+                "object_type": "companies",
+                "id": "c1",
+                "properties": {"region": "West"},
+                "lists": ["l1"],
+            },
+            {"object_type": "contacts", "id": 7, "properties": {}},
+        ],
+    )
+    write_jsonl(
+        tmp_path,
+        "associations",
+        [
+            {
+                "from_type": "contacts",
+                "from_id": "7",
+                "to_type": "companies",
+                "to_id": "c1",
+                "labels": ["Champion"],
+            },
+        ],
+    )
+    write_jsonl(
+        tmp_path,
+        "events",
+        [
+            {
+                "id": "e1",
+                "type": "meeting_booked",
+                "occurred_at": "2026-06-01T23:30:00-02:00",
+                "object_type": "contacts",
+                "object_id": "7",
+                "properties": {},
+            },
+            {
+                "id": "e2",
+                "type": "email_opened",
+                "occurred_at": 1767225600000,
+                "object_type": "companies",
+                "object_id": "c1",
+            },
+        ],
+    )
+    write_jsonl(
+        tmp_path,
+        "segments",
+        [
+            {
+                "id": "seg",
+                "name": "West",
+                "object_type": "companies",
+                "conditions": [{"property": "region", "operator": "eq_any", "values": ["west"]}],
+            },
+        ],
+    )
+    data = read_dataset(tmp_path)
+    company = data.record(("companies", "c1"))
+    assert company.lists == frozenset({"l1"})
+    neighbours = data.neighbours(company.key, "contacts")
+    assert [(n.record.id, n.labels) for n in neighbours] == [("7", frozenset({"Champion"}))]
+    [booked] = data.events_of(("contacts", "7"), "meeting_booked")
+    assert booked.day.isoformat() == "2026-06-02"  # 23:30 at -02:00 is the next UTC day
+    assert data.segments["seg"].conditions[0].values == ["west"]
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "expected"),
+    [
+        (
+            "events",
+            {
+                "id": "e1",
+                "type": "x",
+                "occurred_at": "2026-06-01T10:00:00",
+                "object_type": "contacts",
+                "object_id": "p1",
+            },
+            "events.jsonl line 2: occurred_at",
+        ),
+        (
+            "events",
+            {
+                "id": "e1",
+                "occurred_at": "2026-06-01T10:00:00Z",
+                "object_type": "contacts",
+                "object_id": "p1",
+            },
+            "events.jsonl line 2: type",
+        ),
+        ("records", {"object_type": "planets", "id": "x"}, "records.jsonl line 2: object_type"),
+        ("records", {"object_type": "companies"}, "records.jsonl line 2: id"),
+        (
+            "records",
+            {"object_type": "companies", "id": "c", "properties": {"a": {"b": 1}}},
+            "records.jsonl line 2: properties.a",
+        ),
+        (
+            "records",
+            {"object_type": "companies", "id": "c", "lists": "l1"},
+            "records.jsonl line 2: lists",
+        ),
+        (
+            "associations",
+            {"from_type": "companies", "from_id": "c", "to_type": "contacts"},
+            "associations.jsonl line 2: to_id",
+        ),
+        (
+            "segments",
+            {
+                "id": "s",
+                "object_type": "companies",
+                "conditions": [{"property": "x", "operator": "gt", "value": "big"}],
+            },
+            "segments.jsonl line 2: conditions[0].value",
+        ),
+    ],
+)
+def test_bad_rows_name_file_line_and_field(tmp_path, name, row, expected):
+    good = {
+        "events": {
+            "id": "e0",
+            "type": "x",
+            "occurred_at": "2026-06-01T10:00:00Z",
+            "object_type": "contacts",
+            "object_id": "p1",
+        },
+        "records": {"object_type": "companies", "id": "c0"},
+        "associations": {
+            "from_type": "companies",
+            "from_id": "c",
+            "to_type": "contacts",
+            "to_id": "p",
+        },
+        "segments": {"id": "s0", "object_type": "companies"},
+    }[name]
+    write_jsonl(tmp_path, name, [good, row])
+    with pytest.raises(DatasetError) as error:
+        read_dataset(tmp_path)
+    assert str(error.value).startswith(expected)
+
+
+def test_invalid_json_and_every_problem_reported(tmp_path):
+    (tmp_path / "records.jsonl").write_text(
+        '{"object_type": "companies", "id": "c1"}\n{oops\n\n[1]\n'
+    )
+    with pytest.raises(DatasetError) as error:
+        read_dataset(tmp_path)
+    lines = str(error.value).splitlines()
+    assert lines[0].startswith("records.jsonl line 2: not valid JSON")
+    assert lines[1] == "records.jsonl line 4: each line must be a JSON object"
+
+
+def test_a_folder_without_dataset_files_is_refused(tmp_path):
+    with pytest.raises(DatasetError, match=r"no records\.jsonl"):
+        read_dataset(tmp_path)
+    with pytest.raises(DatasetError, match="not a folder"):
+        read_dataset(tmp_path / "missing")
+
+
+def test_parquet_files_with_the_same_columns(tmp_path):
+    pl.DataFrame(
+        [
+            {
+                "object_type": "companies",
+                "id": "c1",
+                "properties": {"region": "West", "employees": None},
+                "lists": ["l1"],
+            },
+            {
+                "object_type": "companies",
+                "id": "c2",
+                "properties": {"region": None, "employees": 9},
+                "lists": [],
+            },
+        ]
+    ).write_parquet(tmp_path / "records.parquet")
+    pl.DataFrame(
+        [
+            {
+                "id": "e1",
+                "type": "meeting_booked",
+                "occurred_at": "2026-06-01T10:00:00Z",
+                "object_type": "companies",
+                "object_id": "c1",
+                "properties": json.dumps({"meeting_type": "QBR"}),
+            }
+        ]
+    ).write_parquet(tmp_path / "events.parquet")
+    data = read_dataset(tmp_path)
+    assert data.record(("companies", "c1")).properties == {"region": "West"}
+    assert data.record(("companies", "c2")).properties == {"employees": 9}
+    [booked] = data.events_of(("companies", "c1"), "meeting_booked")
+    assert booked.properties == {"meeting_type": "QBR"}
