@@ -14,7 +14,13 @@ from typing import Any
 
 from healthscore.adapters.dataset_files import read_dataset
 from healthscore.domain.dataset import Dataset
-from healthscore.domain.definition import DefinitionError, Issue, ScoreDefinition, parse_definition
+from healthscore.domain.definition import (
+    DefinitionError,
+    Issue,
+    Rule,
+    ScoreDefinition,
+    parse_definition,
+)
 from healthscore.domain.reference_engine import (
     RecordScore,
     check_against_dataset,
@@ -95,13 +101,13 @@ def explain_record(
 
 def top_reasons(definition: ScoreDefinition, result: RecordScore, limit: int = 3) -> list[str]:
     """Why a record scores low, in a CSM's words: what subtracts most, then what is missing."""
-    rules = {rule.id: rule for _, rule in definition.rules()}
+    # Results follow the definition's order: pair each rule with what it earned.
     negatives = sorted(
         (
-            (outcome.hundredths, group.name, rules[outcome.rule_id], outcome)
-            for group in result.groups
-            for outcome in group.rules
-            if outcome.hundredths < 0 and outcome.rule_id in rules
+            (outcome.hundredths, group.name, rule, outcome)
+            for group, group_result in zip(definition.groups, result.groups, strict=True)
+            for rule, outcome in zip(group.rules, group_result.rules, strict=True)
+            if outcome.hundredths < 0
         ),
         key=lambda item: item[0],
     )
@@ -117,12 +123,21 @@ def top_reasons(definition: ScoreDefinition, result: RecordScore, limit: int = 3
         else:
             what = rule.summary()
         reasons.append(f"{group_name}: {what} ({outcome.points:+g})")
+    # Groups that could earn points but earned less than half of them.
+    can_earn = {group.name for group in definition.groups if any(_can_earn(r) for r in group.rules)}
     shortfalls = sorted(
-        (g for g in result.groups if 0 <= g.hundredths < g.max_points * 50),
+        (g for g in result.groups if g.name in can_earn and 0 <= g.hundredths < g.max_points * 50),
         key=lambda g: g.hundredths - g.max_points * 100,
     )
     reasons += [f"{g.name}: only {g.points:g} of {g.max_points} points" for g in shortfalls]
     return reasons[:limit]
+
+
+def _can_earn(rule: Rule) -> bool:
+    by_value = rule.scored_individually_by
+    if by_value is not None:
+        return any(points > 0 for points in (by_value.points_by_value or {}).values())
+    return (rule.points or 0) > 0
 
 
 @dataclass(frozen=True, slots=True)
