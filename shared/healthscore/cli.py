@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.tree import Tree
 
-from healthscore.adapters.dataset_files import DatasetError, read_dataset
+from healthscore.adapters.dataset_files import DatasetError
 from healthscore.adapters.score_files import (
     points_json,
     score_row,
@@ -48,6 +48,7 @@ from healthscore.services.sample_portfolio import generate_portfolio
 from healthscore.services.scoring import (
     RecordNotFound,
     explain_record,
+    load_dataset,
     load_definition,
     overview,
     read_definition_json,
@@ -114,7 +115,7 @@ def _definition(path: Path) -> ScoreDefinition:
 
 def _dataset(path: Path) -> Dataset:
     try:
-        return read_dataset(path)
+        return load_dataset(path)
     except DatasetError as error:
         _fail(f"the dataset cannot be read:\n{error}")
 
@@ -451,8 +452,4 @@ def overview_command(
     out.print(risk)
 
 
-def main() -> None:  # pragma: no cover - the console script calls `app`
-    app()
-
-
-__all__ = ["app", "main"]
+__all__ = ["app"]

@@ -144,6 +144,10 @@ class Dataset:
         """The record, or one with no properties when only events or associations name it."""
         return self._records.get(key) or Record(key[0], key[1], _NO_PROPERTIES)
 
+    def has_record(self, key: RecordKey) -> bool:
+        """Whether the dataset has a line for this record (not only events or associations)."""
+        return key in self._records
+
     def records_of(self, object_type: str) -> list[Record]:
         """Records of a type, ordered by id."""
         return sorted(

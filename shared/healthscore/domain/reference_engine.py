@@ -179,7 +179,7 @@ def score(definition: ScoreDefinition, dataset: Dataset, as_of: datetime) -> lis
     today = utc_day(as_of)
     segments = [dataset.segments[segment_id] for segment_id in definition.segments]
     return [
-        score_record(definition, dataset, record, today)
+        score_record(definition, dataset, record, today, segments)
         for record in dataset.records_of(definition.object_type)
         if in_scope(record, segments, today)
     ]
@@ -191,9 +191,14 @@ def in_scope(record: Record, segments: Sequence[Segment], today: date) -> bool:
 
 
 def score_record(
-    definition: ScoreDefinition, dataset: Dataset, record: Record, today: date
+    definition: ScoreDefinition,
+    dataset: Dataset,
+    record: Record,
+    today: date,
+    segments: Sequence[Segment],
 ) -> RecordScore:
-    """Steps 2–7 for one record (scope is the caller's business)."""
+    """Steps 2–7 for one record (scope is the caller's business; `segments` are the
+    definition's, for the next change day)."""
     groups = tuple(
         _score_group(definition, group, dataset, record, today) for group in definition.groups
     )
@@ -201,7 +206,6 @@ def score_record(
     total = divide_half_up(sum(group.hundredths for group in groups), HUNDREDTHS)
     health = clamp(total, 0, 100)
     threshold = definition.status_for(health)  # step 7
-    segments = [dataset.segments[s] for s in definition.segments if s in dataset.segments]
     return RecordScore(
         object_type=record.object_type,
         id=record.id,

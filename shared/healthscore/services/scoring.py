@@ -84,7 +84,7 @@ def explain_record(
     if issues:
         raise DefinitionError(issues)
     key = (definition.object_type, record_id)
-    if key not in {r.key for r in dataset.records_of(definition.object_type)}:
+    if not dataset.has_record(key):
         raise RecordNotFound(
             f"no {definition.object_type} record with id {record_id!r} in the dataset"
         )
@@ -92,7 +92,7 @@ def explain_record(
     today = utc_day(as_of)
     segments = [dataset.segments[s] for s in definition.segments]
     result = (
-        score_record(definition, dataset, record, today)
+        score_record(definition, dataset, record, today, segments)
         if in_scope(record, segments, today)
         else None
     )
@@ -160,4 +160,5 @@ def overview(definition: ScoreDefinition, results: list[RecordScore], lowest: in
 
 
 def load_dataset(path: Path) -> Dataset:
+    """A dataset folder (DatasetError names every bad row)."""
     return read_dataset(path)
