@@ -128,14 +128,18 @@ class Frequency(_Model):
     def describe(self) -> str:
         match self.op:
             case "exactly":
-                return f"exactly {self.min} times"
+                return f"exactly {_times(self.min)}"
             case "between":
-                return f"{self.min}–{self.max} times"
+                return f"{self.min}–{_times(self.max)}"
             case "at_least":
-                return f"at least {self.min} times"
+                return f"at least {_times(self.min)}"
             case "at_most":
                 never = " (or never)" if self.include_never else ""
-                return f"at most {self.max} times{never}"
+                return f"at most {_times(self.max)}{never}"
+
+
+def _times(count: int | None) -> str:
+    return f"{count} time{'' if count == 1 else 's'}"
 
 
 class Association(_Model):

@@ -175,6 +175,13 @@ SEGMENTS: list[dict[str, Any]] = [
         "lists": ["list-strategic"],
     },
     {
+        "id": "seg-onboarding",
+        "name": "Onboarding (first 120 days)",
+        "object_type": "companies",
+        "conditions": [],
+        "lists": ["list-onboarding"],
+    },
+    {
         "id": "seg-all-contacts",
         "name": "All contacts",
         "object_type": "contacts",
