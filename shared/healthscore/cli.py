@@ -284,8 +284,7 @@ def _group_branch(group: GroupResult) -> Tree:
 
 def _rule_line(rule: RuleResult) -> str:
     noun = "event" if rule.kind == "event" else "record"
-    own = rule.kind == "property" and "each" not in rule.description.split(":")[0]
-    if own:  # a self-property rule: it holds or it does not
+    if rule.reads_self:  # a rule on the record's own properties holds or it does not
         values = rule.records[0].matched_values if rule.records else ()
         shown = f" ({', '.join(str(v) for v in values)})" if values else ""
         detail = [f"holds{shown}" if rule.records else "does not hold"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -76,9 +75,3 @@ def write_parquet(rows: list[dict[str, Any]], path: Path) -> int:
     )
     frame.write_parquet(path)
     return frame.height
-
-
-def render_csv(rows: Iterable[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    write_csv(rows, buffer)
-    return buffer.getvalue()

@@ -155,10 +155,6 @@ class Dataset:
             key=lambda r: r.id,
         )
 
-    @property
-    def record_count(self) -> int:
-        return len(self._records)
-
     def neighbours(self, key: RecordKey, object_type: str) -> list[Neighbour]:
         """Associated records of one type, each once, with the union of their labels."""
         return [

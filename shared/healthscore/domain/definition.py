@@ -101,12 +101,6 @@ class Decay(_Model):
         """Whole-percent decay factor of an event `age_days` old (0 = it no longer counts)."""
         return max(0, 100 - self.percent * (age_days // self.every.days))
 
-    @property
-    def horizon_days(self) -> int:
-        """Age from which the factor is 0: the event no longer matches."""
-        steps = -(-100 // self.percent)  # ceil: steps until the factor reaches zero
-        return steps * self.every.days
-
 
 class Frequency(_Model):
     op: Literal["exactly", "between", "at_least", "at_most"]

@@ -76,6 +76,7 @@ class RuleResult:
     aggregation: Aggregation = "sum"
     frequency_met: bool | None = None
     limit: int | None = None
+    reads_self: bool = False  # a property rule on the record's own properties
 
     @property
     def points(self) -> Decimal:
@@ -125,9 +126,6 @@ class RecordScore:
     color: str
     groups: tuple[GroupResult, ...]
     next_change_day: date | None
-
-    def group_totals(self) -> dict[str, Decimal]:
-        return {group.name: group.points for group in self.groups}
 
 
 def to_points(hundredths: int) -> Decimal:
@@ -336,6 +334,7 @@ def _score_property_rule(rule: Rule, dataset: Dataset, record: Record, today: da
             value,
             records=matches,
             limit=rule.limit,
+            reads_self=True,
         )
     association = rule.association or DEFAULT_ASSOCIATION
     records = []
