@@ -345,6 +345,8 @@ def test_explain_shows_the_breakdown_or_why_a_record_has_no_score(small_dataset)
         "1 decayed (10 points before decay)",
         "Fit and sentiment",
         "frequency met",
+        "— holds",
+        "1 record counted",
     ):
         assert text in run.stdout, text
     outside = healthscore(
