@@ -113,12 +113,7 @@ class Condition(BaseModel):
     def _element_holds(self, element: Any, today: date) -> bool:
         if self.operator in DATE_OPERATORS:
             day = as_day(element)
-            if day is None:
-                return False
-            days_ago = (today - day).days
-            if self.operator is Operator.WITHIN_LAST:
-                return bool(0 <= days_ago < self.value)
-            return bool(days_ago > self.value)
+            return day is not None and self.holds_on_days((day,), today)
         number = as_number(element)
         if number is None:
             return False
@@ -136,17 +131,30 @@ class Condition(BaseModel):
                 return bool(low <= number <= high)
         raise AssertionError(f"unhandled operator {self.operator}")  # validation forbids this
 
-    def boundary_days(self, properties: Mapping[str, Any], today: date) -> Iterable[date]:
-        """Future days on which this date-relative condition can change its truth."""
-        if self.operator not in DATE_OPERATORS:
-            return
+    def days_of(self, properties: Mapping[str, Any]) -> tuple[date, ...]:
+        """The days a date-relative condition reads from these properties (one per element
+        that is a date; none when missing or unreadable)."""
         raw = properties.get(self.property or "")
         if is_missing(raw):
-            return
-        for element in raw if isinstance(raw, list) else [raw]:
-            day = as_day(element)
-            if day is None:
-                continue
+            return ()
+        days = (as_day(element) for element in (raw if isinstance(raw, list) else [raw]))
+        return tuple(day for day in days if day is not None)
+
+    def holds_on_days(self, days: Iterable[date], today: date) -> bool:
+        """A date-relative condition on a property whose elements are these days."""
+        for day in days:
+            days_ago = (today - day).days
+            if self.operator is Operator.WITHIN_LAST and 0 <= days_ago < self.value:
+                return True
+            if self.operator is Operator.MORE_THAN_AGO and days_ago > self.value:
+                return True
+        return False
+
+    def flip_days(self, days: Iterable[date], today: date) -> Iterable[date]:
+        """Future days on which a date-relative condition on these days can change its truth:
+        `within_last N` starts holding on the day and stops N days later; `more_than_ago N`
+        starts N + 1 days after it."""
+        for day in days:
             flips: tuple[date, ...]
             try:
                 if self.operator is Operator.WITHIN_LAST:
@@ -156,6 +164,12 @@ class Condition(BaseModel):
             except OverflowError:
                 continue
             yield from (flip for flip in flips if flip > today)
+
+    def boundary_days(self, properties: Mapping[str, Any], today: date) -> Iterable[date]:
+        """Future days on which this date-relative condition can change its truth."""
+        if self.operator not in DATE_OPERATORS:
+            return ()
+        return self.flip_days(self.days_of(properties), today)
 
 
 def all_hold(

@@ -140,6 +140,23 @@ class Dataset:
             self._events[event.owner][event.type].append(event)
             self.event_count += 1
 
+    def all_records(self) -> list[Record]:
+        """Every record line (after duplicates), in no particular order."""
+        return list(self._records.values())
+
+    def all_events(self) -> list[Event]:
+        """Every event (after duplicates), in no particular order."""
+        return [e for by_type in self._events.values() for es in by_type.values() for e in es]
+
+    def association_pairs(self) -> list[tuple[RecordKey, RecordKey, frozenset[str]]]:
+        """Each associated pair once per direction, with the union of its labels."""
+        return [
+            (key, other, labels)
+            for key, by_type in self._neighbours.items()
+            for pairs in by_type.values()
+            for other, labels in pairs
+        ]
+
     def record(self, key: RecordKey) -> Record:
         """The record, or one with no properties when only events or associations name it."""
         return self._records.get(key) or Record(key[0], key[1], _NO_PROPERTIES)

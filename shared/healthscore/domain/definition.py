@@ -76,6 +76,11 @@ class DefinitionError(ValueError):
         super().__init__("; ".join(str(issue) for issue in self.issues))
 
 
+# Timeframes, decay periods and date windows stay within 100 years, so every engine's day
+# arithmetic stays inside the calendar.
+MAX_DAYS = 36_500
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -472,6 +477,8 @@ def _check_group(group: Group, path: str, object_type: str) -> Iterator[Issue]:
             yield Issue(f"{path}.decay.percent", "must be an integer from 1 to 100")
         if group.decay.every.value < 1:
             yield Issue(f"{path}.decay.every.value", "must be an integer of at least 1")
+        elif group.decay.every.days > MAX_DAYS:
+            yield Issue(f"{path}.decay.every", f"must be at most {MAX_DAYS} days (100 years)")
     for index, rule in enumerate(group.rules):
         yield from _check_rule(rule, f"{path}.rules[{index}]", group, object_type)
 
@@ -538,6 +545,8 @@ def _check_event_rule_fields(
                 )
     if rule.timeframe is not None and rule.timeframe.value < 1:
         yield Issue(f"{path}.timeframe.value", "must be an integer of at least 1")
+    elif rule.timeframe is not None and rule.timeframe.days > MAX_DAYS:
+        yield Issue(f"{path}.timeframe", f"must be at most {MAX_DAYS} days (100 years)")
     if rule.frequency is not None:
         yield from _check_frequency(rule.frequency, f"{path}.frequency")
         if rule.association is not None and rule.association.aggregation != "sum":
@@ -694,8 +703,11 @@ def _check_condition(
                 yield Issue(f"{path}.{field}", f"is not used by {operator.value}; remove it")
     elif operator in DATE_OPERATORS:
         value = condition.value
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            yield Issue(f"{path}.value", f"must be a whole number of days ≥ 1 for {operator.value}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
+            yield Issue(
+                f"{path}.value",
+                f"must be a whole number of days from 1 to {MAX_DAYS} for {operator.value}",
+            )
         if condition.values is not None:
             yield Issue(f"{path}.values", f"is not used by {operator.value}; use value")
 

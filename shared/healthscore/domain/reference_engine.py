@@ -392,17 +392,24 @@ def points_by_position(condition: Condition) -> list[int]:
 
 def aggregate(values: list[int], how: Aggregation) -> int:
     """sum / avg (rounded to hundredths) / min / max of per-event or per-record points."""
-    if not values:
+    return aggregate_counted([(value, 1) for value in values], how)
+
+
+def aggregate_counted(weighted: Sequence[tuple[int, int]], how: Aggregation) -> int:
+    """`aggregate` over (points, how many times) pairs: what tallies and group-bys hold."""
+    counted = [(value, count) for value, count in weighted if count > 0]
+    if not counted:
         return 0
     match how:
         case "sum":
-            return sum(values)
+            return sum(value * count for value, count in counted)
         case "avg":
-            return divide_half_up(sum(values), len(values))
+            total = sum(value * count for value, count in counted)
+            return divide_half_up(total, sum(count for _value, count in counted))
         case "min":
-            return min(values)
+            return min(value for value, _count in counted)
         case "max":
-            return max(values)
+            return max(value for value, _count in counted)
 
 
 def apply_limit(value: int, limit: int | None) -> int:
@@ -464,25 +471,29 @@ def _event_rule_change_days(
     record: Record,
     today: date,
 ) -> Iterator[date]:
+    """Per event that passes the criteria not depending on the day and can still count: the day
+    it starts counting (future events), its timeframe exit, its next decay step, and the flips of
+    the date conditions on it (and, for a contact's event, of the association filters on that
+    contact). An event out of its timeframe or fully decayed never counts again: no days."""
     association = rule.association or DEFAULT_ASSOCIATION
-    if definition.object_type == "companies":
-        for neighbour in dataset.neighbours(record.key, "contacts"):
-            contact = neighbour.record
-            if association.admits(neighbour.labels) and static_conditions_hold(
-                association.filters, contact.properties, contact.lists, today
-            ):
-                yield from boundary_days(association.filters, contact.properties, today)
-    for event, _source in event_sources(definition, rule, dataset, record, today, static_only=True):
+    for event, source in event_sources(definition, rule, dataset, record, today, static_only=True):
         if not static_conditions_hold(rule.conditions, event.properties, frozenset(), today):
             continue
-        yield from boundary_days(rule.conditions, event.properties, today)
         age = (today - event.day).days
         if age < 0:
             yield event.day  # it starts to count that day
             continue
-        if rule.timeframe is not None and age < rule.timeframe.days:
+        if rule.timeframe is not None and age >= rule.timeframe.days:
+            continue
+        if group.decay is not None and group.decay.factor_percent(age) == 0:
+            continue
+        yield from boundary_days(rule.conditions, event.properties, today)
+        if source != "own":
+            contact = dataset.record(("contacts", source))
+            yield from boundary_days(association.filters, contact.properties, today)
+        if rule.timeframe is not None:
             yield event.day + timedelta(days=rule.timeframe.days)
-        if group.decay is not None and group.decay.factor_percent(age) > 0:
+        if group.decay is not None:
             period = group.decay.every.days
             yield event.day + timedelta(days=(age // period + 1) * period)
 

@@ -1,0 +1,297 @@
+"""A portable dataset as Polars frames, for the batch engine (DESIGN.md §6).
+
+Parquet folders whose `properties` are struct columns are scanned lazily with typed columns and
+checked with vectorised expressions, so a million-company portfolio never passes through Python
+row by row. JSONL folders (and Parquet whose properties are JSON text) go through the shared
+loader first — the one parser the reference engine uses, with its row-level error messages —
+and become frames whose property values are JSON text (one property may mix types in JSONL).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from healthscore.adapters.dataset_files import (
+    FILES,
+    DatasetError,
+    RowProblem,
+    parse_segment,
+    read_dataset,
+)
+from healthscore.domain.batch_engine import Frames, day_number, property_column
+from healthscore.domain.dataset import Dataset, Segment
+from healthscore.domain.definition import is_record_object_type
+from healthscore.domain.values import parse_instant
+
+LISTS = pl.List(pl.String)
+# Types a property column may have in Parquet (dates must be ISO text or epoch milliseconds,
+# as in JSON, so every engine reads them the same way).
+_SCALARS = (
+    pl.String,
+    pl.Int8,
+    pl.Int16,
+    pl.Int32,
+    pl.Int64,
+    pl.UInt8,
+    pl.UInt16,
+    pl.UInt32,
+    pl.UInt64,
+    pl.Float32,
+    pl.Float64,
+    pl.Boolean,
+    pl.Null,
+)
+
+
+def frames_from_dataset(dataset: Dataset) -> Frames:
+    """Frames holding exactly what a loaded `Dataset` holds (values as JSON text)."""
+    records = dataset.all_records()
+    events = dataset.all_events()
+    record_names = sorted({name for r in records for name in r.properties})
+    event_names = sorted({name for e in events for name in e.properties})
+    record_frame = pl.DataFrame(
+        {
+            "object_type": [r.object_type for r in records],
+            "id": [r.id for r in records],
+            "lists": [sorted(r.lists) for r in records],
+        },
+        schema={"object_type": pl.String, "id": pl.String, "lists": LISTS},
+    ).with_columns(
+        pl.Series(property_column(n), [_encode(r.properties, n) for r in records], pl.String)
+        for n in record_names
+    )
+    pairs = dataset.association_pairs()
+    association_frame = pl.DataFrame(
+        {
+            "from_type": [a[0] for a, _b, _l in pairs],
+            "from_id": [a[1] for a, _b, _l in pairs],
+            "to_type": [b[0] for _a, b, _l in pairs],
+            "to_id": [b[1] for _a, b, _l in pairs],
+            "labels": [sorted(labels) for _a, _b, labels in pairs],
+        },
+        schema={
+            "from_type": pl.String,
+            "from_id": pl.String,
+            "to_type": pl.String,
+            "to_id": pl.String,
+            "labels": LISTS,
+        },
+    )
+    event_frame = pl.DataFrame(
+        {
+            "id": [e.id for e in events],
+            "type": [e.type for e in events],
+            "day": [day_number(e.day) for e in events],
+            "object_type": [e.object_type for e in events],
+            "object_id": [e.object_id for e in events],
+        },
+        schema={
+            "id": pl.String,
+            "type": pl.String,
+            "day": pl.Int32,
+            "object_type": pl.String,
+            "object_id": pl.String,
+        },
+    ).with_columns(
+        pl.Series(property_column(n), [_encode(e.properties, n) for e in events], pl.String)
+        for n in event_names
+    )
+    return Frames(
+        record_frame.lazy(),
+        association_frame.lazy(),
+        event_frame.lazy(),
+        dict(dataset.segments),
+        encoded=True,
+    )
+
+
+def _encode(properties: Any, name: str) -> str | None:
+    value = properties.get(name)
+    return None if value is None else json.dumps(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders
+
+
+def scan_dataset(folder: Path | str) -> Frames:
+    """Frames for a dataset folder: typed Parquet scanned lazily, anything else via the loader."""
+    root = Path(folder)
+    parquet = {name: root / f"{name}.parquet" for name in FILES}
+    if (
+        root.is_dir()
+        and all(p.exists() for p in parquet.values())
+        and all(_typed_properties(parquet[name]) for name in ("records", "events"))
+    ):
+        return _scan_parquet(parquet)
+    return frames_from_dataset(read_dataset(root))
+
+
+def _typed_properties(path: Path) -> bool:
+    properties = pl.read_parquet_schema(path).get("properties")
+    return properties is None or isinstance(properties, pl.Struct)
+
+
+def _scan_parquet(paths: dict[str, Path]) -> Frames:
+    problems: list[RowProblem] = []
+    records = _unnested(pl.scan_parquet(paths["records"]), "records.parquet", problems)
+    events = _unnested(pl.scan_parquet(paths["events"]), "events.parquet", problems)
+    associations = pl.scan_parquet(paths["associations"])
+    segments = _segments(paths["segments"], problems)
+    if problems:
+        raise DatasetError(problems)
+    records = records.with_columns(_string_list("lists", records))
+    associations = associations.select(
+        pl.col("from_type").cast(pl.String),
+        pl.col("from_id").cast(pl.String),
+        pl.col("to_type").cast(pl.String),
+        pl.col("to_id").cast(pl.String),
+        _string_list("labels", associations),
+    )
+    events = events.with_columns(_event_day(events).alias("day"))
+    _check_rows(records, associations, events)
+    return Frames(records, associations, events.drop("occurred_at"), segments, encoded=False)
+
+
+def _unnested(frame: pl.LazyFrame, file: str, problems: list[RowProblem]) -> pl.LazyFrame:
+    schema = frame.collect_schema()
+    properties = schema.get("properties")
+    frame = frame.with_columns(pl.col("id").cast(pl.String))
+    if "object_id" in schema:
+        frame = frame.with_columns(pl.col("object_id").cast(pl.String))
+    if properties is None:
+        return frame
+    assert isinstance(properties, pl.Struct)
+    for field in properties.fields:
+        dtype = field.dtype
+        inner = dtype.inner if isinstance(dtype, pl.List) else dtype
+        if not any(inner == allowed for allowed in _SCALARS):
+            problems.append(
+                RowProblem(
+                    file,
+                    0,
+                    f"properties.{field.name}",
+                    f"a {dtype} column is not supported: properties are scalars or lists of "
+                    "scalars (dates as ISO-8601 text or epoch milliseconds)",
+                )
+            )
+    return frame.with_columns(
+        pl.col("properties").struct.field(f.name).alias(property_column(f.name))
+        for f in properties.fields
+    ).drop("properties")
+
+
+def _string_list(column: str, frame: pl.LazyFrame) -> pl.Expr:
+    if column not in frame.collect_schema():
+        return pl.lit([], dtype=LISTS).alias(column)
+    return pl.col(column).cast(LISTS).fill_null(pl.lit([], dtype=LISTS))
+
+
+def _event_day(events: pl.LazyFrame) -> pl.Expr:
+    """The UTC day of `occurred_at`: epoch milliseconds, an aware datetime, or ISO text with an
+    offset (common shapes parsed by Polars; anything else by the shared parser, see
+    `_check_rows`)."""
+    dtype = events.collect_schema()["occurred_at"]
+    column = pl.col("occurred_at")
+    if dtype.is_integer():
+        return (column // 86_400_000).cast(pl.Int32)
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        return column.dt.convert_time_zone("UTC").dt.date().cast(pl.Int32)
+    parsed = pl.coalesce(
+        column.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
+        for fmt in ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%z")
+    )
+    return parsed.dt.date().cast(pl.Int32)
+
+
+def _check_rows(records: pl.LazyFrame, associations: pl.LazyFrame, events: pl.LazyFrame) -> None:
+    """Refuse what the shared loader would refuse: missing ids, unknown object types, events
+    without a readable instant (re-checked with the shared parser before being refused)."""
+    problems: list[RowProblem] = []
+    bad_records = _bad_rows(records, ["id"], ["object_type"])
+    bad_associations = _bad_rows(associations, ["from_id", "to_id"], ["from_type", "to_type"])
+    bad_events = _bad_rows(events, ["id", "object_id", "type"], ["object_type"])
+    for file, bad in (
+        ("records.parquet", bad_records),
+        ("associations.parquet", bad_associations),
+        ("events.parquet", bad_events),
+    ):
+        for line, field, message in bad:
+            problems.append(RowProblem(file, line, field, message))
+    unread = (
+        events.with_row_index("line", offset=1)
+        .filter(pl.col("day").is_null())
+        .select("line", pl.col("occurred_at").cast(pl.String))
+        .head(1000)
+        .collect()
+    )
+    for line, occurred in unread.iter_rows():
+        if occurred is None or parse_instant(occurred) is None:
+            problems.append(
+                RowProblem(
+                    "events.parquet",
+                    line,
+                    "occurred_at",
+                    f"{occurred!r} must be ISO-8601 with an offset or epoch milliseconds",
+                )
+            )
+    if problems:
+        raise DatasetError(problems[:50])
+    if unread.height:
+        raise DatasetError(
+            "events.parquet: some occurred_at values use an ISO-8601 form the fast reader does "
+            "not parse (e.g. offsets without a colon or fractional hours); write them as "
+            "YYYY-MM-DDTHH:MM:SS+HH:MM or epoch milliseconds"
+        )
+
+
+def _bad_rows(
+    frame: pl.LazyFrame, ids: Iterable[str], types: Iterable[str]
+) -> list[tuple[int, str, str]]:
+    checks = []
+    for column in ids:
+        checks.append(
+            (
+                column,
+                "is required: a non-empty id",
+                pl.col(column).cast(pl.String).str.strip_chars().fill_null("") == "",
+            )
+        )
+    for column in types:
+        checks.append(
+            (
+                column,
+                "must be companies, contacts, deals, tickets or custom:<name>",
+                ~pl.col(column).is_in(["companies", "contacts", "deals", "tickets"])
+                & ~pl.col(column).str.starts_with("custom:").fill_null(False),
+            )
+        )
+    found = []
+    indexed = frame.with_row_index("line", offset=1)
+    for column, message, bad in checks:
+        rows = indexed.filter(bad.fill_null(True)).select("line", pl.col(column)).head(10).collect()
+        for line, value in rows.iter_rows():
+            if column.endswith("type") and isinstance(value, str) and is_record_object_type(value):
+                continue
+            found.append((line, column, message if value is None else f"{value!r}: {message}"))
+    return found
+
+
+def _segments(path: Path, problems: list[RowProblem]) -> dict[str, Segment]:
+    segments: dict[str, Segment] = {}
+    for line, row in enumerate(pl.read_parquet(path).iter_rows(named=True), start=1):
+        if isinstance(row.get("conditions"), str):
+            row["conditions"] = json.loads(row["conditions"])
+        try:
+            segment = parse_segment(row)
+        except ValueError as error:
+            field = getattr(error, "field", "")
+            problems.append(RowProblem("segments.parquet", line, field, str(error)))
+            continue
+        segments[segment.id] = segment
+    return segments

@@ -1,0 +1,722 @@
+"""The batch engine: DESIGN.md §5 over a whole dataset with Polars group-bys.
+
+It scores every in-scope record at once — scores, statuses, group totals and next change day —
+from lazy frames (`Frames`), with no Python loop over records or events. The reference engine
+is the specification; this engine must agree with it exactly (tests/differential).
+
+How it stays exact and fast:
+- Amounts are integers in hundredths, as in the reference engine; `avg` and the score round
+  half away from zero with integer arithmetic.
+- A condition is a function of one property value (and of the as-of day), so it is decided
+  once per *distinct* value with the shared `Condition` code and the verdicts are joined back
+  as `is_in` / `replace_strict` expressions. Coercion rules (numeric strings, case-insensitive
+  text, list-valued properties, date formats) therefore cannot drift from the reference.
+- Event and associated-record rules share one shape: candidate rows (what passes everything
+  that does not depend on the day) with `matched`, `hundredths` and `next_day` columns, folded by
+  one `group_by(record, rule)` — the same (points, count) multiset a tally holds.
+
+Only the recompute path imports this module (Polars is large); the Lambda functions that score
+incrementally use tallies instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+
+from healthscore.domain.conditions import Condition, Operator
+from healthscore.domain.dataset import Segment
+from healthscore.domain.definition import (
+    DEFAULT_ASSOCIATION,
+    Association,
+    DefinitionError,
+    Group,
+    Issue,
+    Rule,
+    ScoreDefinition,
+)
+from healthscore.domain.reference_engine import HUNDREDTHS, points_by_position
+from healthscore.domain.values import EPOCH, utc_day
+
+PROPERTY_PREFIX = "p."
+EVENT_PREFIX = "e."  # event properties, once event rows meet contact rows
+ID = "id"
+SCORED = "scored_id"
+RULE = "rule"
+NO_DAY = pl.lit(None, dtype=pl.Int64)
+
+
+def property_column(name: str) -> str:
+    return PROPERTY_PREFIX + name
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01: how days are held in frames."""
+    return (day - EPOCH).days
+
+
+@dataclass(frozen=True)
+class Frames:
+    """A dataset as lazy frames (see adapters/dataset_frames.py for how folders become these).
+
+    - records: object_type, id, lists (list of str) and one `p.<name>` column per property;
+    - associations: from_type, from_id, to_type, to_id, labels (list of str), one line per link;
+    - events: id, type, day (Int32 days since epoch, UTC), object_type, object_id, `p.<name>`;
+    - segments: by id (small; plain domain objects).
+
+    `encoded`: property columns hold each value as JSON text (from the shared JSONL loader,
+    where one property may mix types); otherwise they are typed columns (Parquet).
+    Duplicates are allowed as in files: the engine keeps the last record line and the first
+    event per (object_type, object_id, id).
+    """
+
+    records: pl.LazyFrame
+    associations: pl.LazyFrame
+    events: pl.LazyFrame
+    segments: dict[str, Segment] = field(default_factory=dict)
+    encoded: bool = False
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Scores as a frame: object_type, id, score, status, color, one Int64 column of group
+    hundredths per group (`group_columns`, in definition order), next_change_day (Date)."""
+
+    frame: pl.DataFrame
+    group_columns: tuple[str, ...]
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions, decided once per distinct value
+
+
+class _Values:
+    """The distinct values of the property columns of one frame, decoded for `Condition`."""
+
+    def __init__(
+        self,
+        frame: pl.LazyFrame,
+        names: Iterable[str],
+        encoded: bool,
+        engine: Any,
+        prefix: str = PROPERTY_PREFIX,
+    ) -> None:
+        schema = frame.collect_schema()
+        self._keys: dict[str, pl.Expr] = {}
+        self._dtypes: dict[str, pl.DataType] = {}
+        wanted = sorted(set(names))
+        for name in wanted:
+            column = prefix + name
+            dtype = schema.get(column)
+            if dtype is None:
+                self._keys[name] = pl.lit(None, dtype=pl.String)
+            elif isinstance(dtype, pl.List):
+                # Lists are compared by their JSON text: exact and hashable.
+                self._keys[name] = pl.struct(pl.col(column).alias("v")).struct.json_encode()
+            else:
+                self._keys[name] = pl.col(column)
+        present = [n for n in wanted if schema.get(prefix + n) is not None]
+        uniques = (
+            frame.select([self._keys[n].unique().implode().alias(n) for n in present]).collect(
+                engine=engine
+            )
+            if present
+            else pl.DataFrame()
+        )
+        self._distinct: dict[str, pl.Series] = {}
+        self._decoded: dict[str, list[Any]] = {}
+        for name in wanted:
+            if name in present:
+                series = uniques[name][0].drop_nulls()
+                listed = isinstance(schema[prefix + name], pl.List)
+            else:
+                series, listed = pl.Series(name, [], dtype=pl.String), False
+            self._distinct[name] = series
+            values = series.to_list()
+            if listed:
+                self._decoded[name] = [json.loads(v)["v"] for v in values]
+            elif encoded:
+                self._decoded[name] = [json.loads(v) for v in values]
+            else:
+                self._decoded[name] = values
+
+    def key(self, name: str) -> pl.Expr:
+        return self._keys[name]
+
+    def holds(self, condition: Condition, today: date) -> pl.Expr:
+        """The condition's truth on each row (not for list-membership operators)."""
+        name = condition.property or ""
+        verdicts = [condition.holds({name: value}, (), today) for value in self._decoded[name]]
+        true_values = self._distinct[name].filter(pl.Series(verdicts, dtype=pl.Boolean))
+        when_missing = condition.holds({}, (), today)
+        key = self._keys[name]
+        return (
+            pl.when(key.is_null())
+            .then(pl.lit(when_missing))
+            .otherwise(key.is_in(true_values.implode()))
+        )
+
+    def flip_day(self, condition: Condition, today: date) -> pl.Expr:
+        """The earliest future day a date-relative condition can flip on each row (or null)."""
+        name = condition.property or ""
+        flips = [
+            min(
+                (day_number(d) for d in condition.boundary_days({name: value}, today)), default=None
+            )
+            for value in self._decoded[name]
+        ]
+        return self._keys[name].replace_strict(
+            self._distinct[name],
+            pl.Series(flips, dtype=pl.Int64),
+            default=None,
+            return_dtype=pl.Int64,
+        )
+
+    def base_points(self, rule: Rule) -> pl.Expr:
+        """`points`, or the sum of the points of every value the property matches."""
+        condition = rule.scored_individually_by
+        if condition is None:
+            return pl.lit(rule.points or 0, dtype=pl.Int64)
+        name = condition.property or ""
+        by_position = points_by_position(condition)
+        earned = [
+            sum(by_position[i] for i in condition.matched_values({name: value}))
+            for value in self._decoded[name]
+        ]
+        return self._keys[name].replace_strict(
+            self._distinct[name],
+            pl.Series(earned, dtype=pl.Int64),
+            default=0,
+            return_dtype=pl.Int64,
+        )
+
+
+def _condition(condition: Condition, values: _Values, today: date) -> pl.Expr:
+    if condition.operator in (Operator.IN_LIST, Operator.NOT_IN_LIST):
+        member = pl.col("lists").list.contains(pl.lit(str(condition.value))).fill_null(False)
+        return member if condition.operator is Operator.IN_LIST else ~member
+    return values.holds(condition, today)
+
+
+def _all(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    return pl.all_horizontal(exprs) if exprs else pl.lit(True)
+
+
+def _static(conditions: Iterable[Condition], values: _Values, today: date) -> pl.Expr:
+    return _all([_condition(c, values, today) for c in conditions if not c.is_date_relative])
+
+
+def _dated(conditions: Iterable[Condition], values: _Values, today: date) -> pl.Expr:
+    return _all([_condition(c, values, today) for c in conditions if c.is_date_relative])
+
+
+def _flips(conditions: Iterable[Condition], values: _Values, today: date) -> pl.Expr:
+    flips = [values.flip_day(c, today) for c in conditions if c.is_date_relative]
+    return pl.min_horizontal(flips) if flips else NO_DAY
+
+
+def _condition_properties(conditions: Iterable[Condition]) -> set[str]:
+    return {c.property for c in conditions if c.property}
+
+
+def _admits(association: Association, all_labels: Sequence[str]) -> pl.Expr:
+    """Labels are matched case-insensitively with the shared rule, decided per distinct label."""
+    if not association.labels:
+        return pl.lit(True)
+    admitted = [label for label in all_labels if association.admits(frozenset([label]))]
+    return (
+        pl.col("labels")
+        .list.eval(pl.element().is_in(pl.Series(admitted, dtype=pl.String).implode()))
+        .list.any()
+        .fill_null(False)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Integer arithmetic shared with the reference engine
+
+
+def divide_half_up(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
+    """Integer division rounding half away from zero: (2|n| + d) // 2d, signed."""
+    quotient = (numerator.abs() * 2 + denominator) // (pl.lit(2) * denominator)
+    return pl.when(numerator < 0).then(-quotient).otherwise(quotient)
+
+
+def _clamp(expr: pl.Expr, low: int, high: int) -> pl.Expr:
+    return expr.clip(low, high)
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+
+
+def check_segments(definition: ScoreDefinition, segments: dict[str, Segment]) -> list[Issue]:
+    issues = []
+    for index, segment_id in enumerate(definition.segments):
+        segment = segments.get(segment_id)
+        if segment is None:
+            known = ", ".join(sorted(segments)) or "none"
+            issues.append(
+                Issue(f"segments[{index}]", f"unknown segment {segment_id!r} (known: {known})")
+            )
+        elif segment.object_type != definition.object_type:
+            issues.append(
+                Issue(
+                    f"segments[{index}]",
+                    f"segment {segment_id!r} is a segment of {segment.object_type}, "
+                    f"but this score is for {definition.object_type}",
+                )
+            )
+    return issues
+
+
+def deduplicated(frames: Frames) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Records: the last line of each; events: the first of each (object_type, object_id, id)."""
+    records = frames.records.unique(["object_type", ID], keep="last", maintain_order=True)
+    events = frames.events.unique(
+        ["object_type", "object_id", ID], keep="first", maintain_order=True
+    )
+    return records, events
+
+
+def score_frames(
+    definition: ScoreDefinition,
+    frames: Frames,
+    as_of: datetime,
+    *,
+    streaming: bool = False,
+) -> BatchResult:
+    """Score every in-scope record. Raises DefinitionError on unknown or mistyped segments."""
+    issues = check_segments(definition, frames.segments)
+    if issues:
+        raise DefinitionError(issues)
+    engine: Any = "streaming" if streaming else "auto"
+    today = utc_day(as_of)
+    today_n = day_number(today)
+    segments = [frames.segments[s] for s in definition.segments]
+    object_type = definition.object_type
+    records, events = deduplicated(frames)
+    keyed = list(_keyed_rules(definition))
+
+    record_properties = _record_properties(definition, segments)
+    record_values = _Values(records, record_properties, frames.encoded, engine)
+
+    # Step 1: scope — records of the type in any of the segments.
+    own = records.filter(pl.col("object_type") == object_type).with_columns(
+        pl.col("lists").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    in_any = pl.any_horizontal(
+        [_segment_matches(s, record_values, today) for s in segments] or [pl.lit(False)]
+    )
+    scope_columns: list[pl.Expr] = [
+        pl.col(ID),
+        _segment_next_day(segments, record_values, today).alias("next_segment"),
+    ]
+    # Self property rules are decided on the record row itself.
+    for index, (_g, _r, group, rule) in enumerate(keyed):
+        if group.kind == "property" and rule.target == "self":
+            holds = _all([_condition(c, record_values, today) for c in rule.conditions])
+            value = pl.when(holds).then(record_values.base_points(rule) * HUNDREDTHS)
+            scope_columns.append(_limit(value.otherwise(0), rule.limit).alias(f"v{index}"))
+            static = _static(rule.conditions, record_values, today)
+            scope_columns.append(
+                pl.when(static)
+                .then(_flips(rule.conditions, record_values, today))
+                .otherwise(NO_DAY)
+                .alias(f"d{index}")
+            )
+    scope = own.filter(in_any).select(scope_columns).collect(engine=engine)
+
+    # Steps 2–4 for event rules and associated-record rules: candidate rows, one group-by.
+    candidates = _candidates(
+        definition, keyed, frames, records, events, scope, record_values, today, engine
+    )
+    folded = (
+        candidates.group_by([SCORED, RULE])
+        .agg(
+            pl.col("matched").sum().alias("n"),
+            pl.col("hundredths").filter(pl.col("matched")).sum().alias("total"),
+            pl.col("hundredths").filter(pl.col("matched")).min().alias("low"),
+            pl.col("hundredths").filter(pl.col("matched")).max().alias("high"),
+            pl.col("next_day").filter(pl.col("next_day") > today_n).min().alias("next_day"),
+        )
+        .collect(engine=engine)
+    )
+    wide = scope
+    for index, (_g, _r, group, rule) in enumerate(keyed):
+        if group.kind == "property" and rule.target == "self":
+            continue
+        part = folded.filter(pl.col(RULE) == index).select(
+            pl.col(SCORED).alias(ID),
+            pl.col("n").alias(f"n{index}"),
+            pl.col("total").alias(f"t{index}"),
+            pl.col("low").alias(f"lo{index}"),
+            pl.col("high").alias(f"hi{index}"),
+            pl.col("next_day").alias(f"d{index}"),
+        )
+        wide = wide.join(part, on=ID, how="left")
+        wide = wide.with_columns(_rule_value(index, rule).alias(f"v{index}"))
+
+    # Steps 5–7: group totals, score, status; and the next change day.
+    group_columns = []
+    offset = 0
+    totals = []
+    for g, group in enumerate(definition.groups):
+        rule_values = [pl.col(f"v{offset + r}") for r in range(len(group.rules))]
+        offset += len(group.rules)
+        cap = group.max_points * HUNDREDTHS
+        total = _clamp(pl.sum_horizontal(rule_values), -cap, cap).cast(pl.Int64)
+        group_columns.append(f"g{g}")
+        totals.append(total.alias(f"g{g}"))
+    wide = wide.with_columns(totals)
+    score = _clamp(divide_half_up(pl.sum_horizontal(pl.col(group_columns)), HUNDREDTHS), 0, 100)
+    wide = wide.with_columns(score.cast(pl.Int64).alias("score"))
+    next_days = [pl.col("next_segment"), *(pl.col(f"d{i}") for i in range(len(keyed)))]
+    next_n = pl.min_horizontal([pl.when(d > today_n).then(d).otherwise(NO_DAY) for d in next_days])
+    result = wide.select(
+        pl.lit(object_type).alias("object_type"),
+        pl.col(ID),
+        pl.col("score"),
+        _status(definition, "label").alias("status"),
+        _status(definition, "color").alias("color"),
+        *(pl.col(c) for c in group_columns),
+        (pl.lit(EPOCH) + pl.duration(days=next_n)).cast(pl.Date).alias("next_change_day"),
+    ).sort(ID)
+    return BatchResult(result, tuple(group_columns))
+
+
+def _keyed_rules(definition: ScoreDefinition) -> Iterable[tuple[int, int, Group, Rule]]:
+    for g, group in enumerate(definition.groups):
+        for r, rule in enumerate(group.rules):
+            yield g, r, group, rule
+
+
+def _record_properties(definition: ScoreDefinition, segments: Sequence[Segment]) -> set[str]:
+    names: set[str] = set()
+    for segment in segments:
+        names |= _condition_properties(segment.conditions)
+    for _group, rule in definition.rules():
+        association = rule.association or DEFAULT_ASSOCIATION
+        names |= _condition_properties(association.filters)
+        if rule.event_type is None:
+            names |= _condition_properties(rule.conditions)
+    return names
+
+
+def _segment_matches(segment: Segment, values: _Values, today: date) -> pl.Expr:
+    return _segment_static(segment, values, today) & _dated(segment.conditions, values, today)
+
+
+def _segment_static(segment: Segment, values: _Values, today: date) -> pl.Expr:
+    member = (
+        pl.col("lists")
+        .list.eval(pl.element().is_in(pl.Series(list(segment.lists), dtype=pl.String).implode()))
+        .list.any()
+        if segment.lists
+        else pl.lit(True)
+    )
+    return member & _static(segment.conditions, values, today)
+
+
+def _segment_next_day(segments: Sequence[Segment], values: _Values, today: date) -> pl.Expr:
+    days = [
+        pl.when(_segment_static(s, values, today))
+        .then(_flips(s.conditions, values, today))
+        .otherwise(NO_DAY)
+        for s in segments
+    ]
+    return pl.min_horizontal(days) if days else NO_DAY
+
+
+def _limit(value: pl.Expr, limit: int | None) -> pl.Expr:
+    if limit is None:
+        return value
+    return _clamp(value, -limit * HUNDREDTHS, limit * HUNDREDTHS)
+
+
+def _rule_value(index: int, rule: Rule) -> pl.Expr:
+    count = pl.col(f"n{index}").fill_null(0)
+    if rule.frequency is not None:
+        # Decided with the shared `is_met` for every count up to the bound; beyond it, all
+        # counts behave alike.
+        frequency = rule.frequency
+        bound = max(frequency.min or 0, frequency.max or 0) + 1
+        met_counts = [c for c in range(bound) if frequency.is_met(c)]
+        met = (
+            pl.when(count >= bound)
+            .then(pl.lit(frequency.is_met(bound)))
+            .otherwise(count.is_in(pl.Series(met_counts, dtype=pl.Int64).implode()))
+        )
+        return pl.when(met).then(pl.lit((rule.points or 0) * HUNDREDTHS)).otherwise(0)
+    how = (
+        rule.aggregation
+        if rule.event_type is not None
+        else (rule.association or DEFAULT_ASSOCIATION).aggregation
+    )
+    total = pl.col(f"t{index}")
+    value = {
+        "sum": total,
+        "avg": divide_half_up(total, count),
+        "min": pl.col(f"lo{index}"),
+        "max": pl.col(f"hi{index}"),
+    }[how]
+    value = pl.when(count > 0).then(value).otherwise(0).cast(pl.Int64)
+    return _limit(value, rule.limit)
+
+
+def _status(definition: ScoreDefinition, what: str) -> pl.Expr:
+    """Step 7: the label (or colour) of the highest threshold whose min ≤ score."""
+    thresholds = sorted(definition.thresholds, key=lambda t: t.min)
+    expr: pl.Expr = pl.lit(str(getattr(thresholds[0], what)))
+    for threshold in thresholds[1:]:
+        expr = (
+            pl.when(pl.col("score") >= threshold.min)
+            .then(pl.lit(str(getattr(threshold, what))))
+            .otherwise(expr)
+        )
+    return expr
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidate rows: events and associated records
+
+
+def _pairs(associations: pl.LazyFrame) -> pl.LazyFrame:
+    """Each associated pair once per direction, with the union of its labels."""
+    forward = associations.select(
+        pl.col("from_type").alias("a_type"),
+        pl.col("from_id").alias("a_id"),
+        pl.col("to_type").alias("b_type"),
+        pl.col("to_id").alias("b_id"),
+        pl.col("labels"),
+    )
+    backward = associations.select(
+        pl.col("to_type").alias("a_type"),
+        pl.col("to_id").alias("a_id"),
+        pl.col("from_type").alias("b_type"),
+        pl.col("from_id").alias("b_id"),
+        pl.col("labels"),
+    )
+    return (
+        pl.concat([forward, backward])
+        .group_by(["a_type", "a_id", "b_type", "b_id"])
+        .agg(
+            pl.col("labels")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .drop_nulls()
+            .unique()
+        )
+    )
+
+
+def _candidates(
+    definition: ScoreDefinition,
+    keyed: list[tuple[int, int, Group, Rule]],
+    frames: Frames,
+    records: pl.LazyFrame,
+    events: pl.LazyFrame,
+    scope: pl.DataFrame,
+    record_values: _Values,
+    today: date,
+    engine: Any,
+) -> pl.LazyFrame:
+    object_type = definition.object_type
+    scope_ids = scope.lazy().select(pl.col(ID).alias("a_id"))
+    event_rules = [(i, g, r) for i, (_, _, g, r) in enumerate(keyed) if r.event_type is not None]
+    linked_rules = [
+        (i, r)
+        for i, (_, _, g, r) in enumerate(keyed)
+        if g.kind == "property" and r.target != "self"
+    ]
+    neighbour_types = {r.target for _i, r in linked_rules}
+    if object_type == "companies" and event_rules:
+        neighbour_types.add("contacts")
+    pairs = (
+        _pairs(frames.associations)
+        .filter(pl.col("a_type") == object_type, pl.col("b_type").is_in(sorted(neighbour_types)))
+        .join(scope_ids, on="a_id", how="semi")
+    )
+    if neighbour_types:
+        pairs = pairs.collect(engine=engine).lazy()
+        all_labels = (
+            pairs.select(
+                pl.col("labels")
+                .list.explode(keep_nulls=False, empty_as_null=False)
+                .drop_nulls()
+                .unique()
+            )
+            .collect(engine=engine)
+            .to_series()
+            .to_list()
+        )
+    else:
+        all_labels = []
+    # Associated records with the properties filters and conditions read (none: no line).
+    neighbours = pairs.join(
+        records.select(
+            pl.col("object_type").alias("b_type"),
+            pl.col(ID).alias("b_id"),
+            pl.col("lists"),
+            *(pl.col(c) for c in records.collect_schema().names() if c.startswith(PROPERTY_PREFIX)),
+        ),
+        on=["b_type", "b_id"],
+        how="left",
+    ).with_columns(pl.col("lists").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+
+    parts: list[pl.LazyFrame] = []
+    if event_rules:
+        parts.extend(
+            _event_candidates(
+                definition,
+                event_rules,
+                events,
+                scope_ids,
+                neighbours,
+                record_values,
+                all_labels,
+                frames.encoded,
+                today,
+                engine,
+            )
+        )
+    for index, rule in linked_rules:
+        association = rule.association or DEFAULT_ASSOCIATION
+        criteria = [*association.filters, *rule.conditions]
+        rows = neighbours.filter(
+            pl.col("b_type") == rule.target,
+            _admits(association, all_labels),
+            _static(criteria, record_values, today),
+        )
+        parts.append(
+            rows.select(
+                pl.col("a_id").alias(SCORED),
+                pl.lit(index, dtype=pl.Int32).alias(RULE),
+                _dated(criteria, record_values, today).alias("matched"),
+                (record_values.base_points(rule) * HUNDREDTHS).alias("hundredths"),
+                _flips(criteria, record_values, today).alias("next_day"),
+            )
+        )
+    if not parts:
+        return pl.LazyFrame(
+            schema={
+                SCORED: pl.String,
+                RULE: pl.Int32,
+                "matched": pl.Boolean,
+                "hundredths": pl.Int64,
+                "next_day": pl.Int64,
+            }
+        )
+    return pl.concat(parts)
+
+
+def _event_candidates(
+    definition: ScoreDefinition,
+    event_rules: list[tuple[int, Group, Rule]],
+    events: pl.LazyFrame,
+    scope_ids: pl.LazyFrame,
+    neighbours: pl.LazyFrame,
+    record_values: _Values,
+    all_labels: list[str],
+    encoded: bool,
+    today: date,
+    engine: Any,
+) -> list[pl.LazyFrame]:
+    today_n = day_number(today)
+    types = sorted({rule.event_type for _i, _g, rule in event_rules if rule.event_type})
+    event_properties = set()
+    for _i, _g, rule in event_rules:
+        event_properties |= _condition_properties(rule.conditions)
+    # Event properties are renamed `e.<name>` so they never meet a contact's `p.<name>`.
+    columns = set(events.collect_schema().names())
+    wanted = [n for n in sorted(event_properties) if property_column(n) in columns]
+    base = (
+        events.filter(pl.col("type").is_in(types))
+        .select(
+            pl.col("type"),
+            pl.col("day").cast(pl.Int64),
+            pl.col("object_type"),
+            pl.col("object_id"),
+            *(pl.col(property_column(n)).alias(EVENT_PREFIX + n) for n in wanted),
+        )
+        .collect(engine=engine)
+        .lazy()
+    )
+    event_values = _Values(base, event_properties, encoded, engine, prefix=EVENT_PREFIX)
+    own = (
+        base.filter(pl.col("object_type") == definition.object_type)
+        .join(scope_ids, left_on="object_id", right_on="a_id", how="semi")
+        .select(
+            pl.col("object_id").alias(SCORED),
+            pl.lit(True).alias("own"),
+            pl.exclude("object_id", "object_type"),
+        )
+    )
+    sources = [own]
+    if definition.object_type == "companies":
+        contacts = neighbours.filter(pl.col("b_type") == "contacts")
+        theirs = base.filter(pl.col("object_type") == "contacts").join(
+            contacts, left_on="object_id", right_on="b_id", how="inner"
+        )
+        sources.append(
+            theirs.select(
+                pl.col("a_id").alias(SCORED),
+                pl.lit(False).alias("own"),
+                pl.exclude("object_id", "object_type", "a_id", "a_type", "b_type"),
+            )
+        )
+    rows = pl.concat(sources, how="diagonal_relaxed").collect(engine=engine).lazy()
+
+    parts = []
+    age = pl.lit(today_n) - pl.col("day")
+    for index, group, rule in event_rules:
+        association = rule.association or DEFAULT_ASSOCIATION
+        contact_ok = _admits(association, all_labels) & _static(
+            association.filters, record_values, today
+        )
+        selected = rows.filter(
+            pl.col("type") == rule.event_type,
+            _static(rule.conditions, event_values, today),
+            pl.col("own") | contact_ok,
+        )
+        in_timeframe = age < rule.timeframe.days if rule.timeframe else pl.lit(True)
+        if group.decay is not None:
+            steps = age // group.decay.every.days
+            factor = (pl.lit(100) - steps * group.decay.percent).clip(lower_bound=0)
+            step_day = pl.col("day") + (steps + 1) * group.decay.every.days
+        else:
+            factor, step_day = pl.lit(100), NO_DAY
+        filter_dated = pl.col("own") | _dated(association.filters, record_values, today)
+        counts = (age >= 0) & in_timeframe & (factor > 0)
+        matched = counts & _dated(rule.conditions, event_values, today) & filter_dated
+        exit_day = pl.col("day") + rule.timeframe.days if rule.timeframe else NO_DAY
+        filter_flips = (
+            pl.when(pl.col("own"))
+            .then(NO_DAY)
+            .otherwise(_flips(association.filters, record_values, today))
+        )
+        next_day = (
+            pl.when(age < 0)
+            .then(pl.col("day"))
+            .when(~counts)
+            .then(NO_DAY)
+            .otherwise(
+                pl.min_horizontal(
+                    _flips(rule.conditions, event_values, today), filter_flips, exit_day, step_day
+                )
+            )
+        )
+        parts.append(
+            selected.select(
+                pl.col(SCORED),
+                pl.lit(index, dtype=pl.Int32).alias(RULE),
+                matched.alias("matched"),
+                (event_values.base_points(rule) * factor).cast(pl.Int64).alias("hundredths"),
+                next_day.cast(pl.Int64).alias("next_day"),
+            )
+        )
+    return parts
