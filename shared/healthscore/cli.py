@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,8 +24,6 @@ from rich.tree import Tree
 
 from healthscore.adapters.dataset_files import DatasetError
 from healthscore.adapters.score_files import (
-    points_json,
-    score_row,
     write_csv,
     write_jsonl,
     write_parquet,
@@ -46,6 +45,8 @@ from healthscore.domain.templates import (
 from healthscore.domain.values import parse_as_of
 from healthscore.services.sample_portfolio import generate_portfolio
 from healthscore.services.scoring import (
+    Engine,
+    EngineUnavailable,
     RecordNotFound,
     explain_record,
     load_dataset,
@@ -53,6 +54,7 @@ from healthscore.services.scoring import (
     overview,
     read_definition_json,
     score_dataset,
+    score_rows,
     top_reasons,
 )
 
@@ -81,6 +83,12 @@ DatasetArg = Annotated[
 ]
 DefinitionOpt = Annotated[
     Path, typer.Option("--definition", "-d", help="Score definition JSON file")
+]
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine", help="polars (default): the batch engine; reference: record by record"
+    ),
 ]
 AsOfOpt = Annotated[
     str | None,
@@ -176,23 +184,19 @@ def score(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")
     ] = None,
+    engine: EngineOpt = Engine.POLARS,
 ) -> None:
     """Score every in-scope record; one line per record, ordered by id."""
     if output_format is OutputFormat.PARQUET and output is None:
         _fail("--format parquet needs --output PATH (Parquet is not written to a terminal)")
     parsed = _definition(definition)
     moment = _as_of(as_of)
-    data = _dataset(dataset)
-    try:
-        results = score_dataset(parsed, data, moment)
-    except DefinitionError as error:
-        _fail(f"{definition} does not fit this dataset", error.issues)
-    rows = [score_row(r) for r in results]
+    rows = _scored(lambda: score_rows(parsed, dataset, moment, engine), definition)
     if output_format is OutputFormat.PARQUET:
         assert output is not None
         write_parquet(rows, output)
     elif output_format is OutputFormat.TABLE:
-        table = _scores_table(parsed, results)
+        table = _scores_table(parsed, rows)
         if output is None:
             out.print(table)
         else:
@@ -209,21 +213,36 @@ def score(
         err.print(f"wrote {len(rows)} scores to {output}")
 
 
-def _scores_table(definition: ScoreDefinition, results: list[RecordScore]) -> Table:
-    table = Table(title=f"{definition.name} — {len(results)} scored {definition.object_type}")
+def _scores_table(definition: ScoreDefinition, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"{definition.name} — {len(rows)} scored {definition.object_type}")
     table.add_column("id")
     table.add_column("score", justify="right")
     table.add_column("status")
     for group in definition.groups:
         table.add_column(group.name, justify="right")
-    for result in results:
+    for row in rows:
         table.add_row(
-            result.id,
-            str(result.score),
-            f"[{result.color}]{result.status}[/]",
-            *(str(points_json(g.hundredths)) for g in result.groups),
+            row["id"],
+            str(row["score"]),
+            f"[{row['color']}]{row['status']}[/]",
+            *(str(points) for points in row["groups"].values()),
         )
     return table
+
+
+T = TypeVar("T")
+
+
+def _scored(run: Callable[[], T], definition: Path) -> T:
+    """Run an engine, turning what the user can fix into exit code 2 with the reason."""
+    try:
+        return run()
+    except DefinitionError as error:
+        _fail(f"{definition} does not fit this dataset", error.issues)
+    except DatasetError as error:
+        _fail(f"the dataset cannot be read:\n{error}")
+    except EngineUnavailable as error:
+        _fail(str(error))
 
 
 @app.command()

@@ -6,9 +6,13 @@ import csv
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from healthscore.domain.definition import ScoreDefinition
 from healthscore.domain.reference_engine import HUNDREDTHS, RecordScore
+
+if TYPE_CHECKING:
+    from healthscore.domain.batch_engine import BatchResult
 
 COLUMNS = ("object_type", "id", "score", "status", "color", "groups")
 
@@ -31,6 +35,25 @@ def score_row(result: RecordScore) -> dict[str, Any]:
         "color": result.color,
         "groups": {group.name: points_json(group.hundredths) for group in result.groups},
     }
+
+
+def batch_rows(definition: ScoreDefinition, result: BatchResult) -> list[dict[str, Any]]:
+    """ "Scores out" rows from the batch engine's frame (the same rows as `score_row`)."""
+    names = [group.name for group in definition.groups]
+    columns = result.group_columns
+    return [
+        {
+            "object_type": row["object_type"],
+            "id": row["id"],
+            "score": row["score"],
+            "status": row["status"],
+            "color": row["color"],
+            "groups": {
+                name: points_json(row[column]) for name, column in zip(names, columns, strict=True)
+            },
+        }
+        for row in result.frame.iter_rows(named=True)
+    ]
 
 
 def jsonl_line(row: dict[str, Any]) -> str:

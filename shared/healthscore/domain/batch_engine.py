@@ -275,13 +275,27 @@ def check_segments(definition: ScoreDefinition, segments: dict[str, Segment]) ->
     return issues
 
 
-def deduplicated(frames: Frames) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Records: the last line of each; events: the first of each (object_type, object_id, id)."""
-    records = frames.records.unique(["object_type", ID], keep="last", maintain_order=True)
-    events = frames.events.unique(
-        ["object_type", "object_id", ID], keep="first", maintain_order=True
+def first_of_each(
+    frame: pl.LazyFrame, keys: list[str], engine: Any, *, keep: str = "first"
+) -> pl.DataFrame:
+    """Rows with distinct keys, keeping the first (or last) of each in file order.
+
+    Exact, and cheap when duplicates are rare: rows are bucketed by a 64-bit hash of their keys,
+    and only rows whose hash repeats (true duplicates and hash collisions) are compared on the
+    keys themselves.
+    """
+    hashed = frame.with_columns(pl.struct(keys).hash().alias("_key_hash")).collect(engine=engine)
+    repeated = hashed.get_column("_key_hash").is_duplicated()
+    if not repeated.any():
+        return hashed.drop("_key_hash")
+    distinct = (
+        pl.struct(keys).is_first_distinct()
+        if keep == "first"
+        else pl.struct(keys).is_last_distinct()
     )
-    return records, events
+    return pl.concat([hashed.filter(~repeated), hashed.filter(repeated).filter(distinct)]).drop(
+        "_key_hash"
+    )
 
 
 def score_frames(
@@ -300,10 +314,9 @@ def score_frames(
     today_n = day_number(today)
     segments = [frames.segments[s] for s in definition.segments]
     object_type = definition.object_type
-    records, events = deduplicated(frames)
     keyed = list(_keyed_rules(definition))
-
     record_properties = _record_properties(definition, segments)
+    records = _needed_records(definition, frames.records, record_properties, engine)
     record_values = _Values(records, record_properties, frames.encoded, engine)
 
     # Step 1: scope — records of the type in any of the segments.
@@ -330,20 +343,29 @@ def score_frames(
                 .otherwise(NO_DAY)
                 .alias(f"d{index}")
             )
-    scope = own.filter(in_any).select(scope_columns).collect(engine=engine)
+    everyone = own.select(*scope_columns, in_any.alias("in_scope")).collect(engine=engine)
+    scope = everyone.filter(pl.col("in_scope")).drop("in_scope")
+    # Rows of out-of-scope records fall away at the final join to the scope; dropping them
+    # early (a semi-join on string ids) only pays when the scope is a small part of the type.
+    narrow = scope.height * 2 < everyone.height
 
     # Steps 2–4 for event rules and associated-record rules: candidate rows, one group-by.
     candidates = _candidates(
-        definition, keyed, frames, records, events, scope, record_values, today, engine
+        definition, keyed, frames, records, scope, narrow, record_values, today, engine
     )
+    counted = pl.col("counted")
     folded = (
-        candidates.group_by([SCORED, RULE])
+        candidates.with_columns(
+            pl.when(pl.col("matched")).then(pl.col("hundredths")).alias("counted"),
+            pl.when(pl.col("next_day") > today_n).then(pl.col("next_day")).alias("next_day"),
+        )
+        .group_by([SCORED, RULE])
         .agg(
-            pl.col("matched").sum().alias("n"),
-            pl.col("hundredths").filter(pl.col("matched")).sum().alias("total"),
-            pl.col("hundredths").filter(pl.col("matched")).min().alias("low"),
-            pl.col("hundredths").filter(pl.col("matched")).max().alias("high"),
-            pl.col("next_day").filter(pl.col("next_day") > today_n).min().alias("next_day"),
+            counted.count().alias("n"),
+            counted.sum().alias("total"),
+            counted.min().alias("low"),
+            counted.max().alias("high"),
+            pl.col("next_day").min(),
         )
         .collect(engine=engine)
     )
@@ -486,32 +508,64 @@ def _status(definition: ScoreDefinition, what: str) -> pl.Expr:
 # Candidate rows: events and associated records
 
 
-def _pairs(associations: pl.LazyFrame) -> pl.LazyFrame:
-    """Each associated pair once per direction, with the union of its labels."""
-    forward = associations.select(
-        pl.col("from_type").alias("a_type"),
-        pl.col("from_id").alias("a_id"),
-        pl.col("to_type").alias("b_type"),
-        pl.col("to_id").alias("b_id"),
-        pl.col("labels"),
-    )
-    backward = associations.select(
-        pl.col("to_type").alias("a_type"),
-        pl.col("to_id").alias("a_id"),
-        pl.col("from_type").alias("b_type"),
-        pl.col("from_id").alias("b_id"),
-        pl.col("labels"),
-    )
-    return (
-        pl.concat([forward, backward])
-        .group_by(["a_type", "a_id", "b_type", "b_id"])
-        .agg(
-            pl.col("labels")
-            .list.explode(keep_nulls=False, empty_as_null=False)
-            .drop_nulls()
-            .unique()
+def _pairs(
+    associations: pl.LazyFrame, object_type: str, neighbour_types: list[str], engine: Any
+) -> pl.LazyFrame:
+    """Each record of the score's type with its associated records of the types rules read,
+    once per pair, with the union of the labels of every line linking them."""
+    directions = [
+        associations.filter(
+            pl.col(one + "_type") == object_type, pl.col(other + "_type").is_in(neighbour_types)
+        ).select(
+            pl.col(one + "_type").alias("a_type"),
+            pl.col(one + "_id").alias("a_id"),
+            pl.col(other + "_type").alias("b_type"),
+            pl.col(other + "_id").alias("b_id"),
+            pl.col("labels"),
         )
+        for one, other in (("from", "to"), ("to", "from"))
+    ]
+    lines = (
+        pl.concat(directions)
+        .with_columns(pl.struct("a_type", "a_id", "b_type", "b_id").hash().alias("_pair_hash"))
+        .collect(engine=engine)
     )
+    repeated = lines.get_column("_pair_hash").is_duplicated()
+    # Only pairs linked by several lines (and hash collisions) need their labels merged.
+    merged = (
+        lines.lazy()
+        .filter(repeated)
+        .group_by(["a_type", "a_id", "b_type", "b_id"])
+        .agg(pl.col("labels").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls())
+        .with_columns(pl.col("labels").list.unique())
+    )
+    single = (
+        lines.lazy()
+        .filter(~repeated)
+        .select("a_type", "a_id", "b_type", "b_id", pl.col("labels").list.drop_nulls())
+    )
+    return pl.concat([single, merged])
+
+
+def _needed_records(
+    definition: ScoreDefinition, records: pl.LazyFrame, names: set[str], engine: Any
+) -> pl.LazyFrame:
+    """The records rules and segments read (the last line of each), with only the columns they
+    read: the score's type, the types of associated-record rules, and contacts when event
+    rules filter on their properties."""
+    types: set[str] = {definition.object_type}
+    for _group, rule in definition.rules():
+        association = rule.association or DEFAULT_ASSOCIATION
+        if rule.event_type is None and rule.target != "self":
+            types.add(rule.target)
+        elif rule.event_type is not None and association.filters:
+            types.add("contacts")
+    available = set(records.collect_schema().names())
+    columns = [property_column(n) for n in sorted(names) if property_column(n) in available]
+    needed = records.filter(pl.col("object_type").is_in(sorted(types))).select(
+        "object_type", ID, "lists", *columns
+    )
+    return first_of_each(needed, ["object_type", ID], engine, keep="last").lazy()
 
 
 def _candidates(
@@ -519,8 +573,8 @@ def _candidates(
     keyed: list[tuple[int, int, Group, Rule]],
     frames: Frames,
     records: pl.LazyFrame,
-    events: pl.LazyFrame,
     scope: pl.DataFrame,
+    narrow: bool,
     record_values: _Values,
     today: date,
     engine: Any,
@@ -536,11 +590,9 @@ def _candidates(
     neighbour_types = {r.target for _i, r in linked_rules}
     if object_type == "companies" and event_rules:
         neighbour_types.add("contacts")
-    pairs = (
-        _pairs(frames.associations)
-        .filter(pl.col("a_type") == object_type, pl.col("b_type").is_in(sorted(neighbour_types)))
-        .join(scope_ids, on="a_id", how="semi")
-    )
+    pairs = _pairs(frames.associations, object_type, sorted(neighbour_types), engine)
+    if narrow:
+        pairs = pairs.join(scope_ids, on="a_id", how="semi")
     if neighbour_types:
         pairs = pairs.collect(engine=engine).lazy()
         all_labels = (
@@ -574,8 +626,8 @@ def _candidates(
             _event_candidates(
                 definition,
                 event_rules,
-                events,
-                scope_ids,
+                frames.events,
+                scope_ids if narrow else None,
                 neighbours,
                 record_values,
                 all_labels,
@@ -618,7 +670,7 @@ def _event_candidates(
     definition: ScoreDefinition,
     event_rules: list[tuple[int, Group, Rule]],
     events: pl.LazyFrame,
-    scope_ids: pl.LazyFrame,
+    scope_ids: pl.LazyFrame | None,
     neighbours: pl.LazyFrame,
     record_values: _Values,
     all_labels: list[str],
@@ -634,8 +686,13 @@ def _event_candidates(
     # Event properties are renamed `e.<name>` so they never meet a contact's `p.<name>`.
     columns = set(events.collect_schema().names())
     wanted = [n for n in sorted(event_properties) if property_column(n) in columns]
+    needed = events.select(
+        ID, "type", "day", "object_type", "object_id", *(property_column(n) for n in wanted)
+    )
     base = (
-        events.filter(pl.col("type").is_in(types))
+        first_of_each(needed, ["object_type", "object_id", ID], engine)
+        .lazy()
+        .filter(pl.col("type").is_in(types))
         .select(
             pl.col("type"),
             pl.col("day").cast(pl.Int64),
@@ -647,14 +704,13 @@ def _event_candidates(
         .lazy()
     )
     event_values = _Values(base, event_properties, encoded, engine, prefix=EVENT_PREFIX)
-    own = (
-        base.filter(pl.col("object_type") == definition.object_type)
-        .join(scope_ids, left_on="object_id", right_on="a_id", how="semi")
-        .select(
-            pl.col("object_id").alias(SCORED),
-            pl.lit(True).alias("own"),
-            pl.exclude("object_id", "object_type"),
-        )
+    own_events = base.filter(pl.col("object_type") == definition.object_type)
+    if scope_ids is not None:
+        own_events = own_events.join(scope_ids, left_on="object_id", right_on="a_id", how="semi")
+    own = own_events.select(
+        pl.col("object_id").alias(SCORED),
+        pl.lit(True).alias("own"),
+        pl.exclude("object_id", "object_type"),
     )
     sources = [own]
     if definition.object_type == "companies":

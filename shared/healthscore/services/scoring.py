@@ -9,10 +9,12 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from healthscore.adapters.dataset_files import read_dataset
+from healthscore.adapters.score_files import batch_rows, score_row
 from healthscore.domain.dataset import Dataset
 from healthscore.domain.definition import (
     DefinitionError,
@@ -29,6 +31,9 @@ from healthscore.domain.reference_engine import (
     score_record,
 )
 from healthscore.domain.values import utc_day
+
+if TYPE_CHECKING:
+    from healthscore.domain.batch_engine import BatchResult
 
 
 def read_definition_json(path: Path) -> Any:
@@ -59,8 +64,43 @@ def load_definition(path: Path) -> ScoreDefinition:
 def score_dataset(
     definition: ScoreDefinition, dataset: Dataset, as_of: datetime
 ) -> list[RecordScore]:
-    """Every in-scope record's score, ordered by id."""
+    """Every in-scope record's score and breakdown (reference engine), ordered by id."""
     return score(definition, dataset, as_of)
+
+
+class Engine(StrEnum):
+    """Which engine scores a whole dataset; both give byte-identical "scores out"."""
+
+    POLARS = "polars"  # the batch engine: group-bys over frames, for whole portfolios
+    REFERENCE = "reference"  # the readable definition of DESIGN.md §5, record by record
+
+
+class EngineUnavailable(RuntimeError):
+    """The Polars engine was asked for but Polars is not installed."""
+
+
+def score_rows(
+    definition: ScoreDefinition, folder: Path, as_of: datetime, engine: Engine = Engine.POLARS
+) -> list[dict[str, Any]]:
+    """ "Scores out" rows (DESIGN.md §6) for every in-scope record of a dataset folder, by id."""
+    if engine is Engine.REFERENCE:
+        return [score_row(result) for result in score(definition, read_dataset(folder), as_of)]
+    return batch_rows(definition, score_folder(definition, folder, as_of))
+
+
+def score_folder(
+    definition: ScoreDefinition, folder: Path, as_of: datetime, *, streaming: bool = False
+) -> BatchResult:
+    """The batch engine over a dataset folder (Parquet scanned lazily, JSONL via the loader)."""
+    try:
+        from healthscore.adapters.dataset_frames import scan_dataset
+        from healthscore.domain.batch_engine import score_frames
+    except ModuleNotFoundError as error:  # polars is the `batch` extra
+        raise EngineUnavailable(
+            f"the polars engine needs Polars ({error.name} is not installed): "
+            "pip install 'healthscore[batch]', or use --engine reference"
+        ) from None
+    return score_frames(definition, scan_dataset(folder), as_of, streaming=streaming)
 
 
 class RecordNotFound(LookupError):
