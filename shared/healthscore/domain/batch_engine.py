@@ -41,7 +41,7 @@ from healthscore.domain.definition import (
     ScoreDefinition,
 )
 from healthscore.domain.reference_engine import HUNDREDTHS, points_by_position
-from healthscore.domain.values import EPOCH, utc_day
+from healthscore.domain.values import EPOCH, as_text, is_missing, utc_day
 
 PROPERTY_PREFIX = "p."
 EVENT_PREFIX = "e."  # event properties, once event rows meet contact rows
@@ -148,6 +148,16 @@ class _Values:
     def key(self, name: str) -> pl.Expr:
         return self._keys[name]
 
+    def text(self, name: str) -> pl.Expr:
+        """The property as display text, decided per distinct value like the conditions."""
+        texts = [_display(value) for value in self._decoded[name]]
+        return self._keys[name].replace_strict(
+            self._distinct[name],
+            pl.Series(texts, dtype=pl.String),
+            default=None,
+            return_dtype=pl.String,
+        )
+
     def holds(self, condition: Condition, today: date) -> pl.Expr:
         """The condition's truth on each row (not for list-membership operators)."""
         name = condition.property or ""
@@ -194,6 +204,12 @@ class _Values:
             default=0,
             return_dtype=pl.Int64,
         )
+
+
+def _display(value: Any) -> str | None:
+    elements = value if isinstance(value, list) else [value]
+    shown = [as_text(e) for e in elements if not is_missing(e)]
+    return ", ".join(shown) if shown else None
 
 
 def _condition(condition: Condition, values: _Values, today: date) -> pl.Expr:
@@ -776,3 +792,47 @@ def _event_candidates(
             )
         )
     return parts
+
+
+# ---------------------------------------------------------------------------------------------
+# Segment membership and record properties, for reports
+
+
+def segment_membership(
+    frames: Frames, object_type: str, segments: Sequence[Segment], as_of: datetime
+) -> pl.DataFrame:
+    """One row per record of the type: its id and a Boolean column per segment id."""
+    today = utc_day(as_of)
+    names: set[str] = set()
+    for segment in segments:
+        names |= _condition_properties(segment.conditions)
+    records = frames.records.filter(pl.col("object_type") == object_type)
+    available = set(records.collect_schema().names())
+    columns = [property_column(n) for n in sorted(names) if property_column(n) in available]
+    latest = (
+        first_of_each(
+            records.select("object_type", ID, "lists", *columns),
+            ["object_type", ID],
+            "auto",
+            keep="last",
+        )
+        .lazy()
+        .with_columns(pl.col("lists").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+    )
+    values = _Values(latest, names, frames.encoded, "auto")
+    return latest.select(
+        pl.col(ID), *(_segment_matches(s, values, today).alias(s.id) for s in segments)
+    ).collect()
+
+
+def property_text(frames: Frames, object_type: str, name: str) -> pl.DataFrame:
+    """Each record's property as display text (lists joined with ", "; missing → null)."""
+    records = frames.records.filter(pl.col("object_type") == object_type)
+    column = property_column(name)
+    if column not in records.collect_schema().names():
+        return records.select(pl.col(ID), pl.lit(None, dtype=pl.String).alias(name)).collect()
+    latest = first_of_each(
+        records.select("object_type", ID, column), ["object_type", ID], "auto", keep="last"
+    ).lazy()
+    values = _Values(latest, [name], frames.encoded, "auto")
+    return latest.select(pl.col(ID), values.text(name).alias(name)).collect()

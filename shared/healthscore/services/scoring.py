@@ -33,7 +33,7 @@ from healthscore.domain.reference_engine import (
 from healthscore.domain.values import utc_day
 
 if TYPE_CHECKING:
-    from healthscore.domain.batch_engine import BatchResult
+    from healthscore.domain.batch_engine import BatchResult, Frames
 
 
 def read_definition_json(path: Path) -> Any:
@@ -75,10 +75,6 @@ class Engine(StrEnum):
     REFERENCE = "reference"  # the readable definition of DESIGN.md §5, record by record
 
 
-class EngineUnavailable(RuntimeError):
-    """The Polars engine was asked for but Polars is not installed."""
-
-
 def score_rows(
     definition: ScoreDefinition, folder: Path, as_of: datetime, engine: Engine = Engine.POLARS
 ) -> list[dict[str, Any]]:
@@ -88,19 +84,23 @@ def score_rows(
     return batch_rows(definition, score_folder(definition, folder, as_of))
 
 
+def load_frames(folder: Path) -> Frames:
+    """A dataset folder as frames for the batch engine (Parquet scanned lazily, JSONL via the
+    shared loader). Raises DatasetError naming bad rows."""
+    # Imported here: the Lambda functions use this module and never carry Polars.
+    from healthscore.adapters.dataset_frames import scan_dataset
+
+    return scan_dataset(folder)
+
+
 def score_folder(
     definition: ScoreDefinition, folder: Path, as_of: datetime, *, streaming: bool = False
 ) -> BatchResult:
-    """The batch engine over a dataset folder (Parquet scanned lazily, JSONL via the loader)."""
-    try:
-        from healthscore.adapters.dataset_frames import scan_dataset
-        from healthscore.domain.batch_engine import score_frames
-    except ModuleNotFoundError as error:  # polars is the `batch` extra
-        raise EngineUnavailable(
-            f"the polars engine needs Polars ({error.name} is not installed): "
-            "pip install 'healthscore[batch]', or use --engine reference"
-        ) from None
-    return score_frames(definition, scan_dataset(folder), as_of, streaming=streaming)
+    """The batch engine over a dataset folder."""
+    frames = load_frames(folder)
+    from healthscore.domain.batch_engine import score_frames
+
+    return score_frames(definition, frames, as_of, streaming=streaming)
 
 
 class RecordNotFound(LookupError):

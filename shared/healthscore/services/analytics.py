@@ -1,0 +1,266 @@
+"""Analytics on the batch engine: distribution preview, what-if, trend (backtest) and reports.
+
+Each takes a definition (or two) and a dataset's frames and returns plain results — Polars
+frames and small dataclasses — that the CLI prints, the API will serve and the notebooks plot.
+Everything is computed by the batch engine, so every figure is the exact score the reference
+engine would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from healthscore.domain.batch_engine import (
+    Frames,
+    property_column,
+    property_text,
+    score_frames,
+    segment_membership,
+)
+from healthscore.domain.definition import DefinitionError, Issue, ScoreDefinition
+
+BIN_WIDTH = 5
+UNKNOWN = "(unknown)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Distribution preview
+
+
+@dataclass(frozen=True)
+class Preview:
+    """How a definition would distribute records: per 5-point bin and per status."""
+
+    scored: int
+    bins: pl.DataFrame  # low, high, count — every bin 0–4 … 95–100, empty ones included
+    statuses: pl.DataFrame  # status, color, min, count, share — highest threshold first
+    average: float
+    median: float
+
+
+def preview(definition: ScoreDefinition, frames: Frames, as_of: datetime) -> Preview:
+    scores = score_frames(definition, frames, as_of).frame
+    return _summarise(definition, scores)
+
+
+def _summarise(definition: ScoreDefinition, scores: pl.DataFrame) -> Preview:
+    lows = list(range(0, 100, BIN_WIDTH))
+    binned = scores.select(
+        (pl.col("score").clip(0, 100 - BIN_WIDTH) // BIN_WIDTH * BIN_WIDTH).alias("low")
+    )
+    counts = binned.group_by("low").len("count")
+    bins = (
+        pl.DataFrame({"low": lows}, schema={"low": pl.Int64})
+        .join(counts.with_columns(pl.col("low").cast(pl.Int64)), on="low", how="left")
+        .select(
+            "low",
+            pl.when(pl.col("low") == 100 - BIN_WIDTH)
+            .then(100)
+            .otherwise(pl.col("low") + BIN_WIDTH - 1)
+            .alias("high"),
+            pl.col("count").fill_null(0).cast(pl.Int64),
+        )
+    )
+    by_status = scores.group_by("status").len("count")
+    thresholds = list(reversed(definition.thresholds))
+    statuses = (
+        pl.DataFrame(
+            {
+                "status": [t.label for t in thresholds],
+                "color": [t.color for t in thresholds],
+                "min": [t.min for t in thresholds],
+            }
+        )
+        .join(by_status, on="status", how="left")
+        .with_columns(pl.col("count").fill_null(0).cast(pl.Int64))
+        .with_columns((pl.col("count") / max(scores.height, 1) * 100).round(1).alias("share"))
+    )
+    figures = scores.select(
+        pl.col("score").mean().fill_null(0.0).alias("average"),
+        pl.col("score").median().fill_null(0.0).alias("median"),
+    ).row(0)
+    average, median = float(figures[0]), float(figures[1])
+    return Preview(scores.height, bins, statuses, round(average, 1), median)
+
+
+# ---------------------------------------------------------------------------------------------
+# What-if
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A draft against the live definition over the same records and as-of."""
+
+    compared: int  # records scored by both
+    changed_status: int
+    changed_score: int
+    only_live: int  # in the live score's segments but not the draft's
+    only_draft: int
+    transitions: pl.DataFrame  # status_live, status_draft, count (status changes only)
+    movers: pl.DataFrame  # id, score_live, score_draft, delta, status_live, status_draft
+
+
+def what_if(
+    live: ScoreDefinition, draft: ScoreDefinition, frames: Frames, as_of: datetime
+) -> WhatIf:
+    if live.object_type != draft.object_type:
+        raise DefinitionError(
+            [
+                Issue(
+                    "object_type",
+                    f"the draft scores {draft.object_type} but the live score scores "
+                    f"{live.object_type}: compare definitions of the same object type",
+                )
+            ]
+        )
+    before = score_frames(live, frames, as_of).frame.select(
+        "id", pl.col("score").alias("score_live"), pl.col("status").alias("status_live")
+    )
+    after = score_frames(draft, frames, as_of).frame.select(
+        "id", pl.col("score").alias("score_draft"), pl.col("status").alias("status_draft")
+    )
+    both = before.join(after, on="id", how="inner").with_columns(
+        (pl.col("score_draft") - pl.col("score_live")).alias("delta")
+    )
+    moved = both.filter(pl.col("status_live") != pl.col("status_draft"))
+    transitions = (
+        moved.group_by(["status_live", "status_draft"])
+        .len("count")
+        .sort(["count", "status_live", "status_draft"], descending=[True, False, False])
+    )
+    movers = both.filter(pl.col("delta") != 0).sort(
+        [pl.col("delta").abs(), pl.col("id")], descending=[True, False]
+    )
+    return WhatIf(
+        compared=both.height,
+        changed_status=moved.height,
+        changed_score=movers.height,
+        only_live=before.join(after, on="id", how="anti").height,
+        only_draft=after.join(before, on="id", how="anti").height,
+        transitions=transitions,
+        movers=movers.select(
+            "id", "score_live", "score_draft", "delta", "status_live", "status_draft"
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Trend (replay / backtest)
+
+
+def trend_days(until: datetime, every_days: int, periods: int) -> list[datetime]:
+    """`periods` as-of instants `every_days` apart, ending at `until` (oldest first)."""
+    if every_days < 1 or periods < 1:
+        raise ValueError("--every and --periods must be at least 1")
+    return [until - timedelta(days=every_days * k) for k in reversed(range(periods))]
+
+
+def trend(
+    definition: ScoreDefinition, frames: Frames, as_of_days: Sequence[datetime]
+) -> pl.DataFrame:
+    """Every in-scope record's score and status at each as-of, from the same event log.
+
+    Columns: as_of (Date), id, score, status. Deterministic: the same data and days give the
+    same rows in the same order (by as_of, then id).
+    """
+    parts = [
+        score_frames(definition, frames, moment).frame.select(
+            pl.lit(moment.date()).alias("as_of"), "id", "score", "status"
+        )
+        for moment in as_of_days
+    ]
+    if not parts:
+        return pl.DataFrame(
+            schema={"as_of": pl.Date, "id": pl.String, "score": pl.Int64, "status": pl.String}
+        )
+    return pl.concat(parts)
+
+
+def trend_summary(definition: ScoreDefinition, history: pl.DataFrame) -> pl.DataFrame:
+    """Per as-of day: records scored, average and median score, and a count per status."""
+    labels = [t.label for t in reversed(definition.thresholds)]
+    return (
+        history.group_by("as_of")
+        .agg(
+            pl.len().alias("scored"),
+            pl.col("score").mean().round(1).alias("average"),
+            pl.col("score").median().alias("median"),
+            *((pl.col("status") == label).sum().alias(label) for label in labels),
+        )
+        .sort("as_of")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports
+
+
+class UnknownProperty(LookupError):
+    """A report was asked by a property no record of the type has."""
+
+
+def _known_properties(frames: Frames, object_type: str) -> list[str]:
+    """Properties at least one record of the type has."""
+    columns = [c for c in frames.records.collect_schema().names() if c.startswith("p.")]
+    if not columns:
+        return []
+    present = (
+        frames.records.filter(pl.col("object_type") == object_type)
+        .select(pl.col(c).is_not_null().any() for c in columns)
+        .collect()
+        .row(0)
+    )
+    return sorted(c.removeprefix("p.") for c, here in zip(columns, present, strict=True) if here)
+
+
+def report(definition: ScoreDefinition, frames: Frames, as_of: datetime, by: str) -> pl.DataFrame:
+    """Average and median score and status mix by a record property, or by `segment`.
+
+    Columns: the grouping value (`by`), scored, average, median, then one column per status
+    (a count), largest groups first. By segment, every segment of the score's object type in
+    the dataset is a row (a record can be in several).
+    """
+    scores = score_frames(definition, frames, as_of).frame.select("id", "score", "status")
+    labels = [t.label for t in reversed(definition.thresholds)]
+    if by == "segment":
+        segments = [s for s in frames.segments.values() if s.object_type == definition.object_type]
+        members = segment_membership(frames, definition.object_type, segments, as_of)
+        keyed = (
+            scores.join(members, on="id", how="left")
+            .unpivot(
+                index=["id", "score", "status"],
+                on=[s.id for s in segments],
+                variable_name="segment_id",
+                value_name="member",
+            )
+            .filter(pl.col("member"))
+            .join(
+                pl.DataFrame(
+                    {"segment_id": [s.id for s in segments], by: [s.name for s in segments]}
+                ),
+                on="segment_id",
+            )
+        )
+    else:
+        known = _known_properties(frames, definition.object_type)
+        if by not in known:
+            raise UnknownProperty(
+                f"no {definition.object_type} property {by!r} in this dataset "
+                f"(known: {', '.join(known) or 'none'}; or use 'segment')"
+            )
+        values = property_text(frames, definition.object_type, by)
+        keyed = scores.join(values, on="id", how="left").with_columns(pl.col(by).fill_null(UNKNOWN))
+    return (
+        keyed.group_by(by)
+        .agg(
+            pl.len().alias("scored"),
+            pl.col("score").mean().round(1).alias("average"),
+            pl.col("score").median().alias("median"),
+            *((pl.col("status") == label).sum().alias(label) for label in labels),
+        )
+        .sort(["scored", by], descending=[True, False])
+    )
