@@ -16,7 +16,6 @@ import polars as pl
 
 from healthscore.domain.batch_engine import (
     Frames,
-    property_column,
     property_text,
     score_frames,
     segment_membership,
