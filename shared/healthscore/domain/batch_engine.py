@@ -385,11 +385,13 @@ def score_frames(
         )
         .collect(engine=engine)
     )
+    by_rule = folded.partition_by(RULE, as_dict=True)
+    empty = folded.clear()
     wide = scope
     for index, (_g, _r, group, rule) in enumerate(keyed):
         if group.kind == "property" and rule.target == "self":
             continue
-        part = folded.filter(pl.col(RULE) == index).select(
+        part = by_rule.get((index,), empty).select(
             pl.col(SCORED).alias(ID),
             pl.col("n").alias(f"n{index}"),
             pl.col("total").alias(f"t{index}"),
