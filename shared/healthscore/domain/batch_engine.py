@@ -36,11 +36,10 @@ from healthscore.domain.definition import (
     Association,
     DefinitionError,
     Group,
-    Issue,
     Rule,
     ScoreDefinition,
 )
-from healthscore.domain.reference_engine import HUNDREDTHS, points_by_position
+from healthscore.domain.reference_engine import HUNDREDTHS, check_segments, points_by_position
 from healthscore.domain.values import EPOCH, as_text, is_missing, utc_day
 
 PROPERTY_PREFIX = "p."
@@ -269,26 +268,6 @@ def _clamp(expr: pl.Expr, low: int, high: int) -> pl.Expr:
 
 # ---------------------------------------------------------------------------------------------
 # The engine
-
-
-def check_segments(definition: ScoreDefinition, segments: dict[str, Segment]) -> list[Issue]:
-    issues = []
-    for index, segment_id in enumerate(definition.segments):
-        segment = segments.get(segment_id)
-        if segment is None:
-            known = ", ".join(sorted(segments)) or "none"
-            issues.append(
-                Issue(f"segments[{index}]", f"unknown segment {segment_id!r} (known: {known})")
-            )
-        elif segment.object_type != definition.object_type:
-            issues.append(
-                Issue(
-                    f"segments[{index}]",
-                    f"segment {segment_id!r} is a segment of {segment.object_type}, "
-                    f"but this score is for {definition.object_type}",
-                )
-            )
-    return issues
 
 
 def first_of_each(

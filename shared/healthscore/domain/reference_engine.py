@@ -150,11 +150,16 @@ def clamp(value: int, low: int, high: int) -> int:
 
 def check_against_dataset(definition: ScoreDefinition, dataset: Dataset) -> list[Issue]:
     """What can only be checked with the account's data: its segments exist and fit."""
+    return check_segments(definition, dataset.segments)
+
+
+def check_segments(definition: ScoreDefinition, segments: Mapping[str, Segment]) -> list[Issue]:
+    """The definition's segments exist among these and are of the score's object type."""
     issues = []
     for index, segment_id in enumerate(definition.segments):
-        segment = dataset.segments.get(segment_id)
+        segment = segments.get(segment_id)
         if segment is None:
-            known = ", ".join(sorted(dataset.segments)) or "none"
+            known = ", ".join(sorted(segments)) or "none"
             issues.append(
                 Issue(f"segments[{index}]", f"unknown segment {segment_id!r} (known: {known})")
             )

@@ -215,13 +215,9 @@ def build_tally(
     segments: Iterable[Segment] = (),
 ) -> Tally:
     """A record's full tally from a dataset: its own part plus every neighbour's contribution."""
-    own_events = [
-        event
-        for event_type in {r.event_type for _g, r in definition.rules() if r.event_type}
-        for event in dataset.events_of(record.key, event_type)
-    ]
-    tally = own_tally(definition, record, own_events, segments)
     event_types = {r.event_type for _g, r in definition.rules() if r.event_type}
+    own_events = [e for t in event_types for e in dataset.events_of(record.key, t)]
+    tally = own_tally(definition, record, own_events, segments)
     targets = {r.target for _g, r in definition.rules() if r.event_type is None}
     neighbour_types = set(targets) - {"self"}
     if definition.object_type == "companies" and event_types:

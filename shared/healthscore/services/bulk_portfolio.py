@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 
 import polars as pl
@@ -300,8 +300,3 @@ def generate_bulk_portfolio(
     tickets = int(company["tickets"].sum())
     assert counts["records"] == companies + contacts + tickets
     return BulkSummary(companies, contacts, tickets, counts["associations"], counts["events"])
-
-
-def horizon(end: date) -> tuple[date, date]:
-    """The days the generated events span."""
-    return end - timedelta(days=365), end
