@@ -45,7 +45,9 @@ class DatasetError(ValueError):
         super().__init__(text)
 
 
-class _RowError(ValueError):
+class RowError(ValueError):
+    """One field of one row (or request item) is wrong."""
+
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
@@ -89,7 +91,7 @@ def _parse_all(path: Path | None, parse: Callable[[Any], T], problems: list[RowP
     for line, row in _rows(path, problems):
         try:
             parsed.append(parse(row))
-        except _RowError as error:
+        except RowError as error:
             problems.append(RowProblem(path.name, line, error.field, error.message))
         if len(problems) >= MAX_REPORTED:
             break
@@ -129,21 +131,21 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Any]]:
 
 def _require_object(row: Any) -> dict[str, Any]:
     if not isinstance(row, dict):
-        raise _RowError("", "each line must be a JSON object")
+        raise RowError("", "each line must be a JSON object")
     return row
 
 
 def _id(row: dict[str, Any], field: str) -> str:
     value = row.get(field)
     if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
-        raise _RowError(field, "is required: a non-empty string (or integer) id")
+        raise RowError(field, "is required: a non-empty string (or integer) id")
     return str(value)
 
 
 def _object_type(row: dict[str, Any], field: str) -> str:
     value = row.get(field)
     if not isinstance(value, str) or not is_record_object_type(value):
-        raise _RowError(
+        raise RowError(
             field, f"{value!r} must be companies, contacts, deals, tickets or custom:<name>"
         )
     return value
@@ -156,10 +158,10 @@ def _scalar(value: Any) -> bool:
 def _properties(row: dict[str, Any]) -> dict[str, Any]:
     value = row.get("properties") or {}
     if not isinstance(value, dict):
-        raise _RowError("properties", "must be an object of name → value")
+        raise RowError("properties", "must be an object of name → value")
     for name, item in value.items():
         if not (_scalar(item) or (isinstance(item, list) and all(_scalar(e) for e in item))):
-            raise _RowError(f"properties.{name}", "must be a scalar or a list of scalars")
+            raise RowError(f"properties.{name}", "must be a scalar or a list of scalars")
     return value
 
 
@@ -168,7 +170,7 @@ def _string_list(row: dict[str, Any], field: str) -> list[str]:
     if not isinstance(value, list) or not all(
         isinstance(e, str | int) and not isinstance(e, bool) for e in value
     ):
-        raise _RowError(field, "must be a list of strings")
+        raise RowError(field, "must be a list of strings")
     return [str(e) for e in value]
 
 
@@ -197,11 +199,11 @@ def parse_event(raw: Any) -> Event:
     row = _require_object(raw)
     event_type = row.get("type")
     if not isinstance(event_type, str) or not event_type.strip():
-        raise _RowError("type", "is required: the event type, e.g. meeting_booked")
+        raise RowError("type", "is required: the event type, e.g. meeting_booked")
     occurred = row.get("occurred_at")
     moment = parse_instant(occurred)
     if moment is None:
-        raise _RowError(
+        raise RowError(
             "occurred_at",
             f"{occurred!r} must be ISO-8601 with an offset (e.g. 2026-03-01T09:30:00Z) "
             "or epoch milliseconds; an instant without a zone is ambiguous",
@@ -221,7 +223,7 @@ def parse_segment(raw: Any) -> Segment:
     conditions_raw = row.get("conditions") or []
     issues = check_conditions(conditions_raw, "conditions")
     if issues:
-        raise _RowError(issues[0].path, issues[0].message)
+        raise RowError(issues[0].path, issues[0].message)
     name = row.get("name")
     return Segment(
         id=_id(row, "id"),

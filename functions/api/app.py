@@ -1,0 +1,441 @@
+"""The healthscore HTTP API (API Gateway HTTP API with a JWT authorizer → this function).
+
+Routing only: one Router per resource, every route calls one use case of
+`healthscore.services.health_scores.HealthScores` for the caller the token names. Domain errors
+become HTTP statuses once, in the exception handlers below. OpenAPI: `/openapi.json`, Swagger
+UI: `/docs`.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from healthscore.adapters.auth import Unauthenticated, caller_from_claims
+from healthscore.adapters.dynamo_store import DynamoStore
+from healthscore.adapters.dynamo_tables import Tables
+from healthscore.adapters.job_queue import SqsJobStarter
+from healthscore.domain.definition import DefinitionError, PlanLimitExceeded
+from healthscore.domain.templates import UnknownTemplate
+from healthscore.domain.values import parse_instant
+from healthscore.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from healthscore.services.health_scores import Caller, HealthScores
+from healthscore.settings import Settings
+
+logger = Logger(service="healthscore-api")
+tracer = Tracer(service="healthscore-api")
+app = APIGatewayHttpResolver(enable_validation=True)
+app.enable_swagger(path="/docs", title="healthscore API", version="1")
+
+ObjectType = Annotated[
+    str, Path(pattern=r"^(companies|contacts|deals|tickets|custom:[A-Za-z0-9_\-]+)$")
+]
+Id = Annotated[str, Path(min_length=1, max_length=200)]
+VersionQuery = Annotated[int | None, Query(ge=0, description="The version you read (or If-Match)")]
+IfMatch = Annotated[str | None, Header(alias="if-match")]
+AsOf = Annotated[str | None, Query(description="ISO-8601 instant with offset; default now")]
+RevisionQuery = Annotated[Literal["draft", "live"], Query()]
+JsonObject = Annotated[dict[str, Any], Body()]
+
+
+@functools.cache
+def health_scores() -> HealthScores:
+    """Wired once per container, on first use (settings from the environment)."""
+    settings = Settings.from_environment()
+    return HealthScores(DynamoStore(Tables.bind(settings)), SqsJobStarter(settings))
+
+
+def caller() -> Caller:
+    claims = app.current_event.request_context.authorizer.jwt_claim or {}
+    return caller_from_claims(claims)
+
+
+def version_of(version: int | None, if_match: str | None) -> int | None:
+    if version is not None:
+        return version
+    if if_match:
+        text = if_match.strip().removeprefix("W/").strip('"')
+        if text.isdigit():
+            return int(text)
+        raise InvalidRequest("If-Match", 'must be the version number you read, e.g. "3"')
+    return None
+
+
+def instant(as_of: str | None) -> datetime:
+    if as_of is None:
+        return datetime.now(UTC)
+    moment = parse_instant(as_of)
+    if moment is None:
+        raise InvalidRequest("as_of", "must be ISO-8601 with an offset, e.g. 2026-06-15T12:00:00Z")
+    return moment
+
+
+def accepted(body: dict[str, Any]) -> Response[Any]:
+    return Response(status_code=202, content_type="application/json", body=body)
+
+
+def created(body: Any) -> Response[Any]:
+    return Response(status_code=201, content_type="application/json", body=body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Segments
+
+segments = Router()
+
+
+@segments.get("/segments")
+def list_segments() -> list[dict[str, Any]]:
+    return health_scores().list_segments(caller())
+
+
+@segments.get("/segments/<segment_id>")
+def get_segment(segment_id: Id) -> dict[str, Any]:
+    return health_scores().get_segment(caller(), segment_id)
+
+
+@segments.put("/segments/<segment_id>")
+def put_segment(
+    segment_id: Id, body: JsonObject, version: VersionQuery = None, if_match: IfMatch = None
+) -> dict[str, Any]:
+    return health_scores().put_segment(caller(), segment_id, body, version_of(version, if_match))
+
+
+@segments.delete("/segments/<segment_id>")
+def delete_segment(segment_id: Id) -> Response[Any]:
+    health_scores().delete_segment(caller(), segment_id)
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------------------------------------
+# Definitions and their lifecycle
+
+definitions = Router()
+
+
+class FromTemplates(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    segments: list[str] = Field(min_length=1)
+    templates: list[str] | None = None
+    object_type: Literal["companies", "contacts"] = "companies"
+
+
+class TestRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    record_id: str = Field(min_length=1)
+    revision: Literal["draft", "live"] = "draft"
+    as_of: str | None = None
+
+
+@definitions.get("/definitions")
+def list_definitions() -> list[dict[str, Any]]:
+    return health_scores().list_definitions(caller())
+
+
+@definitions.post("/definitions")
+def create_definition(body: JsonObject) -> Response[Any]:
+    return created(health_scores().create_definition(caller(), body))
+
+
+@definitions.post("/definitions/from-templates")
+def create_from_templates(body: FromTemplates) -> Response[Any]:
+    return created(
+        health_scores().create_from_templates(
+            caller(), body.name, body.segments, body.templates, body.object_type
+        )
+    )
+
+
+@definitions.get("/definitions/<definition_id>")
+def get_definition(definition_id: Id) -> dict[str, Any]:
+    return health_scores().get_definition(caller(), definition_id)
+
+
+@definitions.put("/definitions/<definition_id>")
+def edit_definition(
+    definition_id: Id, body: JsonObject, version: VersionQuery = None, if_match: IfMatch = None
+) -> dict[str, Any]:
+    return health_scores().edit_definition(
+        caller(), definition_id, body, version_of(version, if_match)
+    )
+
+
+@definitions.delete("/definitions/<definition_id>")
+def delete_definition(
+    definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
+) -> Response[Any]:
+    health_scores().delete_definition(caller(), definition_id, version_of(version, if_match))
+    return Response(status_code=204)
+
+
+@definitions.post("/definitions/<definition_id>/turn-on")
+def turn_on(
+    definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
+) -> Response[Any]:
+    definition, job = health_scores().turn_on(
+        caller(), definition_id, version_of(version, if_match)
+    )
+    return accepted({"definition": definition, "job": job})
+
+
+@definitions.post("/definitions/<definition_id>/update")
+def publish(
+    definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
+) -> Response[Any]:
+    definition, job = health_scores().publish(
+        caller(), definition_id, version_of(version, if_match)
+    )
+    return accepted({"definition": definition, "job": job})
+
+
+@definitions.post("/definitions/<definition_id>/turn-off")
+def turn_off(
+    definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
+) -> dict[str, Any]:
+    return health_scores().turn_off(caller(), definition_id, version_of(version, if_match))
+
+
+@definitions.post("/definitions/<definition_id>/groups/<group_id>/clone")
+def clone_group(
+    definition_id: Id, group_id: Id, version: VersionQuery = None, if_match: IfMatch = None
+) -> dict[str, Any]:
+    return health_scores().clone_group(
+        caller(), definition_id, group_id, version_of(version, if_match)
+    )
+
+
+@definitions.delete("/definitions/<definition_id>/groups/<group_id>")
+def delete_group(
+    definition_id: Id, group_id: Id, version: VersionQuery = None, if_match: IfMatch = None
+) -> dict[str, Any]:
+    return health_scores().delete_group(
+        caller(), definition_id, group_id, version_of(version, if_match)
+    )
+
+
+@definitions.post("/definitions/<definition_id>/rules/<rule_id>/clone")
+def clone_rule(
+    definition_id: Id, rule_id: Id, version: VersionQuery = None, if_match: IfMatch = None
+) -> dict[str, Any]:
+    return health_scores().clone_rule(
+        caller(), definition_id, rule_id, version_of(version, if_match)
+    )
+
+
+@definitions.delete("/definitions/<definition_id>/rules/<rule_id>")
+def delete_rule(
+    definition_id: Id, rule_id: Id, version: VersionQuery = None, if_match: IfMatch = None
+) -> dict[str, Any]:
+    return health_scores().delete_rule(
+        caller(), definition_id, rule_id, version_of(version, if_match)
+    )
+
+
+@definitions.post("/definitions/<definition_id>/test")
+def test_record(definition_id: Id, body: TestRecord) -> dict[str, Any]:
+    return health_scores().test_record(
+        caller(), definition_id, body.revision, body.record_id, instant(body.as_of)
+    )
+
+
+@definitions.get("/definitions/<definition_id>/preview")
+def preview(
+    definition_id: Id, revision: RevisionQuery = "draft", as_of: AsOf = None
+) -> dict[str, Any]:
+    return health_scores().preview(caller(), definition_id, revision, instant(as_of))
+
+
+@definitions.get("/definitions/<definition_id>/what-if")
+def what_if(
+    definition_id: Id,
+    as_of: AsOf = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> dict[str, Any]:
+    return health_scores().what_if(caller(), definition_id, instant(as_of), limit)
+
+
+@definitions.get("/definitions/<definition_id>/report")
+def report(
+    definition_id: Id,
+    by: Annotated[str, Query(min_length=1, max_length=200)],
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    return health_scores().report(caller(), definition_id, by, instant(as_of))
+
+
+@definitions.get("/definitions/<definition_id>/records/<object_type>/<record_id>/health")
+def health_card(definition_id: Id, object_type: ObjectType, record_id: Id) -> dict[str, Any]:
+    return health_scores().health_card(caller(), definition_id, (object_type, record_id))
+
+
+@definitions.get("/definitions/<definition_id>/records/<object_type>/<record_id>/history")
+def history(
+    definition_id: Id,
+    object_type: ObjectType,
+    record_id: Id,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> dict[str, Any]:
+    return health_scores().history(caller(), definition_id, (object_type, record_id), limit, cursor)
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs, output properties
+
+jobs = Router()
+
+
+@jobs.get("/jobs/<job_id>")
+def get_job(job_id: Id) -> dict[str, Any]:
+    return health_scores().get_job(caller(), job_id)
+
+
+@jobs.get("/output-properties")
+def output_properties() -> list[dict[str, Any]]:
+    return health_scores().store.output_properties(caller().account_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Records, associations, events (admin and test data)
+
+records = Router()
+
+
+@records.put("/records/<object_type>/<record_id>")
+def put_record(object_type: ObjectType, record_id: Id, body: JsonObject) -> dict[str, Any]:
+    who = caller()
+    health_scores().put_record(who, object_type, record_id, body)
+    return health_scores().get_record(who, (object_type, record_id))
+
+
+@records.get("/records/<object_type>/<record_id>")
+def get_record(object_type: ObjectType, record_id: Id) -> dict[str, Any]:
+    return health_scores().get_record(caller(), (object_type, record_id))
+
+
+@records.delete("/records/<object_type>/<record_id>")
+def delete_record(object_type: ObjectType, record_id: Id) -> Response[Any]:
+    health_scores().delete_record(caller(), (object_type, record_id))
+    return Response(status_code=204)
+
+
+@records.post("/associations")
+def put_association(body: JsonObject) -> Response[Any]:
+    line = health_scores().put_association(caller(), body)
+    return created(
+        {
+            "from_type": line.from_type,
+            "from_id": line.from_id,
+            "to_type": line.to_type,
+            "to_id": line.to_id,
+            "labels": list(line.labels),
+        }
+    )
+
+
+@records.delete("/associations")
+def delete_association(body: JsonObject) -> Response[Any]:
+    health_scores().delete_association(caller(), body)
+    return Response(status_code=204)
+
+
+@records.post("/events")
+def put_events(body: Annotated[list[Any], Body()]) -> dict[str, int]:
+    return health_scores().put_events(caller(), body)
+
+
+@app.get("/openapi.json")
+def openapi() -> Response[Any]:
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=app.get_openapi_json_schema(title="healthscore API", version="1"),
+    )
+
+
+app.include_router(segments)
+app.include_router(definitions)
+app.include_router(jobs)
+app.include_router(records)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors, mapped once
+
+
+def _error(status: int, message: str, errors: list[dict[str, str]] | None = None) -> Response[Any]:
+    body: dict[str, Any] = {"message": message}
+    if errors:
+        body["errors"] = errors
+    return Response(status_code=status, content_type="application/json", body=body)
+
+
+@app.exception_handler(DefinitionError)
+def definition_error(error: DefinitionError) -> Response[Any]:
+    return _error(
+        400, "the health score definition is invalid", [i.as_dict() for i in error.issues]
+    )
+
+
+@app.exception_handler(InvalidRequest)
+def invalid_request(error: InvalidRequest) -> Response[Any]:
+    return _error(400, str(error), [{"path": error.path, "message": error.message}])
+
+
+@app.exception_handler(UnknownTemplate)
+def unknown_template(error: UnknownTemplate) -> Response[Any]:
+    return _error(400, str(error.args[0]), [{"path": "templates", "message": str(error.args[0])}])
+
+
+@app.exception_handler(RequestValidationError)
+def request_validation(error: RequestValidationError) -> Response[Any]:
+    problems = [
+        {
+            "path": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body",)) or "body",
+            "message": e.get("msg", "is invalid"),
+        }
+        for e in error.errors()
+    ]
+    return _error(400, "the request is invalid", problems)
+
+
+@app.exception_handler(Unauthenticated)
+def unauthenticated(error: Unauthenticated) -> Response[Any]:
+    return _error(401, str(error))
+
+
+@app.exception_handler(Forbidden)
+def forbidden(error: Forbidden) -> Response[Any]:
+    return _error(403, str(error))
+
+
+@app.exception_handler(NotFound)
+def not_found(error: NotFound) -> Response[Any]:
+    return _error(404, str(error))
+
+
+@app.exception_handler(Conflict)
+def conflict(error: Conflict) -> Response[Any]:
+    return _error(409, str(error))
+
+
+@app.exception_handler(PlanLimitExceeded)
+def plan_limit(error: PlanLimitExceeded) -> Response[Any]:
+    return _error(409, str(error))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

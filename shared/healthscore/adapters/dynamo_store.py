@@ -1,0 +1,358 @@
+"""The account's data in DynamoDB: every read and write the services make, keyed by account.
+
+Each method takes the account id first and builds keys from it, so one account's calls can only
+reach that account's partition keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.models import Model
+
+from healthscore.adapters.dynamo_tables import (
+    AssociationItem,
+    DefinitionItem,
+    EventItem,
+    HistoryItem,
+    JobItem,
+    RecordItem,
+    ScoreItem,
+    SegmentItem,
+    Tables,
+    join_key,
+    split_key,
+)
+from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, RecordKey
+from healthscore.services.errors import Conflict, InvalidRequest
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _conditional_failed(error: PutError | DeleteError) -> bool:
+    cause = getattr(error, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, account_prefix: str) -> dict[str, Any] | None:
+    """A cursor from a previous page; refused unless it points into the caller's own items."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        pk = key["pk"]["S"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidRequest("cursor", "is not a cursor this API returned") from error
+    if not isinstance(pk, str) or not pk.startswith(account_prefix):
+        raise InvalidRequest("cursor", "is not a cursor this API returned")
+    return dict(key)
+
+
+class DynamoStore:
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+
+    # -- saving with optimistic locking --------------------------------------------------------
+
+    @staticmethod
+    def save(item: Model) -> None:
+        """Save; the version attribute makes it conditional. A lost race is a Conflict."""
+        try:
+            item.save()
+        except PutError as error:
+            if _conditional_failed(error):
+                raise Conflict(
+                    "this item was changed by someone else since you read it; "
+                    "read it again and retry"
+                ) from error
+            raise
+
+    @staticmethod
+    def delete(item: Model) -> None:
+        try:
+            item.delete()
+        except DeleteError as error:
+            if _conditional_failed(error):
+                raise Conflict("this item was changed by someone else since you read it") from error
+            raise
+
+    # -- definitions ---------------------------------------------------------------------------
+
+    def definitions(self, account: str) -> list[DefinitionItem]:
+        return list(self.tables.definitions.query(account))
+
+    def definition(self, account: str, definition_id: str) -> DefinitionItem | None:
+        return _get(self.tables.definitions, account, definition_id)
+
+    def new_definition(self, account: str, definition_id: str, **values: Any) -> DefinitionItem:
+        return self.tables.definitions(account, definition_id, **values)
+
+    # -- segments ------------------------------------------------------------------------------
+
+    def segments(self, account: str) -> list[SegmentItem]:
+        return list(self.tables.segments.query(account))
+
+    def segment(self, account: str, segment_id: str) -> SegmentItem | None:
+        return _get(self.tables.segments, account, segment_id)
+
+    def new_segment(self, account: str, segment_id: str, body: dict[str, Any]) -> SegmentItem:
+        return self.tables.segments(account, segment_id, body=body, updated_at=now())
+
+    # -- records, associations, events ---------------------------------------------------------
+
+    def put_record(self, account: str, record: Record) -> None:
+        self.tables.records(
+            account,
+            join_key(record.object_type, record.id),
+            object_type=record.object_type,
+            record_id=record.id,
+            properties=dict(record.properties),
+            lists=sorted(record.lists),
+            updated_at=now(),
+        ).save()
+
+    def record(self, account: str, key: RecordKey) -> Record | None:
+        item = _get(self.tables.records, account, join_key(*key))
+        return None if item is None else _record(item)
+
+    def records(self, account: str, keys: Iterable[RecordKey]) -> list[Record]:
+        wanted = sorted(set(keys))
+        found = self.tables.records.batch_get([(account, join_key(*k)) for k in wanted])
+        return [_record(item) for item in found]
+
+    def all_records(self, account: str) -> Iterator[Record]:
+        for item in self.tables.records.query(account):
+            yield _record(item)
+
+    def delete_record(self, account: str, key: RecordKey) -> None:
+        """The record, its associations (both directions) and its events."""
+        with self.tables.associations.batch_write() as batch:
+            for line in self.associations_of(account, key):
+                for sk in _association_keys(line):
+                    batch.delete(self.tables.associations(account, sk))
+        with self.tables.events.batch_write() as events:
+            for item in self.tables.events.query(
+                account, self.tables.events.sk.startswith(join_key(*key) + "#")
+            ):
+                events.delete(item)
+        self.tables.records(account, join_key(*key)).delete()
+
+    def put_association(self, account: str, line: AssociationLine) -> None:
+        with self.tables.associations.batch_write() as batch:
+            for sk in _association_keys(line):
+                batch.save(
+                    self.tables.associations(
+                        account, sk, labels=list(line.labels), updated_at=now()
+                    )
+                )
+
+    def delete_association(self, account: str, line: AssociationLine) -> bool:
+        existing = [_get(self.tables.associations, account, sk) for sk in _association_keys(line)]
+        with self.tables.associations.batch_write() as batch:
+            for item in existing:
+                if item is not None:
+                    batch.delete(item)
+        return any(item is not None for item in existing)
+
+    def associations_of(self, account: str, key: RecordKey) -> list[AssociationLine]:
+        prefix = join_key(*key) + "#"
+        return [
+            _association(item)
+            for item in self.tables.associations.query(
+                account, self.tables.associations.sk.startswith(prefix)
+            )
+        ]
+
+    def all_associations(self, account: str) -> Iterator[AssociationLine]:
+        """Each link once (the direction stored with the smaller key)."""
+        for item in self.tables.associations.query(account):
+            line = _association(item)
+            if (line.from_type, line.from_id) <= (line.to_type, line.to_id):
+                yield line
+
+    def put_event(self, account: str, event: Event) -> bool:
+        """Store the event once; False when an event with that owner and id is already stored."""
+        item = self.tables.events(
+            account,
+            join_key(event.object_type, event.object_id, event.id),
+            event_type=event.type,
+            occurred_at_ms=int(event.occurred_at.timestamp() * 1000),
+            properties=dict(event.properties),
+            received_at=now(),
+        )
+        try:
+            item.save(condition=self.tables.events.pk.does_not_exist())
+        except PutError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def events_of(self, account: str, key: RecordKey) -> list[Event]:
+        prefix = join_key(*key) + "#"
+        return [
+            _event(item)
+            for item in self.tables.events.query(account, self.tables.events.sk.startswith(prefix))
+        ]
+
+    def all_events(self, account: str) -> Iterator[Event]:
+        for item in self.tables.events.query(account):
+            yield _event(item)
+
+    def dataset(self, account: str) -> Dataset:
+        """The whole account as a Dataset (segments included)."""
+        from healthscore.adapters.dataset_files import parse_segment
+
+        return Dataset(
+            records=self.all_records(account),
+            associations=self.all_associations(account),
+            events=self.all_events(account),
+            segments=[parse_segment(s.body) for s in self.segments(account)],
+        )
+
+    def neighbourhood(self, account: str, key: RecordKey, contacts_events: bool) -> Dataset:
+        """One record, its associated records and the events scoring it can read."""
+        from healthscore.adapters.dataset_files import parse_segment
+
+        links = self.associations_of(account, key)
+        others = [(line.to_type, line.to_id) for line in links]
+        events = self.events_of(account, key)
+        if contacts_events:
+            for other in others:
+                if other[0] == "contacts":
+                    events += self.events_of(account, other)
+        return Dataset(
+            records=self.records(account, [key, *others]),
+            associations=links,
+            events=events,
+            segments=[parse_segment(s.body) for s in self.segments(account)],
+        )
+
+    # -- scores and history --------------------------------------------------------------------
+
+    def score(self, account: str, definition_id: str, key: RecordKey) -> ScoreItem | None:
+        return _get(self.tables.scores, join_key(account, definition_id), join_key(*key))
+
+    def scores(self, account: str, definition_id: str) -> Iterator[ScoreItem]:
+        yield from self.tables.scores.query(join_key(account, definition_id))
+
+    def new_score(self, account: str, definition_id: str, key: RecordKey) -> ScoreItem:
+        return self.tables.scores(join_key(account, definition_id), join_key(*key))
+
+    def delete_scores(self, account: str, definition_id: str) -> int:
+        deleted = 0
+        with self.tables.scores.batch_write() as batch:
+            for item in self.scores(account, definition_id):
+                batch.delete(item)
+                deleted += 1
+        return deleted
+
+    def append_history(
+        self, account: str, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
+    ) -> None:
+        self.tables.history(
+            join_key(account, definition_id, *key),
+            f"{at.isoformat(timespec='microseconds')}#{entry.get('sequence', 0):06d}",
+            entry=entry,
+        ).save()
+
+    def history(
+        self,
+        account: str,
+        definition_id: str,
+        key: RecordKey,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        pk = join_key(account, definition_id, *key)
+        start = decode_cursor(cursor, pk)
+        result = self.tables.history.query(
+            pk, scan_index_forward=False, limit=limit, last_evaluated_key=start
+        )
+        entries = [item.entry for item in result]
+        return entries, encode_cursor(result.last_evaluated_key)
+
+    # -- output properties and jobs ------------------------------------------------------------
+
+    def output_properties(self, account: str) -> list[dict[str, Any]]:
+        return [item.entry for item in self.tables.output_properties.query(account)]
+
+    def output_property(self, account: str, name: str) -> dict[str, Any] | None:
+        item = _get(self.tables.output_properties, account, name)
+        return None if item is None else dict(item.entry)
+
+    def register_output_property(self, account: str, entry: dict[str, Any]) -> None:
+        self.tables.output_properties(account, entry["name"], entry=entry).save()
+
+    def unregister_output_properties(self, account: str, definition_id: str) -> None:
+        with self.tables.output_properties.batch_write() as batch:
+            for item in self.tables.output_properties.query(account):
+                if item.entry.get("definition_id") == definition_id:
+                    batch.delete(item)
+
+    def new_job(self, account: str, job_id: str, **values: Any) -> JobItem:
+        return self.tables.jobs(account, job_id, **values)
+
+    def job(self, account: str, job_id: str) -> JobItem | None:
+        return _get(self.tables.jobs, account, job_id)
+
+
+M = TypeVar("M", bound=Model)
+
+
+def _get(model: type[M], pk: str, sk: str) -> M | None:
+    try:
+        return model.get(pk, sk)
+    except model.DoesNotExist:
+        return None
+
+
+def _association_keys(line: AssociationLine) -> tuple[str, str]:
+    return (
+        join_key(line.from_type, line.from_id, line.to_type, line.to_id),
+        join_key(line.to_type, line.to_id, line.from_type, line.from_id),
+    )
+
+
+def _record(item: RecordItem) -> Record:
+    return Record(
+        object_type=item.object_type,
+        id=item.record_id,
+        properties=dict(item.properties or {}),
+        lists=frozenset(str(v) for v in item.lists or []),
+    )
+
+
+def _association(item: AssociationItem) -> AssociationLine:
+    from_type, from_id, to_type, to_id = split_key(item.sk)
+    return AssociationLine(
+        from_type, from_id, to_type, to_id, tuple(str(v) for v in item.labels or [])
+    )
+
+
+def _event(item: EventItem) -> Event:
+    object_type, object_id, event_id = split_key(item.sk)
+    return Event(
+        id=event_id,
+        type=item.event_type,
+        occurred_at=datetime.fromtimestamp(int(item.occurred_at_ms) / 1000, UTC),
+        object_type=object_type,
+        object_id=object_id,
+        properties=dict(item.properties or {}),
+    )
+
+
+__all__ = ["DefinitionItem", "DynamoStore", "HistoryItem", "JobItem", "SegmentItem"]

@@ -1,0 +1,264 @@
+"""The DynamoDB tables as pynamodb models, bound to table names from `Settings`.
+
+Every table's partition key starts with the account id, so no key can reach another tenant's
+items: repositories build keys only from the caller's account. Key parts are joined with `#`;
+ids are escaped (`%` → `%25`, `#` → `%23`) so a record id containing `#` cannot forge a key.
+
+Layout (pk / sk):
+- definitions:        account / definition id
+- segments:           account / segment id
+- records:            account / type#id
+- associations:       account / from_type#from_id#to_type#to_id (both directions stored, so a
+                      record's links are one `begins_with` query from either end)
+- events:             account / type#id#event id (idempotent: a second put of the id is refused)
+- scores:             account#definition / type#id; GSI `due` (due_day / account#definition#type#id)
+                      holds only records with a next change day, so the sweep queries a day
+- history:            account#definition#type#id / at#sequence (newest first when reversed)
+- output properties:  account / property name
+- jobs:               account / job id (TTL: expires_at)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from healthscore.settings import Settings
+
+SEPARATOR = "#"
+
+
+def key_part(value: str) -> str:
+    return value.replace("%", "%25").replace(SEPARATOR, "%23")
+
+
+def unkey_part(value: str) -> str:
+    return value.replace("%23", SEPARATOR).replace("%25", "%")
+
+
+def join_key(*parts: str) -> str:
+    return SEPARATOR.join(key_part(p) for p in parts)
+
+
+def split_key(key: str) -> list[str]:
+    return [unkey_part(p) for p in key.split(SEPARATOR)]
+
+
+class _Keyed(Model):
+    """pk (partition) and sk (sort), both strings, on every table."""
+
+    class Meta:
+        abstract = True
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class DefinitionItem(_Keyed):
+    """A health score: its live revision (what scores records) and its draft revision (edits not
+    yet published, or the whole score while it has never been turned on)."""
+
+    class Meta:
+        abstract = True
+
+    name = UnicodeAttribute()
+    object_type = UnicodeAttribute()
+    state = UnicodeAttribute()  # draft | live | off
+    draft = JSONAttribute(null=True)
+    draft_revision = NumberAttribute(default=0)
+    live = JSONAttribute(null=True)
+    live_revision = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute()
+    last_job = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class SegmentItem(_Keyed):
+    class Meta:
+        abstract = True
+
+    body = JSONAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class RecordItem(_Keyed):
+    class Meta:
+        abstract = True
+
+    object_type = UnicodeAttribute()
+    record_id = UnicodeAttribute()
+    properties = JSONAttribute(default=dict)
+    lists = ListAttribute(of=UnicodeAttribute, default=list)
+    updated_at = UTCDateTimeAttribute()
+
+
+class AssociationItem(_Keyed):
+    class Meta:
+        abstract = True
+
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    updated_at = UTCDateTimeAttribute()
+
+
+class EventItem(_Keyed):
+    class Meta:
+        abstract = True
+
+    event_type = UnicodeAttribute()
+    occurred_at_ms = NumberAttribute()
+    properties = JSONAttribute(default=dict)
+    received_at = UTCDateTimeAttribute()
+
+
+class DueIndex(GlobalSecondaryIndex["ScoreItem"]):  # type: ignore[no-untyped-call]
+    """Score states by the day they next change (sparse: records with no such day are absent)."""
+
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+
+    due_day = UnicodeAttribute(hash_key=True)
+    due_key = UnicodeAttribute(range_key=True)
+
+
+class ScoreItem(_Keyed):
+    class Meta:
+        abstract = True
+
+    score = NumberAttribute()
+    status = UnicodeAttribute()
+    color = UnicodeAttribute()
+    groups = JSONAttribute(default=dict)  # group name → points (JSON number)
+    tallies = BinaryAttribute(null=True, legacy_encoding=False)
+    due_day = UnicodeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)
+    changed_at = UTCDateTimeAttribute(null=True)
+    change = JSONAttribute(null=True)  # the last change: delta, direction, status before, cause
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+    due = DueIndex()
+
+
+class HistoryItem(_Keyed):
+    class Meta:
+        abstract = True
+
+    entry = JSONAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class OutputPropertyItem(_Keyed):
+    class Meta:
+        abstract = True
+
+    entry = JSONAttribute()
+
+
+class JobItem(_Keyed):
+    class Meta:
+        abstract = True
+
+    kind = UnicodeAttribute()
+    status = UnicodeAttribute()  # queued | running | succeeded | failed
+    definition_id = UnicodeAttribute(null=True)
+    detail = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+M = TypeVar("M", bound=Model)
+
+# Settings field → model: what template.yaml must declare (tests/integration/test_template.py).
+MODELS: dict[str, type[Model]] = {
+    "definitions_table": DefinitionItem,
+    "segments_table": SegmentItem,
+    "records_table": RecordItem,
+    "associations_table": AssociationItem,
+    "events_table": EventItem,
+    "scores_table": ScoreItem,
+    "history_table": HistoryItem,
+    "output_properties_table": OutputPropertyItem,
+    "jobs_table": JobItem,
+}
+
+
+def _bind(model: type[M], table_name: str, settings: Settings) -> type[M]:
+    meta: dict[str, Any] = {
+        "table_name": table_name,
+        "region": settings.region,
+        "billing_mode": "PAY_PER_REQUEST",
+    }
+    if settings.dynamodb_endpoint:
+        meta["host"] = settings.dynamodb_endpoint
+    namespace: dict[str, Any] = {"Meta": type("Meta", (), meta)}
+    if issubclass(model, ScoreItem):
+        namespace["due"] = DueIndex()  # an index belongs to one bound model
+    return type(model.__name__, (model,), namespace)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The models bound to one deployment's tables."""
+
+    definitions: type[DefinitionItem]
+    segments: type[SegmentItem]
+    records: type[RecordItem]
+    associations: type[AssociationItem]
+    events: type[EventItem]
+    scores: type[ScoreItem]
+    history: type[HistoryItem]
+    output_properties: type[OutputPropertyItem]
+    jobs: type[JobItem]
+
+    @classmethod
+    def bind(cls, settings: Settings) -> Tables:
+        return cls(
+            definitions=_bind(DefinitionItem, settings.definitions_table, settings),
+            segments=_bind(SegmentItem, settings.segments_table, settings),
+            records=_bind(RecordItem, settings.records_table, settings),
+            associations=_bind(AssociationItem, settings.associations_table, settings),
+            events=_bind(EventItem, settings.events_table, settings),
+            scores=_bind(ScoreItem, settings.scores_table, settings),
+            history=_bind(HistoryItem, settings.history_table, settings),
+            output_properties=_bind(OutputPropertyItem, settings.output_properties_table, settings),
+            jobs=_bind(JobItem, settings.jobs_table, settings),
+        )
+
+    def all(self) -> list[type[Model]]:
+        return [
+            self.definitions,
+            self.segments,
+            self.records,
+            self.associations,
+            self.events,
+            self.scores,
+            self.history,
+            self.output_properties,
+            self.jobs,
+        ]
+
+    def create_missing(self) -> list[str]:
+        """Create the tables that do not exist yet (local stack and tests). Returns their names."""
+        created = []
+        for model in self.all():
+            if not model.exists():
+                model.create_table(wait=True)
+                created.append(model.Meta.table_name)
+        return created

@@ -1,0 +1,98 @@
+"""Settings read once from the environment (at cold start) and injected where needed.
+
+On AWS, template.yaml's Globals put every table name and queue URL into the environment;
+locally, `healthscore serve` does the same for the tables it created from the template.
+Table names are never hard-coded in models.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+# Settings field → environment variable → template.yaml logical id of the table.
+TABLES: dict[str, tuple[str, str]] = {
+    "definitions_table": ("DEFINITIONS_TABLE", "DefinitionsTable"),
+    "segments_table": ("SEGMENTS_TABLE", "SegmentsTable"),
+    "records_table": ("RECORDS_TABLE", "RecordsTable"),
+    "associations_table": ("ASSOCIATIONS_TABLE", "AssociationsTable"),
+    "events_table": ("EVENTS_TABLE", "EventsTable"),
+    "scores_table": ("SCORES_TABLE", "ScoresTable"),
+    "history_table": ("HISTORY_TABLE", "HistoryTable"),
+    "output_properties_table": ("OUTPUT_PROPERTIES_TABLE", "OutputPropertiesTable"),
+    "jobs_table": ("JOBS_TABLE", "JobsTable"),
+}
+QUEUES: dict[str, tuple[str, str]] = {
+    "recompute_queue_url": ("RECOMPUTE_QUEUE_URL", "RecomputeQueue"),
+}
+
+
+class SettingsError(ValueError):
+    """A required environment variable is missing."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    definitions_table: str
+    segments_table: str
+    records_table: str
+    associations_table: str
+    events_table: str
+    scores_table: str
+    history_table: str
+    output_properties_table: str
+    jobs_table: str
+    recompute_queue_url: str
+    region: str = "us-east-1"
+    # Set locally (DynamoDB Local or moto server); None on AWS.
+    dynamodb_endpoint: str | None = None
+    sqs_endpoint: str | None = None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, str | None] = {}
+        missing = []
+        for field, (variable, _logical_id) in {**TABLES, **QUEUES}.items():
+            if variable in env:
+                values[field] = env[variable]
+            else:
+                missing.append(variable)
+        if missing:
+            raise SettingsError(
+                "missing environment variables: "
+                + ", ".join(missing)
+                + " (template.yaml sets them on AWS; `healthscore serve` sets them locally)"
+            )
+        values["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        values["dynamodb_endpoint"] = env.get("DYNAMODB_ENDPOINT") or None
+        values["sqs_endpoint"] = env.get("SQS_ENDPOINT") or None
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:  # pragma: no cover - every field is a plain string
+            raise SettingsError(str(error)) from error
+
+    @classmethod
+    def for_prefix(cls, prefix: str, **overrides: str | None) -> Settings:
+        """Tables named `<prefix>-<LogicalId>` (the local stack and tests)."""
+        values: dict[str, str | None] = {
+            field: f"{prefix}-{logical_id}" for field, (_v, logical_id) in TABLES.items()
+        }
+        values["recompute_queue_url"] = ""
+        values.update(overrides)
+        return cls.model_validate(values)
+
+    def environment(self) -> dict[str, str]:
+        """The environment variables that give these settings back (for subprocesses)."""
+        env = {
+            variable: getattr(self, field) for field, (variable, _) in {**TABLES, **QUEUES}.items()
+        }
+        env["AWS_REGION"] = self.region
+        if self.dynamodb_endpoint:
+            env["DYNAMODB_ENDPOINT"] = self.dynamodb_endpoint
+        if self.sqs_endpoint:
+            env["SQS_ENDPOINT"] = self.sqs_endpoint
+        return env

@@ -1,0 +1,129 @@
+"""Drive the API function with API Gateway HTTP API (payload v2) events, as AWS would."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+from healthscore.adapters.auth import dev_claims, gateway_claims
+from healthscore.domain.definition import Plan
+
+ROOT = Path(__file__).parents[2]
+
+
+def load_function(name: str) -> ModuleType:
+    """functions/<name>/app.py as a module (each function is its own Lambda code folder)."""
+    module_name = f"healthscore_function_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class LambdaContext:
+    function_name = "api"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
+    aws_request_id = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def gateway_event(
+    method: str,
+    path: str,
+    claims: dict[str, Any] | None,
+    body: Any = None,
+    query: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    raw_body: str | None = None,
+) -> dict[str, Any]:
+    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+    request_context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": "localhost",
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1",
+            "userAgent": "tests",
+        },
+        "requestId": uuid.uuid4().hex,
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": "01/Jan/2026:00:00:00 +0000",
+        "timeEpoch": 0,
+    }
+    if claims is not None:
+        request_context["authorizer"] = {"jwt": {"claims": gateway_claims(claims), "scopes": None}}
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "queryStringParameters": {k: str(v) for k, v in (query or {}).items()} or None,
+        "headers": {"content-type": "application/json", **(headers or {})},
+        "requestContext": request_context,
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class ApiClient:
+    """Requests as one user of one account."""
+
+    def __init__(self, module: ModuleType, claims: dict[str, Any] | None) -> None:
+        self.module = module
+        self.claims = claims
+
+    @classmethod
+    def admin(cls, module: ModuleType, account: str, plan: Plan = Plan.PROFESSIONAL) -> ApiClient:
+        return cls(module, dev_claims(account, f"admin@{account}", plan=plan))
+
+    @classmethod
+    def viewer(cls, module: ModuleType, account: str) -> ApiClient:
+        return cls(module, dev_claims(account, f"viewer@{account}", manage=False))
+
+    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        event = gateway_event(method, path, self.claims, body, **kwargs)
+        result = self.module.lambda_handler(event, LambdaContext())
+        text = result.get("body")
+        try:
+            parsed = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            parsed = text
+        return Reply(result["statusCode"], parsed, result.get("headers") or {})
+
+    def get(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return self.request("POST", path, body, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return self.request("PUT", path, body, **kwargs)
+
+    def delete(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return self.request("DELETE", path, body, **kwargs)

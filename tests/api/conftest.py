@@ -1,0 +1,89 @@
+"""The API under test, on moto (fast) and on DynamoDB Local (the real emulator).
+
+Every test in tests/api runs once per backend. Tables are created from the same models the
+code uses; tests/integration/test_template.py pins those models to template.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from healthscore.adapters.dynamo_store import DynamoStore
+from healthscore.adapters.dynamo_tables import Tables
+from healthscore.settings import Settings
+from tests.api.client import ApiClient, load_function
+from tests.local_dynamodb import dynamodb_local_endpoint
+
+
+@dataclass
+class Stack:
+    api: ModuleType
+    settings: Settings
+    store: DynamoStore
+    sqs: Any
+
+    def admin(self, account: str, **kwargs: Any) -> ApiClient:
+        return ApiClient.admin(self.api, account, **kwargs)
+
+    def viewer(self, account: str) -> ApiClient:
+        return ApiClient.viewer(self.api, account)
+
+    def queued_jobs(self) -> list[dict[str, str]]:
+        import json
+
+        messages = self.sqs.receive_message(
+            QueueUrl=self.settings.recompute_queue_url, MaxNumberOfMessages=10
+        ).get("Messages", [])
+        for message in messages:
+            self.sqs.delete_message(
+                QueueUrl=self.settings.recompute_queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+        return [json.loads(m["Body"]) for m in messages]
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    for name, value in settings.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture(params=["moto", "dynamodb-local"])
+def stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    endpoint = dynamodb_local_endpoint() if request.param == "dynamodb-local" else None
+    # SQS is moto's in both cases; with DynamoDB Local, moto must let DynamoDB calls through.
+    passthrough = {"core": {"passthrough": {"services": ["dynamodb"]}}} if endpoint else None
+    with mock_aws(config=passthrough):
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue_url = sqs.create_queue(QueueName=f"{prefix}-recompute")["QueueUrl"]
+        settings = Settings.for_prefix(
+            prefix, recompute_queue_url=queue_url, dynamodb_endpoint=endpoint
+        )
+        _environment(monkeypatch, settings)
+        tables = Tables.bind(settings)
+        tables.create_missing()
+        api = load_function("api")
+        api.health_scores.cache_clear()
+        try:
+            yield Stack(api, settings, DynamoStore(tables), sqs)
+        finally:
+            api.health_scores.cache_clear()
+            if endpoint:
+                for model in tables.all():
+                    model.delete_table()
+    os.environ.pop("DYNAMODB_ENDPOINT", None)
