@@ -33,3 +33,119 @@ def test_the_layer_is_built_from_shared_for_python312_arm64():
     assert layer["Properties"]["ContentUri"] == "shared/"
     assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
     assert (TEMPLATE.parent / "shared" / "requirements.txt").exists()
+
+
+def _template() -> dict:
+    return yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)
+
+
+def _resources_of(kind: str) -> dict:
+    return {k: v for k, v in _template()["Resources"].items() if v["Type"] == kind}
+
+
+def test_the_tables_the_code_uses_are_exactly_the_templates():
+    from healthscore.adapters.dynamo_tables import MODELS
+    from healthscore.settings import TABLES
+
+    declared = _resources_of("AWS::DynamoDB::Table")
+    assert sorted(declared) == sorted(logical for _v, logical in TABLES.values())
+    assert sorted(MODELS) == sorted(TABLES)
+    for field, model in MODELS.items():
+        properties = declared[TABLES[field][1]]["Properties"]
+        schema = model._get_schema()
+        assert sorted(
+            (a["AttributeName"], a["AttributeType"]) for a in properties["AttributeDefinitions"]
+        ) == sorted(
+            (a["AttributeName"], a["AttributeType"]) for a in schema["attribute_definitions"]
+        )
+        assert properties["KeySchema"] == [
+            {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]}
+            for k in schema["key_schema"]
+        ]
+        indexes = {
+            i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"])
+            for i in properties.get("GlobalSecondaryIndexes", [])
+        }
+        assert indexes == {
+            i["index_name"]: (i["key_schema"], i["projection"]["ProjectionType"])
+            for i in schema["global_secondary_indexes"]
+        }
+        ttl = [
+            name for name, a in model.get_attributes().items() if type(a).__name__ == "TTLAttribute"
+        ]
+        declared_ttl = properties.get("TimeToLiveSpecification", {}).get("AttributeName")
+        assert ttl == ([declared_ttl] if declared_ttl else []), field
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_every_setting_reaches_the_functions_environment():
+    from healthscore.settings import QUEUES, TABLES
+
+    variables = _template()["Globals"]["Function"]["Environment"]["Variables"]
+    for variable, _logical in [*TABLES.values(), *QUEUES.values()]:
+        assert variable in variables, variable
+    assert "RecomputeQueue" in _template()["Resources"]
+
+
+def test_every_function_has_its_code_and_least_privilege_policies():
+    functions = _resources_of("AWS::Serverless::Function")
+    assert sorted(functions) == ["ApiFunction", "RecomputeFunction"]
+    for name, function in functions.items():
+        code = TEMPLATE.parent / function["Properties"]["CodeUri"] / "app.py"
+        assert code.exists(), f"{name}: {code} is missing"
+        for policy in function["Properties"]["Policies"]:
+            assert isinstance(policy, dict), f"{name}: {policy} is not a scoped policy template"
+
+
+def test_the_template_transforms_with_the_sam_translator(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    from samtranslator.translator.transform import transform
+
+    class _ManagedPolicies(dict):
+        """Offline: any AWS managed policy name maps to its conventional ARN."""
+
+        def load(self):
+            return self
+
+        def __missing__(self, name):
+            return f"arn:aws:iam::aws:policy/{name}"
+
+    class _FullLoader(yaml.SafeLoader):
+        pass
+
+    def _tag(loader, suffix, node):
+        name = (
+            "Fn::GetAtt" if suffix == "GetAtt" else ("Ref" if suffix == "Ref" else f"Fn::{suffix}")
+        )
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+            return {name: value.split(".", 1) if suffix == "GetAtt" else value}
+        if isinstance(node, yaml.SequenceNode):
+            return {name: loader.construct_sequence(node, deep=True)}
+        return {name: loader.construct_mapping(node, deep=True)}
+
+    _FullLoader.add_multi_constructor("!", _tag)
+    document = yaml.load(TEMPLATE.read_text(), Loader=_FullLoader)
+    # As `sam package` leaves it: local code folders uploaded to S3.
+    for resource in document["Resources"].values():
+        for uri in ("CodeUri", "ContentUri"):
+            if uri in resource.get("Properties", {}):
+                resource["Properties"][uri] = f"s3://artifacts/{resource['Properties'][uri]}"
+    parameters = {"JwtIssuer": "https://issuer.example", "JwtAudience": "client"}
+    output = transform(document, parameters, _ManagedPolicies())
+    kinds = {r["Type"] for r in output["Resources"].values()}
+    assert {
+        "AWS::Lambda::Function",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::Lambda::EventSourceMapping",
+    } <= kinds
+
+
+def test_the_layer_requirements_are_generated_from_pyproject():
+    sys.path.insert(0, str(TEMPLATE.parent / "scripts"))
+    from layer_requirements import layer_requirements
+
+    assert (TEMPLATE.parent / "shared" / "requirements.txt").read_text() == layer_requirements(), (
+        "shared/requirements.txt is stale: "
+        "python scripts/layer_requirements.py > shared/requirements.txt"
+    )

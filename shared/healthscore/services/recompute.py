@@ -31,8 +31,10 @@ class RecomputeSummary:
 def run_job(store: DynamoStore, account: str, job_id: str, as_of: datetime | None = None) -> None:
     """Run a queued job to the end, recording its outcome on the job item."""
     job = store.job(account, job_id)
-    if job is None or job.status in ("succeeded", "running"):
-        return  # redelivered message of a job already done or under way
+    if job is None or job.status == "succeeded":
+        return  # a redelivered message of a finished job
+    # "running" again means the last attempt died mid-way: writes compare before writing, so
+    # running it again finishes the work without repeating history.
     job.status, job.updated_at = "running", now()
     job.save()
     try:
