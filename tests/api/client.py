@@ -5,14 +5,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
 
-from healthscore.adapters.auth import dev_claims, gateway_claims
+from healthscore.adapters.auth import dev_claims
+from healthscore.adapters.gateway_events import gateway_event
 from healthscore.domain.definition import Plan
 
 ROOT = Path(__file__).parents[2]
@@ -40,48 +39,6 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
-
-
-def gateway_event(
-    method: str,
-    path: str,
-    claims: dict[str, Any] | None,
-    body: Any = None,
-    query: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-    raw_body: str | None = None,
-) -> dict[str, Any]:
-    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
-    request_context: dict[str, Any] = {
-        "accountId": "123456789012",
-        "apiId": "local",
-        "domainName": "localhost",
-        "http": {
-            "method": method,
-            "path": path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": "127.0.0.1",
-            "userAgent": "tests",
-        },
-        "requestId": uuid.uuid4().hex,
-        "routeKey": "$default",
-        "stage": "$default",
-        "time": "01/Jan/2026:00:00:00 +0000",
-        "timeEpoch": 0,
-    }
-    if claims is not None:
-        request_context["authorizer"] = {"jwt": {"claims": gateway_claims(claims), "scopes": None}}
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": urlencode(query or {}),
-        "queryStringParameters": {k: str(v) for k, v in (query or {}).items()} or None,
-        "headers": {"content-type": "application/json", **(headers or {})},
-        "requestContext": request_context,
-        "body": text,
-        "isBase64Encoded": False,
-    }
 
 
 @dataclass

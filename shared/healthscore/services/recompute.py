@@ -9,7 +9,7 @@ accounts (issue 5). What is written, and the history it leaves, stay the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ def run_job(store: DynamoStore, account: str, job_id: str, as_of: datetime | Non
     except (DefinitionError, LookupError) as error:
         job.status, job.detail = "failed", {"error": str(error)}
     else:
-        job.status, job.detail = "succeeded", summary.__dict__ | {}
+        job.status, job.detail = "succeeded", asdict(summary)
     job.updated_at = now()
     job.save()
 

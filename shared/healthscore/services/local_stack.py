@@ -1,0 +1,287 @@
+"""The local stack behind `healthscore serve`: the same handlers as on AWS, on this machine.
+
+- DynamoDB: DynamoDB Local (AWS's emulator, with Java) or, with `--backend moto` or when Java
+  or the jar is missing, moto in server mode. SQS is moto's.
+- Tables and queues are created from template.yaml's resources (named `<prefix>-<LogicalId>`).
+- HTTP: a loopback server turns each request into an API Gateway HTTP API event for the real
+  `functions/api/app.py` handler. Bearer tokens are dev tokens signed with a local secret and
+  carrying the same claims as the JWT authorizer would pass on.
+- Jobs: a thread drains the recompute queue into the real recompute use case.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from healthscore.adapters.auth import (
+    Unauthenticated,
+    dev_claims,
+    sign_dev_token,
+    verify_dev_token,
+)
+from healthscore.adapters.dynamo_store import DynamoStore
+from healthscore.adapters.dynamo_tables import Tables
+from healthscore.adapters.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, free_port
+from healthscore.adapters.gateway_events import gateway_event
+from healthscore.domain.definition import Plan
+from healthscore.services.recompute import run_job
+from healthscore.settings import QUEUES, TABLES, Settings
+
+PUBLIC_PATHS = ("/openapi.json", "/docs")
+REGION = "us-east-1"
+
+
+class _Loader(yaml.SafeLoader):
+    """CloudFormation short tags (!Ref, !GetAtt …) read as plain values."""
+
+
+_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def template_resources(template: Path, kind: str) -> dict[str, dict[str, Any]]:
+    document = yaml.load(template.read_text(), Loader=_Loader)
+    return {
+        name: resource.get("Properties") or {}
+        for name, resource in document["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def create_from_template(template: Path, prefix: str, dynamodb: Any, sqs: Any) -> Settings:
+    """Create the template's tables and queues; the settings that name them."""
+    existing = set(dynamodb.list_tables()["TableNames"])
+    for logical_id, properties in template_resources(template, "AWS::DynamoDB::Table").items():
+        name = f"{prefix}-{logical_id}"
+        if name in existing:
+            continue
+        request: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "KeySchema": properties["KeySchema"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if "GlobalSecondaryIndexes" in properties:
+            request["GlobalSecondaryIndexes"] = [
+                {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
+                for index in properties["GlobalSecondaryIndexes"]
+            ]
+        dynamodb.create_table(**request)
+        dynamodb.get_waiter("table_exists").wait(TableName=name)
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    queues = {}
+    for logical_id in template_resources(template, "AWS::SQS::Queue"):
+        queues[logical_id] = sqs.create_queue(QueueName=f"{prefix}-{logical_id}")["QueueUrl"]
+    overrides = {field: queues[logical_id] for field, (_variable, logical_id) in QUEUES.items()}
+    assert set(TABLES)  # the tables are named by prefix in Settings.for_prefix
+    return Settings.for_prefix(prefix, **overrides)
+
+
+def load_handler(root: Path, name: str) -> ModuleType:
+    """functions/<name>/app.py as a module, as Lambda would import it."""
+    module_name = f"healthscore_function_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, root / "functions" / name / "app.py")
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"functions/{name}/app.py is missing under {root}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class _LambdaContext:
+    function_name = "healthscore-local-api"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:healthscore-local-api"
+    aws_request_id = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+@dataclass
+class LocalStack:
+    root: Path
+    settings: Settings
+    backend: str  # "dynamodb-local" or "moto"
+    secret: str
+    stoppers: list[Callable[[], None]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @classmethod
+    def start(
+        cls, root: Path, backend: str = "auto", prefix: str = "healthscore-local"
+    ) -> LocalStack:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request lines
+        stoppers: list[Callable[[], None]] = []
+        moto_port = free_port()
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        moto.start()
+        stoppers.append(moto.stop)
+        moto_endpoint = f"http://127.0.0.1:{moto_port}"
+        dynamodb_endpoint = moto_endpoint
+        chosen = "moto"
+        if backend in ("auto", "dynamodb-local"):
+            try:
+                local = DynamoDBLocal.start(root)
+            except DynamoDBLocalMissing:
+                if backend == "dynamodb-local":
+                    moto.stop()
+                    raise
+            else:
+                stoppers.append(local.stop)
+                dynamodb_endpoint, chosen = local.endpoint, "dynamodb-local"
+        credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        dynamodb = boto3.client(
+            "dynamodb", region_name=REGION, endpoint_url=dynamodb_endpoint, **credentials
+        )
+        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=moto_endpoint, **credentials)
+        named = create_from_template(root / "template.yaml", prefix, dynamodb, sqs)
+        settings = named.model_copy(
+            update={
+                "region": REGION,
+                "dynamodb_endpoint": dynamodb_endpoint,
+                "sqs_endpoint": moto_endpoint,
+            }
+        )
+        return cls(root, settings, chosen, secrets.token_urlsafe(32), stoppers)
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **self.settings.environment(),
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "healthscore-local",
+        }
+
+    def token(
+        self,
+        account: str,
+        user: str = "admin@localhost",
+        *,
+        manage: bool = True,
+        plan: Plan = Plan.PROFESSIONAL,
+    ) -> str:
+        return sign_dev_token(dev_claims(account, user, manage=manage, plan=plan), self.secret)
+
+    def serve(self, port: int) -> ThreadingHTTPServer:
+        """Start the HTTP API and the job runner in background threads."""
+        import os
+
+        os.environ.update(self.environment())
+        api = load_handler(self.root, "api")
+        api.health_scores.cache_clear()
+        secret = self.secret
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+                claims = None
+                auth = self.headers.get("authorization", "")
+                if parts.path not in PUBLIC_PATHS:
+                    if not auth.lower().startswith("bearer "):
+                        return self._reply(
+                            401, {"message": "Unauthorized: send Authorization: Bearer <token>"}
+                        )
+                    try:
+                        claims = verify_dev_token(auth[7:].strip(), secret)
+                    except Unauthenticated as error:
+                        return self._reply(401, {"message": str(error)})
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                event = gateway_event(
+                    self.command,
+                    parts.path,
+                    claims,
+                    raw_body=body,
+                    raw_query=parts.query,
+                    headers=headers,
+                )
+                result = api.lambda_handler(event, _LambdaContext())
+                self.send_response(int(result["statusCode"]))
+                for name, value in (result.get("headers") or {}).items():
+                    self.send_header(name, value)
+                for name, values in (result.get("multiValueHeaders") or {}).items():
+                    for value in values:
+                        self.send_header(name, value)
+                payload = (result.get("body") or "").encode()
+                if result.get("isBase64Encoded"):
+                    import base64
+
+                    payload = base64.b64decode(payload)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return None
+
+            def _reply(self, status: int, body: dict[str, Any]) -> None:
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # quiet: the API's own logs say what happened
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._run_jobs, daemon=True).start()
+        return self.server
+
+    def _run_jobs(self) -> None:
+        import boto3
+
+        sqs = boto3.client(
+            "sqs",
+            region_name=REGION,
+            endpoint_url=self.settings.sqs_endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        store = DynamoStore(Tables.bind(self.settings))
+        while self.server is not None:
+            reply = sqs.receive_message(
+                QueueUrl=self.settings.recompute_queue_url, WaitTimeSeconds=1, MaxNumberOfMessages=1
+            )
+            for message in reply.get("Messages", []):
+                job = json.loads(message["Body"])
+                run_job(store, job["account_id"], job["job_id"])
+                sqs.delete_message(
+                    QueueUrl=self.settings.recompute_queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                )
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            server, self.server = self.server, None
+            server.shutdown()
+        for stop in reversed(self.stoppers):
+            stop()

@@ -1,0 +1,282 @@
+"""Records, associations and events through the API; a turned-on score's job; the scoring views
+(test a record, preview, what-if, report, health card, history); tenant isolation and
+permissions on every route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from healthscore.services.recompute import run_job
+from tests.api.conftest import Stack
+from tests.api.test_definitions_api import SEGMENT, minimal, seeded
+
+AS_OF = "2026-06-15T12:00:00Z"
+
+
+def portfolio(stack: Stack, account: str = "acme") -> tuple[Any, dict[str, Any]]:
+    """Three companies (NPS 10, 9, 3), a contact with a meeting, and a live score."""
+    admin = seeded(stack, account)
+    for cid, nps in (("c1", 10), ("c2", 9), ("c3", 3)):
+        reply = admin.put(
+            f"/records/companies/{cid}",
+            {"properties": {"nps_score": nps, "industry": "Software" if cid != "c3" else "Retail"}},
+        )
+        assert reply.status == 200, reply.body
+    assert admin.put("/records/contacts/p1", {"properties": {"email": "a@x.io"}}).status == 200
+    link = {
+        "from_type": "companies",
+        "from_id": "c1",
+        "to_type": "contacts",
+        "to_id": "p1",
+        "labels": ["Champion"],
+    }
+    assert admin.post("/associations", link).status == 201
+    events = [
+        {
+            "id": "e1",
+            "type": "meeting_booked",
+            "occurred_at": "2026-06-01T10:00:00Z",
+            "object_type": "contacts",
+            "object_id": "p1",
+            "properties": {},
+        }
+    ]
+    stored = admin.post("/events", events)
+    assert stored.body == {"received": 1, "stored": 1, "duplicates": 0}
+    assert admin.post("/events", events).body == {"received": 1, "stored": 0, "duplicates": 1}
+    definition = admin.post("/definitions", minimal()).body
+    on = admin.post(
+        f"/definitions/{definition['id']}/turn-on", query={"version": definition["version"]}
+    )
+    assert on.status == 202
+    for message in stack.queued_jobs():
+        run_job(stack.store, message["account_id"], message["job_id"])
+    return admin, on.body
+
+
+def test_turning_on_computes_every_record_and_records_history(stack: Stack) -> None:
+    admin, on = portfolio(stack)
+    did = on["definition"]["id"]
+    job = admin.get(f"/jobs/{on['job']['id']}").body
+    assert job["status"] == "succeeded"
+    assert job["detail"]["scored"] == 3
+    card = admin.get(f"/definitions/{did}/records/companies/c1/health")
+    assert card.status == 200
+    assert (card.body["score"], card.body["status"]) == (10, "Healthy")
+    assert card.body["last_change"]["direction"] == "up"
+    assert card.body["last_change"]["why"]["kind"] == "recompute"
+    low = admin.get(f"/definitions/{did}/records/companies/c3/health").body
+    assert (low["score"], low["status"]) == (0, "At risk")
+    history = admin.get(f"/definitions/{did}/records/companies/c1/history", query={"limit": 1})
+    assert history.status == 200
+    assert [(e["before"], e["after"]) for e in history.body["entries"]] == [(None, 10)]
+    assert history.body["next_cursor"] is None or isinstance(history.body["next_cursor"], str)
+
+
+def test_test_preview_what_if_and_report(stack: Stack) -> None:
+    admin, on = portfolio(stack)
+    did = on["definition"]["id"]
+    tested = admin.post(
+        f"/definitions/{did}/test", {"record_id": "c2", "revision": "live", "as_of": AS_OF}
+    )
+    assert tested.status == 200, tested.body
+    assert tested.body["score"] == 10
+    assert tested.body["groups"][0]["rules"][0]["matched"] == 1
+    preview = admin.get(
+        f"/definitions/{did}/preview", query={"revision": "live", "as_of": AS_OF}
+    ).body
+    assert preview["scored"] == 3
+    assert [s["count"] for s in preview["statuses"]] == [2, 1]
+    assert sum(b["count"] for b in preview["bins"]) == 3
+    # A draft revision that rewards NPS ≥ 9 with 5 points moves both promoters to At risk.
+    version = admin.get(f"/definitions/{did}").body["version"]
+    assert (
+        admin.put(f"/definitions/{did}", minimal(points=5), query={"version": version}).status
+        == 200
+    )
+    what_if = admin.get(f"/definitions/{did}/what-if", query={"as_of": AS_OF}).body
+    assert what_if["compared"] == 3
+    assert what_if["changed_status"] == 2
+    assert what_if["transitions"] == [{"from": "Healthy", "to": "At risk", "count": 2}]
+    report = admin.get(f"/definitions/{did}/report", query={"by": "industry", "as_of": AS_OF}).body
+    assert [(r["industry"], r["records"], r["average"]) for r in report["rows"]] == [
+        ("Retail", 1, 0.0),
+        ("Software", 2, 10.0),
+    ]
+    by_segment = admin.get(
+        f"/definitions/{did}/report", query={"by": "segment", "as_of": AS_OF}
+    ).body
+    assert by_segment["rows"][0]["records"] == 3
+    unknown = admin.get(f"/definitions/{did}/report", query={"by": "colour"})
+    assert unknown.status == 400
+    assert unknown.body["errors"][0]["path"] == "by"
+
+
+def test_records_associations_and_events_round_trip(stack: Stack) -> None:
+    admin, _ = portfolio(stack)
+    record = admin.get("/records/companies/c1").body
+    assert record["properties"]["nps_score"] == 10
+    assert record["associations"] == [
+        {"object_type": "contacts", "id": "p1", "labels": ["Champion"]}
+    ]
+    assert admin.get("/records/contacts/p1").body["associations"][0]["id"] == "c1"
+    link = {"from_type": "contacts", "from_id": "p1", "to_type": "companies", "to_id": "c1"}
+    assert admin.delete("/associations", link).status == 204
+    assert admin.get("/records/companies/c1").body["associations"] == []
+    assert admin.delete("/associations", link).status == 404
+    assert admin.delete("/records/contacts/p1").status == 204
+    assert admin.get("/records/contacts/p1").status == 404
+    # Ids with the key separator are data, not key syntax.
+    assert admin.put("/records/companies/a%23b", {"properties": {}}).status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PUT", "/records/companies/c9", {"properties": {"x": {"nested": 1}}}, "properties.x"),
+        ("PUT", "/records/companies/c9", {"lists": "vip"}, "lists"),
+        ("PUT", "/records/planets/c9", {"properties": {}}, "object_type"),
+        (
+            "POST",
+            "/associations",
+            {"from_type": "companies", "from_id": "c1", "to_type": "contacts"},
+            "to_id",
+        ),
+        (
+            "POST",
+            "/events",
+            [
+                {
+                    "id": "e",
+                    "type": "meeting_booked",
+                    "occurred_at": "2026-06-01T10:00:00",
+                    "object_type": "contacts",
+                    "object_id": "p1",
+                }
+            ],
+            "[0].occurred_at",
+        ),
+        ("POST", "/events", {"id": "e"}, "body"),
+        (
+            "PUT",
+            "/segments/s1",
+            {
+                "name": "S",
+                "object_type": "companies",
+                "conditions": [{"property": "x", "operator": "nope"}],
+            },
+            "conditions[0].operator",
+        ),
+        ("GET", "/definitions/d/preview?revision=maybe", None, "revision"),
+        ("POST", "/definitions/d/test", {"revision": "live"}, "record_id"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field(
+    stack: Stack, method: str, path: str, body: Any, field: str
+) -> None:
+    admin = seeded(stack)
+    path, _, query = path.partition("?")
+    params = dict(p.split("=") for p in query.split("&")) if query else None
+    reply = admin.request(method, path, body, query=params)
+    assert reply.status == 400, reply.body
+    paths = [e["path"] for e in reply.body["errors"]]
+    assert any(p == field or p.endswith(field) for p in paths), paths
+
+
+def test_another_account_can_neither_read_nor_change_anything(stack: Stack) -> None:
+    admin, on = portfolio(stack, "acme")
+    did, job = on["definition"]["id"], on["job"]["id"]
+    version = admin.get(f"/definitions/{did}").body["version"]
+    group = on["definition"]["live"]["groups"][0]
+    rule = group["rules"][0]["id"]
+    assert admin.put("/segments/acme-only", SEGMENT).status == 200
+    rival = stack.admin("rival")
+    assert rival.put("/segments/all-companies", SEGMENT).status == 200
+    assert rival.delete("/segments/acme-only").status == 404
+    reads = [
+        "/segments/acme-only",
+        f"/definitions/{did}",
+        f"/definitions/{did}/preview",
+        f"/definitions/{did}/what-if",
+        f"/definitions/{did}/report?by=industry",
+        f"/definitions/{did}/records/companies/c1/health",
+        f"/definitions/{did}/records/companies/c1/history",
+        f"/jobs/{job}",
+        "/records/companies/c1",
+    ]
+    for path in reads:
+        p, _, q = path.partition("?")
+        reply = rival.get(p, query=dict([q.split("=")]) if q else None)
+        assert reply.status == 404, (path, reply.status, reply.body)
+    assert rival.get("/definitions").body == []
+    assert rival.get("/output-properties").body == []
+    assert [s["id"] for s in rival.get("/segments").body] == ["all-companies"]
+    q = {"version": version}
+    writes = [
+        ("PUT", f"/definitions/{did}", minimal(), q),
+        ("DELETE", f"/definitions/{did}", None, q),
+        ("POST", f"/definitions/{did}/turn-on", None, q),
+        ("POST", f"/definitions/{did}/update", None, q),
+        ("POST", f"/definitions/{did}/turn-off", None, q),
+        ("POST", f"/definitions/{did}/groups/{group['id']}/clone", None, q),
+        ("DELETE", f"/definitions/{did}/groups/{group['id']}", None, q),
+        ("POST", f"/definitions/{did}/rules/{rule}/clone", None, q),
+        ("DELETE", f"/definitions/{did}/rules/{rule}", None, q),
+        ("POST", f"/definitions/{did}/test", {"record_id": "c1"}, None),
+        ("DELETE", "/records/companies/c1", None, None),
+        (
+            "DELETE",
+            "/associations",
+            {"from_type": "companies", "from_id": "c1", "to_type": "contacts", "to_id": "p1"},
+            None,
+        ),
+    ]
+    for method, path, body, query in writes:
+        reply = rival.request(method, path, body, query=query)
+        assert reply.status == 404, (method, path, reply.status, reply.body)
+    # Writes by the rival to the same ids land in the rival's own account only.
+    assert rival.put("/records/companies/c1", {"properties": {"nps_score": 0}}).status == 200
+    assert (
+        rival.post(
+            "/events",
+            [
+                {
+                    "id": "e1",
+                    "type": "meeting_booked",
+                    "occurred_at": "2026-06-01T10:00:00Z",
+                    "object_type": "contacts",
+                    "object_id": "p1",
+                }
+            ],
+        ).body["stored"]
+        == 1
+    )
+    assert admin.get("/records/companies/c1").body["properties"]["nps_score"] == 10
+    assert admin.get(f"/definitions/{did}").body["state"] == "live"
+    assert admin.get(f"/definitions/{did}/records/companies/c1/health").body["score"] == 10
+    assert admin.get(f"/definitions/{did}").body["version"] == version
+
+
+def test_readers_read_and_only_admins_with_a_service_seat_change(stack: Stack) -> None:
+    admin, on = portfolio(stack)
+    did = on["definition"]["id"]
+    viewer = stack.viewer("acme")
+    assert viewer.get(f"/definitions/{did}").status == 200
+    assert viewer.get("/segments").status == 200
+    version = {"version": on["definition"]["version"]}
+    for method, path, body, query in [
+        ("POST", "/definitions", minimal(), None),
+        ("PUT", f"/definitions/{did}", minimal(), version),
+        ("POST", f"/definitions/{did}/turn-off", None, version),
+        ("DELETE", f"/definitions/{did}", None, version),
+        ("PUT", "/segments/s2", SEGMENT, None),
+        ("PUT", "/records/companies/c1", {"properties": {}}, None),
+        ("POST", "/events", [], None),
+    ]:
+        reply = viewer.request(method, path, body, query=query)
+        assert reply.status == 403, (method, path, reply.body)
+        assert "manage_customer_success_settings" in reply.body["message"]
+    no_token = type(admin)(admin.module, None)
+    assert no_token.get("/definitions").status == 401
