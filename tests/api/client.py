@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -13,22 +11,14 @@ from typing import Any
 from healthscore.adapters.auth import dev_claims
 from healthscore.adapters.gateway_events import gateway_event
 from healthscore.domain.definition import Plan
+from healthscore.services.local_stack import load_handler
 
 ROOT = Path(__file__).parents[2]
 
 
 def load_function(name: str) -> ModuleType:
     """functions/<name>/app.py as a module (each function is its own Lambda code folder)."""
-    module_name = f"healthscore_function_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_handler(ROOT, name)
 
 
 class LambdaContext:

@@ -4,11 +4,12 @@ permissions on every route."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from healthscore.services.recompute import run_job
+from tests.api.client import LambdaContext, load_function
 from tests.api.conftest import Stack
 from tests.api.test_definitions_api import SEGMENT, minimal, seeded
 
@@ -51,8 +52,28 @@ def portfolio(stack: Stack, account: str = "acme") -> tuple[Any, dict[str, Any]]
         f"/definitions/{definition['id']}/turn-on", query={"version": definition["version"]}
     )
     assert on.status == 202
-    for message in stack.queued_jobs():
-        run_job(stack.store, message["account_id"], message["job_id"])
+    # The recompute function takes the job from the queue, as the SQS trigger delivers it.
+    recompute = load_function("recompute")
+    recompute.store.cache_clear()
+    event = {
+        "Records": [
+            {
+                "messageId": f"m{i}",
+                "receiptHandle": "r",
+                "body": json.dumps(message),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:recompute",
+                "awsRegion": "us-east-1",
+            }
+            for i, message in enumerate(stack.queued_jobs())
+        ]
+    }
+    assert len(event["Records"]) == 1
+    assert recompute.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
+    recompute.store.cache_clear()
     return admin, on.body
 
 
