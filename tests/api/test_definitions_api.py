@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from healthscore.domain.definition import Plan
 from tests.api.conftest import Stack
 
@@ -211,3 +213,48 @@ def test_the_api_and_recompute_functions_do_not_import_polars() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("stack", ["dynamodb-local"], indirect=True)
+def test_two_concurrent_edits_one_wins_the_other_gets_a_conflict(stack: Stack) -> None:
+    """Both edits read the same version and race to save: DynamoDB's conditional write lets one
+    through. (DynamoDB Local: moto is not thread-safe.)"""
+    import threading
+
+    from healthscore.services.errors import Conflict
+    from healthscore.services.health_scores import Caller, HealthScores
+
+    seeded(stack)
+    definition = stack.admin("acme").post("/definitions", minimal()).body
+    service = HealthScores(stack.store, lambda account, job: None)
+    who = Caller(
+        "acme", "u", frozenset({"manage_customer_success_settings"}), frozenset({"service"})
+    )
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    real_save = stack.store.save
+
+    def save_after_both_read(item: Any) -> None:
+        barrier.wait(timeout=10)  # both have passed the version check before either saves
+        real_save(item)
+
+    stack.store.save = save_after_both_read  # type: ignore[method-assign]
+
+    def edit(points: int) -> None:
+        try:
+            service.edit_definition(
+                who, definition["id"], minimal(points=points), definition["version"]
+            )
+            outcomes.append("saved")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=edit, args=(p,)) for p in (11, 12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "saved"]
+    stored = stack.store.definition("acme", definition["id"])
+    assert stored is not None
+    assert stored.version == definition["version"] + 1
