@@ -9,14 +9,19 @@ UI: `/docs`.
 from __future__ import annotations
 
 import functools
+import json
 from datetime import UTC, datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,7 +40,6 @@ from healthscore.settings import Settings
 logger = Logger(service="healthscore-api")
 tracer = Tracer(service="healthscore-api")
 app = APIGatewayHttpResolver(enable_validation=True)
-app.enable_swagger(path="/docs", title="healthscore API", version="1")
 
 ObjectType = Annotated[
     str, Path(pattern=r"^(companies|contacts|deals|tickets|custom:[A-Za-z0-9_\-]+)$")
@@ -80,14 +84,6 @@ def instant(as_of: str | None) -> datetime:
     return moment
 
 
-def accepted(body: dict[str, Any]) -> Response[Any]:
-    return Response(status_code=202, content_type="application/json", body=body)
-
-
-def created(body: Any) -> Response[Any]:
-    return Response(status_code=201, content_type="application/json", body=body)
-
-
 # ---------------------------------------------------------------------------------------------
 # Segments
 
@@ -111,7 +107,7 @@ def put_segment(
     return health_scores().put_segment(caller(), segment_id, body, version_of(version, if_match))
 
 
-@segments.delete("/segments/<segment_id>")
+@segments.delete("/segments/<segment_id>", status_code=204)
 def delete_segment(segment_id: Id) -> Response[Any]:
     health_scores().delete_segment(caller(), segment_id)
     return Response(status_code=204)
@@ -143,17 +139,15 @@ def list_definitions() -> list[dict[str, Any]]:
     return health_scores().list_definitions(caller())
 
 
-@definitions.post("/definitions")
-def create_definition(body: JsonObject) -> Response[Any]:
-    return created(health_scores().create_definition(caller(), body))
+@definitions.post("/definitions", status_code=201)
+def create_definition(body: JsonObject) -> dict[str, Any]:
+    return health_scores().create_definition(caller(), body)
 
 
-@definitions.post("/definitions/from-templates")
-def create_from_templates(body: FromTemplates) -> Response[Any]:
-    return created(
-        health_scores().create_from_templates(
-            caller(), body.name, body.segments, body.templates, body.object_type
-        )
+@definitions.post("/definitions/from-templates", status_code=201)
+def create_from_templates(body: FromTemplates) -> dict[str, Any]:
+    return health_scores().create_from_templates(
+        caller(), body.name, body.segments, body.templates, body.object_type
     )
 
 
@@ -171,7 +165,7 @@ def edit_definition(
     )
 
 
-@definitions.delete("/definitions/<definition_id>")
+@definitions.delete("/definitions/<definition_id>", status_code=204)
 def delete_definition(
     definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
 ) -> Response[Any]:
@@ -179,24 +173,24 @@ def delete_definition(
     return Response(status_code=204)
 
 
-@definitions.post("/definitions/<definition_id>/turn-on")
+@definitions.post("/definitions/<definition_id>/turn-on", status_code=202)
 def turn_on(
     definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
-) -> Response[Any]:
+) -> dict[str, Any]:
     definition, job = health_scores().turn_on(
         caller(), definition_id, version_of(version, if_match)
     )
-    return accepted({"definition": definition, "job": job})
+    return {"definition": definition, "job": job}
 
 
-@definitions.post("/definitions/<definition_id>/update")
+@definitions.post("/definitions/<definition_id>/update", status_code=202)
 def publish(
     definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
-) -> Response[Any]:
+) -> dict[str, Any]:
     definition, job = health_scores().publish(
         caller(), definition_id, version_of(version, if_match)
     )
-    return accepted({"definition": definition, "job": job})
+    return {"definition": definition, "job": job}
 
 
 @definitions.post("/definitions/<definition_id>/turn-off")
@@ -324,27 +318,25 @@ def get_record(object_type: ObjectType, record_id: Id) -> dict[str, Any]:
     return health_scores().get_record(caller(), (object_type, record_id))
 
 
-@records.delete("/records/<object_type>/<record_id>")
+@records.delete("/records/<object_type>/<record_id>", status_code=204)
 def delete_record(object_type: ObjectType, record_id: Id) -> Response[Any]:
     health_scores().delete_record(caller(), (object_type, record_id))
     return Response(status_code=204)
 
 
-@records.post("/associations")
-def put_association(body: JsonObject) -> Response[Any]:
+@records.post("/associations", status_code=201)
+def put_association(body: JsonObject) -> dict[str, Any]:
     line = health_scores().put_association(caller(), body)
-    return created(
-        {
-            "from_type": line.from_type,
-            "from_id": line.from_id,
-            "to_type": line.to_type,
-            "to_id": line.to_id,
-            "labels": list(line.labels),
-        }
-    )
+    return {
+        "from_type": line.from_type,
+        "from_id": line.from_id,
+        "to_type": line.to_type,
+        "to_id": line.to_id,
+        "labels": list(line.labels),
+    }
 
 
-@records.delete("/associations")
+@records.delete("/associations", status_code=204)
 def delete_association(body: JsonObject) -> Response[Any]:
     health_scores().delete_association(caller(), body)
     return Response(status_code=204)
@@ -355,15 +347,99 @@ def put_events(body: Annotated[list[Any], Body()]) -> dict[str, int]:
     return health_scores().put_events(caller(), body)
 
 
-@app.get("/openapi.json")
-def openapi() -> Response[Any]:
-    return Response(
-        status_code=200,
-        content_type="application/json",
-        body=app.get_openapi_json_schema(title="healthscore API", version="1"),
+# ---------------------------------------------------------------------------------------------
+# The OpenAPI document and Swagger UI
+
+ERRORS = {
+    400: "Bad input: `errors[].path` names each field and `errors[].message` the problem",
+    401: "No token, or a token without an account",
+    403: "The token may read but not change this account",
+    404: "No such thing in this account",
+    409: "A stale version, a plan limit, or a name already taken",
+    415: "The body is not JSON",
+}
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {
+        "message": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "message"],
+                "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+@functools.cache
+def api_document() -> dict[str, Any]:
+    """Powertools' generated document, told the truth about errors: validation failures are 400
+    with the shared Problem body (not FastAPI's 422), and every operation lists the errors the
+    handlers below can return. A JWT bearer token is required everywhere."""
+    document: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(title="healthscore API", version="1")
     )
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    schemas["Problem"] = PROBLEM_SCHEMA
+    components["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+    document["security"] = [{"bearer": []}]
+    problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in document["paths"].values():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            responses.pop("422", None)
+            codes = [400, 401, 403, 404]
+            if method != "get":
+                codes.append(409)
+            if "requestBody" in operation:
+                codes.append(415)
+            for code in codes:
+                responses[str(code)] = {"description": ERRORS[code], "content": problem}
+            for code, response in responses.items():
+                if code == "204":
+                    response.pop("content", None)
+    return document
 
 
+@app.get("/openapi.json", include_in_schema=False)
+def openapi() -> Response[Any]:
+    return Response(status_code=200, content_type="application/json", body=api_document())
+
+
+@app.get("/docs", include_in_schema=False)
+def docs() -> Response[Any]:
+    assets = FilePath(swagger_ui.__file__).parent
+    page = generate_swagger_html(
+        json.dumps(api_document()).replace("</", "<\\/"),
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        "",
+        None,
+    )
+    return Response(status_code=200, content_type="text/html", body=page)
+
+
+def json_bodies_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Bodies are JSON: a form body (curl -d without a content type) gets a clear 415."""
+    event = app.current_event
+    content_type = (event.headers or {}).get("content-type", "application/json")
+    if event.body and "json" not in content_type.lower():
+        return _error(
+            415, f"send the body as JSON with content-type: application/json, not {content_type}"
+        )
+    return next_middleware(app)
+
+
+app.use(middlewares=[json_bodies_only])
 app.include_router(segments)
 app.include_router(definitions)
 app.include_router(jobs)

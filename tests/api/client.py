@@ -11,6 +11,7 @@ from typing import Any
 from healthscore.adapters.auth import dev_claims
 from healthscore.adapters.gateway_events import gateway_event
 from healthscore.domain.definition import Plan
+from healthscore.services.local_stack import LocalLambdaContext as LambdaContext
 from healthscore.services.local_stack import load_handler
 
 ROOT = Path(__file__).parents[2]
@@ -19,16 +20,6 @@ ROOT = Path(__file__).parents[2]
 def load_function(name: str) -> ModuleType:
     """functions/<name>/app.py as a module (each function is its own Lambda code folder)."""
     return load_handler(ROOT, name)
-
-
-class LambdaContext:
-    function_name = "api"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
-    aws_request_id = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 @dataclass

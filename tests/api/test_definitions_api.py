@@ -149,6 +149,13 @@ def test_invalid_definitions_are_400_with_the_field_path(stack: Stack) -> None:
     assert reply.status == 400
     assert reply.body["errors"][0]["path"].startswith("segments")
     assert admin.post("/definitions", raw_body="{not json").status == 400
+    form = admin.post(
+        "/definitions",
+        raw_body="name=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status == 415
+    assert "application/json" in form.body["message"]
     assert admin.post("/definitions", [1, 2]).status == 400
     missing_version = admin.put(
         f"/definitions/{admin.post('/definitions', minimal()).body['id']}", minimal()

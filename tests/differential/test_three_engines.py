@@ -117,10 +117,14 @@ def test_reference_tallies_and_polars_agree_exactly(
 
 def test_the_generated_examples_exercise_the_engines() -> None:
     """A guard on the generator itself: over a fixed sample, most examples score records and
-    many earn non-zero group totals, so agreement above is not agreement on zeros."""
+    many earn non-zero group totals, so agreement above is not agreement on zeros.
+
+    Hypothesis draws constants from the project modules already imported, so the sample
+    changes with the tests that ran before; 300 examples and floors at about half the lowest
+    counts seen (212, 99 and 31 of 300) keep the guard about the generator, not the order."""
     scored = non_zero = future_days = 0
 
-    @settings(max_examples=100, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(raw=definitions(), data=datasets(), as_of=as_of_instants)
     def sample(raw: dict[str, Any], data: Dataset, as_of: datetime) -> None:
         nonlocal scored, non_zero, future_days
@@ -130,6 +134,6 @@ def test_the_generated_examples_exercise_the_engines() -> None:
         future_days += any(r.next_change_day for r in results)
 
     sample()
-    assert scored >= 50, (scored, non_zero, future_days)
-    assert non_zero >= 15
-    assert future_days >= 8
+    assert scored >= 120, (scored, non_zero, future_days)
+    assert non_zero >= 45, (scored, non_zero, future_days)
+    assert future_days >= 15, (scored, non_zero, future_days)

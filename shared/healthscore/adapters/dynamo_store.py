@@ -19,7 +19,6 @@ from healthscore.adapters.dynamo_tables import (
     AssociationItem,
     DefinitionItem,
     EventItem,
-    HistoryItem,
     JobItem,
     RecordItem,
     ScoreItem,
@@ -353,6 +352,3 @@ def _event(item: EventItem) -> Event:
         object_id=object_id,
         properties=dict(item.properties or {}),
     )
-
-
-__all__ = ["DefinitionItem", "DynamoStore", "HistoryItem", "JobItem", "SegmentItem"]

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from healthscore.adapters.dataset_files import (
-    DatasetError,
     RowError,
     parse_association,
     parse_event,
@@ -29,13 +28,11 @@ from healthscore.adapters.dataset_files import (
 )
 from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.adapters.dynamo_tables import DefinitionItem
-from healthscore.adapters.score_files import points_json
+from healthscore.adapters.score_files import points_json, score_row
 from healthscore.domain.dataset import AssociationLine, Dataset, Record, RecordKey
 from healthscore.domain.definition import (
     DefinitionError,
-    Issue,
     Plan,
-    PlanLimitExceeded,
     ScoreDefinition,
     check_plan_allows,
     default_output_properties,
@@ -48,7 +45,7 @@ from healthscore.domain.reference_engine import (
     score,
     score_record,
 )
-from healthscore.domain.templates import UnknownTemplate, definition_from_templates
+from healthscore.domain.templates import definition_from_templates
 from healthscore.domain.values import utc_day
 from healthscore.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
 
@@ -57,8 +54,6 @@ SERVICE_SEAT = "service"
 JOB_RETENTION = timedelta(days=30)
 Revision = Literal["draft", "live"]
 T = TypeVar("T")
-
-__all__ = ["DatasetError", "PlanLimitExceeded", "UnknownTemplate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,13 +279,7 @@ class HealthScores:
             item.draft = None
         item.live = {**(item.live or {}), "state": "live"}
         item.state = "live"
-        job = self._new_job(caller, "turn_on", definition_id)
-        item.last_job = job["id"]
-        definition_view = self._saved(caller, item)
-        for entry in _output_property_entries(definition, definition_id):
-            self.store.register_output_property(caller.account_id, entry)
-        self.start_job(caller.account_id, job["id"])
-        return definition_view, job
+        return self._go_live(caller, item, definition, "turn_on")
 
     def publish(
         self, caller: Caller, definition_id: str, version: int | None
@@ -310,10 +299,16 @@ class HealthScores:
         item.live = {**item.draft, "state": "live"}
         item.live_revision = item.draft_revision
         item.draft = None
-        job = self._new_job(caller, "update", definition_id)
+        return self._go_live(caller, item, definition, "update")
+
+    def _go_live(
+        self, caller: Caller, item: DefinitionItem, definition: ScoreDefinition, kind: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Save the new live revision, register its output properties, start its computation."""
+        job = self._new_job(caller, kind, item.sk)
         item.last_job = job["id"]
         definition_view = self._saved(caller, item)
-        for entry in _output_property_entries(definition, definition_id):
+        for entry in _output_property_entries(definition, item.sk):
             self.store.register_output_property(caller.account_id, entry)
         self.start_job(caller.account_id, job["id"])
         return definition_view, job
@@ -647,11 +642,7 @@ class HealthScores:
 def breakdown(result: RecordScore) -> dict[str, Any]:
     """A record's score as JSON: groups and rules with what each earned and why."""
     return {
-        "object_type": result.object_type,
-        "id": result.id,
-        "score": result.score,
-        "status": result.status,
-        "color": result.color,
+        **score_row(result),
         "next_change_day": result.next_change_day.isoformat() if result.next_change_day else None,
         "groups": [
             {
@@ -821,6 +812,3 @@ def _parse(parse: Callable[[Any], T], raw: Any, prefix: str) -> T:
         return parse(raw)
     except RowError as error:
         raise InvalidRequest(prefix + error.field, error.message) from error
-
-
-__all__ += ["Caller", "HealthScores", "Issue", "breakdown", "distribution"]

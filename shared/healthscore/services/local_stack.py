@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import logging
+import os
 import secrets
 import sys
 import threading
@@ -40,7 +42,7 @@ from healthscore.adapters.dynamodb_local import DynamoDBLocal, DynamoDBLocalMiss
 from healthscore.adapters.gateway_events import gateway_event
 from healthscore.domain.definition import Plan
 from healthscore.services.recompute import run_job
-from healthscore.settings import QUEUES, TABLES, Settings
+from healthscore.settings import QUEUES, Settings
 
 PUBLIC_PATHS = ("/openapi.json", "/docs")
 REGION = "us-east-1"
@@ -89,7 +91,6 @@ def create_from_template(template: Path, prefix: str, dynamodb: Any, sqs: Any) -
     for logical_id in template_resources(template, "AWS::SQS::Queue"):
         queues[logical_id] = sqs.create_queue(QueueName=f"{prefix}-{logical_id}")["QueueUrl"]
     overrides = {field: queues[logical_id] for field, (_variable, logical_id) in QUEUES.items()}
-    assert set(TABLES)  # the tables are named by prefix in Settings.for_prefix
     return Settings.for_prefix(prefix, **overrides)
 
 
@@ -107,7 +108,9 @@ def load_handler(root: Path, name: str) -> ModuleType:
     return module
 
 
-class _LambdaContext:
+class LocalLambdaContext:
+    """What the handlers read of a Lambda context, for calls made on this machine."""
+
     function_name = "healthscore-local-api"
     memory_limit_in_mb = 1024
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:healthscore-local-api"
@@ -188,8 +191,6 @@ class LocalStack:
 
     def serve(self, port: int) -> ThreadingHTTPServer:
         """Start the HTTP API and the job runner in background threads."""
-        import os
-
         os.environ.update(self.environment())
         api = load_handler(self.root, "api")
         api.health_scores.cache_clear()
@@ -220,7 +221,7 @@ class LocalStack:
                     raw_query=parts.query,
                     headers=headers,
                 )
-                result = api.lambda_handler(event, _LambdaContext())
+                result = api.lambda_handler(event, LocalLambdaContext())
                 self.send_response(int(result["statusCode"]))
                 for name, value in (result.get("headers") or {}).items():
                     self.send_header(name, value)
@@ -229,8 +230,6 @@ class LocalStack:
                         self.send_header(name, value)
                 payload = (result.get("body") or "").encode()
                 if result.get("isBase64Encoded"):
-                    import base64
-
                     payload = base64.b64decode(payload)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()

@@ -15,7 +15,7 @@ from typing import Any
 
 from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.adapters.dynamo_tables import join_key
-from healthscore.adapters.score_files import points_json
+from healthscore.adapters.score_files import score_row
 from healthscore.domain.definition import DefinitionError, parse_definition
 from healthscore.domain.reference_engine import RecordScore, score
 
@@ -76,16 +76,12 @@ def recompute(
     )
 
 
-def groups_json(result: RecordScore) -> dict[str, Any]:
-    return {g.name: points_json(g.hundredths) for g in result.groups}
-
-
 def _same(item: Any, result: RecordScore) -> bool:
     due = result.next_change_day.isoformat() if result.next_change_day else None
     return bool(
         int(item.score) == result.score
         and item.status == result.status
-        and item.groups == groups_json(result)
+        and item.groups == score_row(result)["groups"]
         and item.due_day == due
     )
 
@@ -105,7 +101,7 @@ def write_score(
     old_score = int(before.score) if before is not None else None
     old_status = before.status if before is not None else None
     item.score, item.status, item.color = result.score, result.status, result.color
-    item.groups = groups_json(result)
+    item.groups = score_row(result)["groups"]
     if result.next_change_day is not None:
         item.due_day = result.next_change_day.isoformat()
         item.due_key = join_key(account, definition_id, *key)
