@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import UTC, datetime
+import os
+from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -27,14 +28,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from healthscore.adapters.auth import Unauthenticated, caller_from_claims
+from healthscore.adapters.clock import Clock
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
+from healthscore.adapters.event_bus import EventBridgePublisher
 from healthscore.adapters.job_queue import SqsJobStarter
 from healthscore.domain.definition import DefinitionError, PlanLimitExceeded
 from healthscore.domain.templates import UnknownTemplate
 from healthscore.domain.values import parse_instant
 from healthscore.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from healthscore.services.health_scores import Caller, HealthScores
+from healthscore.services.incremental import IncrementalScorer
 from healthscore.settings import Settings
 
 logger = Logger(service="healthscore-api")
@@ -56,7 +60,11 @@ JsonObject = Annotated[dict[str, Any], Body()]
 def health_scores() -> HealthScores:
     """Wired once per container, on first use (settings from the environment)."""
     settings = Settings.from_environment()
-    return HealthScores(DynamoStore(Tables.bind(settings)), SqsJobStarter(settings))
+    store = DynamoStore(Tables.bind(settings))
+    scorer = IncrementalScorer(
+        store, EventBridgePublisher(settings), clock=Clock(settings.clock_file).now
+    )
+    return HealthScores(store, SqsJobStarter(settings), scorer)
 
 
 def caller() -> Caller:
@@ -77,7 +85,7 @@ def version_of(version: int | None, if_match: str | None) -> int | None:
 
 def instant(as_of: str | None) -> datetime:
     if as_of is None:
-        return datetime.now(UTC)
+        return Clock(os.environ.get("HEALTHSCORE_CLOCK_FILE")).now()
     moment = parse_instant(as_of)
     if moment is None:
         raise InvalidRequest("as_of", "must be ISO-8601 with an offset, e.g. 2026-06-15T12:00:00Z")

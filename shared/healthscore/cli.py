@@ -708,3 +708,87 @@ def serve(
         out.print("stopping")
     finally:
         stack.stop()
+
+
+# -- the local stack's clock and webhooks (talk to a running `healthscore serve`) ---------------
+
+clock_app = typer.Typer(help="The local stack's scoring clock (decay and timeframes on demand).")
+webhook_app = typer.Typer(help="Signed webhooks into the local stack.")
+app.add_typer(clock_app, name="clock")
+app.add_typer(webhook_app, name="webhook")
+LocalUrl = Annotated[str, typer.Option("--url", help="The running `healthscore serve`")]
+DEFAULT_URL = "http://127.0.0.1:3000"
+
+
+def _local(url: str, path: str, method: str = "GET", body: Any = None) -> Any:
+    import json as json_module
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json_module.dumps(body).encode()
+    request = urllib.request.Request(f"{url}{path}", data=data, method=method)
+    request.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as reply:
+            return json_module.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        _fail(json_module.loads(error.read()).get("message", str(error)))
+    except urllib.error.URLError as error:
+        _fail(f"no healthscore serve at {url} ({error.reason}); start it with `make serve`")
+
+
+@clock_app.command("show")
+def clock_show(url: LocalUrl = DEFAULT_URL) -> None:
+    """Print the local stack's current scoring time."""
+    out.print(_local(url, "/local/clock")["now"])
+
+
+@clock_app.command("advance")
+def clock_advance(
+    by: Annotated[str, typer.Argument(help="How far: 30m, 12h, 7d or 2w")],
+    url: LocalUrl = DEFAULT_URL,
+) -> None:
+    """Move the local clock forward and run the sweep (decay, timeframes, date conditions)."""
+    moved = _local(url, "/local/clock", "POST", {"advance": by})
+    sweep = moved["sweep"]
+    out.print(f"now {moved['now']}")
+    out.print(
+        f"sweep: {sweep['due']} due, {sweep['rescored']} rescored, {sweep['changed']} changed, "
+        f"{sweep['status_changes']} status changes"
+    )
+
+
+@webhook_app.command("secret")
+def webhook_secret(
+    account: Annotated[str, typer.Option(help="Account id")] = "demo",
+    url: LocalUrl = DEFAULT_URL,
+) -> None:
+    """Print the account's webhook signing secret (created on first ask)."""
+    out.print(_local(url, f"/local/webhook-secret?account={account}", "POST")["secret"])
+
+
+@webhook_app.command("send")
+def webhook_send(
+    batch: Annotated[Path, typer.Argument(help="A JSON array: native events or HubSpot items")],
+    account: Annotated[str, typer.Option(help="Account id")] = "demo",
+    url: LocalUrl = DEFAULT_URL,
+) -> None:
+    """Sign a batch with the account's secret (HubSpot v3) and POST it to /webhooks/events."""
+    import json as json_module
+    import urllib.error
+    import urllib.request
+    from datetime import UTC, datetime
+
+    from healthscore.adapters.webhooks import signed_headers
+
+    secret = _local(url, f"/local/webhook-secret?account={account}", "POST")["secret"]
+    body = batch.read_bytes()
+    uri = f"{url}/webhooks/events?account={account}"
+    request = urllib.request.Request(uri, data=body, method="POST")
+    for name, value in signed_headers(secret, "POST", uri, body, datetime.now(UTC)).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            out.print(f"{reply.status} {json_module.loads(reply.read())}")
+    except urllib.error.HTTPError as error:
+        _fail(f"{error.code} {json_module.loads(error.read()).get('message')}")

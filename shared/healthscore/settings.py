@@ -26,6 +26,16 @@ TABLES: dict[str, tuple[str, str]] = {
 }
 QUEUES: dict[str, tuple[str, str]] = {
     "recompute_queue_url": ("RECOMPUTE_QUEUE_URL", "RecomputeQueue"),
+    "changes_queue_url": ("CHANGES_QUEUE_URL", "ChangesQueue"),
+}
+# Optional settings: field → environment variable (defaults in `Settings`).
+OPTIONAL: dict[str, str] = {
+    "event_bus_name": "EVENT_BUS_NAME",
+    "webhook_secrets_path": "WEBHOOK_SECRETS_PATH",
+    "dynamodb_endpoint": "DYNAMODB_ENDPOINT",
+    "sqs_endpoint": "SQS_ENDPOINT",
+    "aws_endpoint": "AWS_ENDPOINT",
+    "clock_file": "HEALTHSCORE_CLOCK_FILE",
 }
 
 
@@ -46,10 +56,18 @@ class Settings(BaseModel):
     output_properties_table: str
     jobs_table: str
     recompute_queue_url: str
+    changes_queue_url: str = ""
     region: str = "us-east-1"
-    # Set locally (DynamoDB Local or moto server); None on AWS.
+    # `Health status changed` events go to this EventBridge bus.
+    event_bus_name: str = "default"
+    # SSM parameter path holding each account's webhook signing secret: <path>/<account>.
+    webhook_secrets_path: str = "/healthscore/webhook-secrets"
+    # Set locally (DynamoDB Local, moto server for SQS/SSM/EventBridge); None on AWS.
     dynamodb_endpoint: str | None = None
     sqs_endpoint: str | None = None
+    aws_endpoint: str | None = None
+    # Locally: a file holding the clock's offset in seconds (`healthscore clock advance`).
+    clock_file: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,8 +86,9 @@ class Settings(BaseModel):
                 + " (template.yaml sets them on AWS; `healthscore serve` sets them locally)"
             )
         values["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        values["dynamodb_endpoint"] = env.get("DYNAMODB_ENDPOINT") or None
-        values["sqs_endpoint"] = env.get("SQS_ENDPOINT") or None
+        for field, variable in OPTIONAL.items():
+            if env.get(variable):
+                values[field] = env[variable]
         try:
             return cls.model_validate(values)
         except ValidationError as error:  # pragma: no cover - every field is a plain string
@@ -82,6 +101,7 @@ class Settings(BaseModel):
             field: f"{prefix}-{logical_id}" for field, (_v, logical_id) in TABLES.items()
         }
         values["recompute_queue_url"] = ""
+        values["changes_queue_url"] = ""
         values.update(overrides)
         return cls.model_validate(values)
 
@@ -91,8 +111,8 @@ class Settings(BaseModel):
             variable: getattr(self, field) for field, (variable, _) in {**TABLES, **QUEUES}.items()
         }
         env["AWS_REGION"] = self.region
-        if self.dynamodb_endpoint:
-            env["DYNAMODB_ENDPOINT"] = self.dynamodb_endpoint
-        if self.sqs_endpoint:
-            env["SQS_ENDPOINT"] = self.sqs_endpoint
+        for field, variable in OPTIONAL.items():
+            value = getattr(self, field)
+            if value:
+                env[variable] = value
         return env

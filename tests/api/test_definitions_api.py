@@ -208,14 +208,15 @@ def test_create_from_the_predefined_groups(stack: Stack) -> None:
     assert bad.body["errors"][0]["path"] == "templates"
 
 
-def test_the_api_and_recompute_functions_do_not_import_polars() -> None:
-    """Cold start: only batch work carries Polars (DESIGN.md §7, package size)."""
+@pytest.mark.parametrize("function", ["api", "webhook", "scorer", "sweep"])
+def test_the_request_path_functions_do_not_import_polars(function: str) -> None:
+    """Cold start: only the recompute carries Polars (DESIGN.md §7, package size)."""
     import subprocess
     import sys
 
     code = (
         "import sys; from tests.api.client import load_function; "
-        "[load_function(n) for n in ('api', 'recompute')]; "
+        f"load_function({function!r}); "
         "print(sorted(m for m in ('polars', 'typer', 'rich') if m in sys.modules))"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

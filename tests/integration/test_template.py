@@ -89,7 +89,13 @@ def test_every_setting_reaches_the_functions_environment():
 
 def test_every_function_has_its_code_and_least_privilege_policies():
     functions = _resources_of("AWS::Serverless::Function")
-    assert sorted(functions) == ["ApiFunction", "RecomputeFunction"]
+    assert sorted(functions) == [
+        "ApiFunction",
+        "RecomputeFunction",
+        "ScorerFunction",
+        "SweepFunction",
+        "WebhookFunction",
+    ]
     for name, function in functions.items():
         code = TEMPLATE.parent / function["Properties"]["CodeUri"] / "app.py"
         assert code.exists(), f"{name}: {code} is missing"

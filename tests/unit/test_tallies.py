@@ -10,6 +10,8 @@ from healthscore.domain.tallies import (
     build_tally,
     compact,
     contribution,
+    decode_tally,
+    encode_tally,
     own_tally,
     score_from_tallies,
 )
@@ -137,3 +139,28 @@ def test_tallies_score_like_the_reference_engine_on_the_templates():
         expected.next_change_day,
     )
     assert [g.hundredths for g in got.groups] == [g.hundredths for g in expected.groups]
+
+
+def test_a_tally_survives_its_storage_form_and_scores_the_same():
+    # Given a company tally with contact events (filters), own events and ticket records
+    acme, champ = company("c1", industry="Software"), contact("p1")
+    ticket = record("tickets", "t1", status="open")
+    meetings = (event("meeting_booked", 3, champ), event("email_replied", 40, acme))
+    data = dataset(
+        acme,
+        champ,
+        ticket,
+        associations=(link(acme, champ, "Champion"), link(acme, ticket)),
+        events=meetings,
+    )
+    tally = build_tally(ENGAGEMENT, data, acme)
+    # When it is encoded and decoded
+    again = decode_tally(encode_tally(tally))
+    # Then it is the same tally and scores the same on any day
+    assert again == tally
+    assert encode_tally(again) == encode_tally(tally)
+    for days in (0, 20, 45):
+        day = TODAY + timedelta(days=days)
+        assert score_from_tallies(ENGAGEMENT, again, day) == score_from_tallies(
+            ENGAGEMENT, tally, day
+        )

@@ -9,16 +9,21 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from healthscore.adapters.dynamo_tables import (
     AssociationItem,
     DefinitionItem,
     EventItem,
+    HistoryItem,
     JobItem,
     RecordItem,
     ScoreItem,
@@ -60,9 +65,46 @@ def decode_cursor(cursor: str | None, account_prefix: str) -> dict[str, Any] | N
     return dict(key)
 
 
+THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+def is_throttled(error: BaseException) -> bool:
+    """A transient refusal worth retrying the whole change for (the change is idempotent)."""
+    return isinstance(error, PynamoDBException) and error.cause_response_code in THROTTLED
+
+
+class WriteRefused(Exception):
+    """A transaction was cancelled: `codes` has one entry per item (None where it was fine),
+    in the order checks, deletes, puts."""
+
+    def __init__(self, codes: list[str | None]) -> None:
+        super().__init__(", ".join(c or "-" for c in codes))
+        self.codes = codes
+
+
+@dataclass
+class Transaction:
+    """What one change writes, all or nothing (DynamoDB TransactWriteItems, ≤ 100 items)."""
+
+    checks: list[tuple[type[Model], str, str, Condition]] = field(default_factory=list)
+    deletes: list[tuple[Model, Condition | None]] = field(default_factory=list)
+    puts: list[tuple[Model, Condition | None]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.checks) + len(self.deletes) + len(self.puts)
+
+
 class DynamoStore:
     def __init__(self, tables: Tables) -> None:
         self.tables = tables
+        meta: Any = tables.scores.Meta
+        self._connection = Connection(region=meta.region, host=getattr(meta, "host", None))
 
     # -- saving with optimistic locking --------------------------------------------------------
 
@@ -113,7 +155,12 @@ class DynamoStore:
     # -- records, associations, events ---------------------------------------------------------
 
     def put_record(self, account: str, record: Record) -> None:
-        self.tables.records(
+        """Write a record as it is, whatever is stored (loading data; changes that must rescore
+        go through the incremental scorer instead)."""
+        self.new_record_item(account, record).save(add_version_condition=False)
+
+    def new_record_item(self, account: str, record: Record) -> RecordItem:
+        return self.tables.records(
             account,
             join_key(record.object_type, record.id),
             object_type=record.object_type,
@@ -121,7 +168,10 @@ class DynamoStore:
             properties=dict(record.properties),
             lists=sorted(record.lists),
             updated_at=now(),
-        ).save()
+        )
+
+    def record_item(self, account: str, key: RecordKey) -> RecordItem | None:
+        return _get(self.tables.records, account, join_key(*key))
 
     def record(self, account: str, key: RecordKey) -> Record | None:
         item = _get(self.tables.records, account, join_key(*key))
@@ -136,19 +186,6 @@ class DynamoStore:
         for item in self.tables.records.query(account):
             yield _record(item)
 
-    def delete_record(self, account: str, key: RecordKey) -> None:
-        """The record, its associations (both directions) and its events."""
-        with self.tables.associations.batch_write() as batch:
-            for line in self.associations_of(account, key):
-                for sk in _association_keys(line):
-                    batch.delete(self.tables.associations(account, sk))
-        with self.tables.events.batch_write() as events:
-            for item in self.tables.events.query(
-                account, self.tables.events.sk.startswith(join_key(*key) + "#")
-            ):
-                events.delete(item)
-        self.tables.records(account, join_key(*key)).delete()
-
     def put_association(self, account: str, line: AssociationLine) -> None:
         with self.tables.associations.batch_write() as batch:
             for sk in _association_keys(line):
@@ -157,14 +194,6 @@ class DynamoStore:
                         account, sk, labels=list(line.labels), updated_at=now()
                     )
                 )
-
-    def delete_association(self, account: str, line: AssociationLine) -> bool:
-        existing = [_get(self.tables.associations, account, sk) for sk in _association_keys(line)]
-        with self.tables.associations.batch_write() as batch:
-            for item in existing:
-                if item is not None:
-                    batch.delete(item)
-        return any(item is not None for item in existing)
 
     def associations_of(self, account: str, key: RecordKey) -> list[AssociationLine]:
         prefix = join_key(*key) + "#"
@@ -182,9 +211,23 @@ class DynamoStore:
             if (line.from_type, line.from_id) <= (line.to_type, line.to_id):
                 yield line
 
-    def put_event(self, account: str, event: Event) -> bool:
-        """Store the event once; False when an event with that owner and id is already stored."""
-        item = self.tables.events(
+    def association_labels(self, account: str, line: AssociationLine) -> tuple[str, ...] | None:
+        """The labels of the stored link between the line's two records; None when unlinked."""
+        item = _get(self.tables.associations, account, _association_keys(line)[0])
+        return None if item is None else tuple(str(v) for v in item.labels or [])
+
+    def association_items(
+        self, account: str, line: AssociationLine
+    ) -> tuple[AssociationItem, AssociationItem]:
+        """Both stored directions of a link, as items to put or delete."""
+        one, other = (
+            self.tables.associations(account, sk, labels=list(line.labels), updated_at=now())
+            for sk in _association_keys(line)
+        )
+        return one, other
+
+    def event_item(self, account: str, event: Event) -> EventItem:
+        return self.tables.events(
             account,
             join_key(event.object_type, event.object_id, event.id),
             event_type=event.type,
@@ -192,13 +235,16 @@ class DynamoStore:
             properties=dict(event.properties),
             received_at=now(),
         )
-        try:
-            item.save(condition=self.tables.events.pk.does_not_exist())
-        except PutError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
+
+    def delete_events(self, account: str, key: RecordKey) -> int:
+        deleted = 0
+        with self.tables.events.batch_write() as batch:
+            for item in self.tables.events.query(
+                account, self.tables.events.sk.startswith(join_key(*key) + "#")
+            ):
+                batch.delete(item)
+                deleted += 1
+        return deleted
 
     def events_of(self, account: str, key: RecordKey) -> list[Event]:
         prefix = join_key(*key) + "#"
@@ -251,6 +297,90 @@ class DynamoStore:
     def new_score(self, account: str, definition_id: str, key: RecordKey) -> ScoreItem:
         return self.tables.scores(join_key(account, definition_id), join_key(*key))
 
+    def score_states(
+        self, account: str, wanted: Iterable[tuple[str, RecordKey]]
+    ) -> dict[tuple[str, RecordKey], ScoreItem]:
+        """Score states by (definition id, record key), in one BatchGetItem (≤ 100 keys)."""
+        keys = sorted({(join_key(account, d), join_key(*key)) for d, key in wanted})
+        if not keys:
+            return {}
+        found = {}
+        for item in self.tables.scores.batch_get(keys, consistent_read=True):
+            definition_id = split_key(item.pk)[1]
+            object_type, record_id = split_key(item.sk)
+            found[(definition_id, (object_type, record_id))] = item
+        return found
+
+    def due_states(self, day: date) -> Iterator[ScoreItem]:
+        """Every account's score states whose next change day is `day` (the sparse index)."""
+        yield from self.tables.scores.due.query(day.isoformat())
+
+    def state_owner(self, item: ScoreItem) -> tuple[str, str, RecordKey]:
+        """(account, definition id, record key) of a score state."""
+        account, definition_id = split_key(item.pk)
+        object_type, record_id = split_key(item.sk)
+        return account, definition_id, (object_type, record_id)
+
+    def definition_is_live(
+        self, account: str, definition_id: str, revision: int
+    ) -> tuple[type[Model], str, str, Condition]:
+        """A transaction check: the score is still live at this revision (a change scored
+        with a revision that has since been replaced is refused and scored again)."""
+        model = self.tables.definitions
+        return (
+            model,
+            account,
+            definition_id,
+            (model.state == "live") & (model.live_revision == revision),
+        )
+
+    def history_item(
+        self, account: str, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
+    ) -> HistoryItem:
+        return self.tables.history(
+            join_key(account, definition_id, *key),
+            f"{at.isoformat(timespec='microseconds')}#{entry.get('sequence', 0):06d}",
+            entry=entry,
+        )
+
+    def commit(self, transaction: Transaction) -> None:
+        """Write the transaction; WriteRefused says which items' conditions failed."""
+        if not len(transaction):
+            return
+        try:
+            with TransactWrite(connection=self._connection) as write:
+                for model, hash_key, range_key, check in transaction.checks:
+                    write.condition_check(model, hash_key, range_key, condition=check)
+                for item, condition in transaction.deletes:
+                    write.delete(item, condition=condition)
+                for item, condition in transaction.puts:
+                    write.save(item, condition=condition)
+        except TransactWriteError as error:
+            if error.cause_response_code in (
+                "TransactionCanceledException",
+                "TransactionConflictException",
+            ):
+                reasons = error.cancellation_reasons or []
+                codes = [None if r is None or r.code == "None" else r.code for r in reasons]
+                raise WriteRefused(codes or ["TransactionConflict"]) from error
+            raise
+
+    def sweep_checkpoint(self) -> date | None:
+        item = _get(self.tables.jobs, SWEEP_KEY, "checkpoint")
+        return None if item is None else date.fromisoformat(item.detail["day"])
+
+    def save_sweep_checkpoint(self, day: date) -> None:
+        at = now()
+        self.tables.jobs(
+            SWEEP_KEY,
+            "checkpoint",
+            kind="sweep",
+            status="succeeded",
+            detail={"day": day.isoformat()},
+            created_at=at,
+            updated_at=at,
+        ).save()
+
     def delete_scores(self, account: str, definition_id: str) -> int:
         deleted = 0
         with self.tables.scores.batch_write() as batch:
@@ -262,11 +392,7 @@ class DynamoStore:
     def append_history(
         self, account: str, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
     ) -> None:
-        self.tables.history(
-            join_key(account, definition_id, *key),
-            f"{at.isoformat(timespec='microseconds')}#{entry.get('sequence', 0):06d}",
-            entry=entry,
-        ).save()
+        self.history_item(account, definition_id, key, at, entry).save()
 
     def history(
         self,
@@ -310,6 +436,7 @@ class DynamoStore:
 
 
 M = TypeVar("M", bound=Model)
+SWEEP_KEY = "#sweep"  # the sweep's own jobs item (account ids never contain `#`)
 
 
 def _get(model: type[M], pk: str, sk: str) -> M | None:

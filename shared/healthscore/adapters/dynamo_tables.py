@@ -15,7 +15,8 @@ Layout (pk / sk):
                       holds only records with a next change day, so the sweep queries a day
 - history:            account#definition#type#id / at#sequence (newest first when reversed)
 - output properties:  account / property name
-- jobs:               account / job id (TTL: expires_at)
+- jobs:               account / job id (TTL: expires_at); `#sweep` / `checkpoint` for the sweep
+                      (account ids never contain `#`)
 """
 
 from __future__ import annotations
@@ -105,7 +106,11 @@ class RecordItem(_Keyed):
     record_id = UnicodeAttribute()
     properties = JSONAttribute(default=dict)
     lists = ListAttribute(of=UnicodeAttribute, default=list)
+    # property name → epoch ms of the change that set it: later changes win, whatever the order
+    # webhooks arrive in
+    property_times = JSONAttribute(default=dict)
     updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
 
 
 class AssociationItem(_Keyed):
@@ -145,6 +150,8 @@ class ScoreItem(_Keyed):
     status = UnicodeAttribute()
     color = UnicodeAttribute()
     groups = JSONAttribute(default=dict)  # group name → points (JSON number)
+    rules = JSONAttribute(default=dict)  # "group/rule" → points: what a change's cause compares
+    revision = NumberAttribute(default=0)  # the live revision the tallies belong to
     tallies = BinaryAttribute(null=True, legacy_encoding=False)
     due_day = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)

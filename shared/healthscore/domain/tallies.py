@@ -24,6 +24,8 @@ serialised: far below DynamoDB's 400 KB item limit.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -138,6 +140,18 @@ def own_tally(
     )
     tally.add(_event_entries(definition, events, None))
     return tally
+
+
+def own_events(definition: ScoreDefinition, events: Iterable[Event]) -> Tally:
+    """What a record's own new events add to its tally."""
+    return _event_entries(definition, events, None)
+
+
+def contact_events(
+    definition: ScoreDefinition, contact: Record, labels: frozenset[str], events: Iterable[Event]
+) -> Tally:
+    """What a contact's new events add to an associated company's tally (companies scores)."""
+    return _event_entries(definition, events, (contact, labels))
 
 
 def contribution(
@@ -435,3 +449,45 @@ def _event_change_days(
         if group.decay is not None:
             period = group.decay.every.days
             yield day + timedelta(days=(age // period + 1) * period)
+
+
+# ---------------------------------------------------------------------------------------------
+# Storage form
+
+
+def encode_tally(tally: Tally) -> bytes:
+    """Compact bytes for the score state item (JSON, zlib-compressed; order-independent)."""
+
+    def days(value: DateDays | None) -> list[list[int]] | None:
+        return None if value is None else [list(d) for d in value]
+
+    document = {
+        "e": [
+            [g, r, sorted([p, d, days(ds), days(fs), n] for (p, d, ds, fs), n in counts.items())]
+            for (g, r), counts in sorted(tally.events.items())
+        ],
+        "r": [
+            [g, r, sorted([p, days(ds), n] for (p, ds), n in counts.items())]
+            for (g, r), counts in sorted(tally.records.items())
+        ],
+        "p": tally.properties,
+        "l": sorted(tally.lists),
+    }
+    text = json.dumps(document, separators=(",", ":"), sort_keys=True, default=str)
+    return zlib.compress(text.encode(), 6)
+
+
+def decode_tally(data: bytes) -> Tally:
+    document = json.loads(zlib.decompress(data))
+
+    def days(value: list[list[int]] | None) -> DateDays | None:
+        return None if value is None else tuple(tuple(d) for d in value)
+
+    tally = Tally(properties=dict(document["p"]), lists=frozenset(document["l"]))
+    for g, r, entries in document["e"]:
+        tally.events[(g, r)] = Counter(
+            {(p, d, days(ds) or (), days(fs)): n for p, d, ds, fs, n in entries}
+        )
+    for g, r, entries in document["r"]:
+        tally.records[(g, r)] = Counter({(p, days(ds) or ()): n for p, ds, n in entries})
+    return tally

@@ -29,6 +29,12 @@ from healthscore.adapters.dataset_files import (
 from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.adapters.dynamo_tables import DefinitionItem
 from healthscore.adapters.score_files import points_json, score_row
+from healthscore.domain.changes import (
+    AssociationChanged,
+    EventArrived,
+    PropertiesChanged,
+    RecordDeleted,
+)
 from healthscore.domain.dataset import AssociationLine, Dataset, Record, RecordKey
 from healthscore.domain.definition import (
     DefinitionError,
@@ -48,6 +54,7 @@ from healthscore.domain.reference_engine import (
 from healthscore.domain.templates import definition_from_templates
 from healthscore.domain.values import utc_day
 from healthscore.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from healthscore.services.incremental import IncrementalScorer
 
 MANAGE_PERMISSION = "manage_customer_success_settings"
 SERVICE_SEAT = "service"
@@ -85,9 +92,13 @@ JobStarter = Callable[[str, str], None]
 
 
 class HealthScores:
-    def __init__(self, store: DynamoStore, start_job: JobStarter) -> None:
+    def __init__(
+        self, store: DynamoStore, start_job: JobStarter, scorer: IncrementalScorer | None = None
+    ) -> None:
         self.store = store
         self.start_job = start_job
+        # records, links and events changed here are scored at once, as the scorer would
+        self.scorer = scorer or IncrementalScorer(store)
 
     # -- segments ------------------------------------------------------------------------------
 
@@ -377,7 +388,19 @@ class HealthScores:
             "id": record_id,
         }
         record = _parse(parse_record, raw, "")
-        self.store.put_record(caller.account_id, record)
+        at_ms = int(now().timestamp() * 1000)
+        self.scorer.apply(
+            caller.account_id,
+            PropertiesChanged(
+                object_type,
+                record_id,
+                dict(record.properties),
+                at_ms,
+                lists=record.lists,
+                replace=True,
+                created=True,
+            ),
+        )
         return record
 
     def get_record(self, caller: Caller, key: RecordKey) -> dict[str, Any]:
@@ -397,27 +420,32 @@ class HealthScores:
         caller.require_manage()
         if self.store.record(caller.account_id, key) is None:
             raise NotFound(f"no {key[0]} record {key[1]!r}")
-        self.store.delete_record(caller.account_id, key)
+        self.scorer.apply(caller.account_id, RecordDeleted(*key))
 
     def put_association(self, caller: Caller, body: Any) -> AssociationLine:
         caller.require_manage()
         line = _parse(parse_association, body, "")
-        self.store.put_association(caller.account_id, line)
+        self.scorer.apply(caller.account_id, AssociationChanged(line))
         return line
 
     def delete_association(self, caller: Caller, body: Any) -> None:
         caller.require_manage()
         line = _parse(parse_association, body, "")
-        if not self.store.delete_association(caller.account_id, line):
+        if self.store.association_labels(caller.account_id, line) is None:
             raise NotFound("no such association")
+        self.scorer.apply(caller.account_id, AssociationChanged(line, removed=True))
 
     def put_events(self, caller: Caller, body: Any) -> dict[str, int]:
-        """Store native events (idempotent per owner and id). Scoring them is the scorer's job."""
+        """Store native events and score them (idempotent per owner and id: a duplicate is
+        counted, not applied). Senders with volume use the signed webhook instead."""
         caller.require_manage()
         if not isinstance(body, list):
             raise InvalidRequest("body", "must be a JSON array of events")
         events = [_parse(parse_event, raw, f"[{i}].") for i, raw in enumerate(body)]
-        stored = sum(1 for event in events if self.store.put_event(caller.account_id, event))
+        stored = sum(
+            not self.scorer.apply(caller.account_id, EventArrived(event)).duplicate
+            for event in events
+        )
         return {"received": len(events), "stored": stored, "duplicates": len(events) - stored}
 
     # -- scoring views -------------------------------------------------------------------------

@@ -7,6 +7,11 @@
   `functions/api/app.py` handler. Bearer tokens are dev tokens signed with a local secret and
   carrying the same claims as the JWT authorizer would pass on.
 - Jobs: a thread drains the recompute queue into the real recompute use case.
+- Webhooks: `POST /webhooks/events` goes to the real webhook handler (no bearer token: HubSpot
+  v3 signatures with the account's secret, kept in moto's SSM); a thread drains the changes
+  queue into the real scorer handler as SQS batches, leaving failed messages for redelivery.
+- Time: a clock kept in a file that `POST /local/clock` (or `healthscore clock advance 7d`) moves
+  forward; every move runs the real sweep handler at once, and it also runs every few seconds.
 """
 
 from __future__ import annotations
@@ -18,15 +23,17 @@ import logging
 import os
 import secrets
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
@@ -36,16 +43,21 @@ from healthscore.adapters.auth import (
     sign_dev_token,
     verify_dev_token,
 )
+from healthscore.adapters.clock import Clock
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, free_port
 from healthscore.adapters.gateway_events import gateway_event
+from healthscore.adapters.webhooks import WebhookRefused, check_account
 from healthscore.domain.definition import Plan
 from healthscore.services.recompute import run_job
 from healthscore.settings import QUEUES, Settings
 
 PUBLIC_PATHS = ("/openapi.json", "/docs")
+WEBHOOK_PATH = "/webhooks/events"
+LOCAL_PATHS = ("/local/clock", "/local/webhook-secret")
 REGION = "us-east-1"
+SWEEP_EVERY = 5.0  # seconds between local sweeps (hourly on AWS)
 
 
 class _Loader(yaml.SafeLoader):
@@ -128,6 +140,7 @@ class LocalStack:
     secret: str
     stoppers: list[Callable[[], None]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    _sweep_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(
@@ -161,14 +174,60 @@ class LocalStack:
         )
         sqs = boto3.client("sqs", region_name=REGION, endpoint_url=moto_endpoint, **credentials)
         named = create_from_template(root / "template.yaml", prefix, dynamodb, sqs)
+        handle, clock_path = tempfile.mkstemp(prefix="healthscore-clock-")
+        os.close(handle)
+        stoppers.append(lambda: Path(clock_path).unlink(missing_ok=True))
         settings = named.model_copy(
             update={
                 "region": REGION,
                 "dynamodb_endpoint": dynamodb_endpoint,
                 "sqs_endpoint": moto_endpoint,
+                "aws_endpoint": moto_endpoint,
+                "clock_file": clock_path,
+                "event_bus_name": "default",
             }
         )
         return cls(root, settings, chosen, secrets.token_urlsafe(32), stoppers)
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.settings.clock_file)
+
+    def _client(self, service: str) -> Any:
+        import boto3
+
+        endpoint = self.settings.sqs_endpoint if service == "sqs" else self.settings.aws_endpoint
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def webhook_secret(self, account: str) -> str:
+        """The account's webhook signing secret (created on first ask), as SSM holds it."""
+        ssm = self._client("ssm")
+        name = f"{self.settings.webhook_secrets_path}/{account}"
+        try:
+            return str(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
+        except ssm.exceptions.ParameterNotFound:
+            secret = secrets.token_urlsafe(32)
+            ssm.put_parameter(Name=name, Value=secret, Type="SecureString", Overwrite=True)
+            return secret
+
+    def advance_clock(self, by: timedelta) -> dict[str, Any]:
+        """Move the scoring clock forward and sweep at once."""
+        if by < timedelta():
+            raise ValueError("the clock only moves forward")
+        self.clock.advance(by)
+        return {"now": self.clock.now().isoformat(), "sweep": self.sweep()}
+
+    def sweep(self) -> dict[str, Any]:
+        sweep = load_handler(self.root, "sweep")
+        with self._sweep_lock:
+            result: dict[str, Any] = sweep.lambda_handler(_scheduled_event(), LocalLambdaContext())
+        return result
 
     def environment(self) -> dict[str, str]:
         return {
@@ -194,16 +253,27 @@ class LocalStack:
         os.environ.update(self.environment())
         api = load_handler(self.root, "api")
         api.health_scores.cache_clear()
+        webhook = load_handler(self.root, "webhook")
+        for name in ("settings", "secrets", "queue"):
+            getattr(webhook, name).cache_clear()
+        for name, cached in (("scorer", "scorer"), ("sweep", "sweep")):
+            getattr(load_handler(self.root, name), cached).cache_clear()
         secret = self.secret
+        stack = self
 
         class Handler(BaseHTTPRequestHandler):
             def _handle(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+                if parts.path in LOCAL_PATHS:
+                    return self._local(parts.path, parts.query, body)
                 claims = None
+                handler = api
                 auth = self.headers.get("authorization", "")
-                if parts.path not in PUBLIC_PATHS:
+                if parts.path == WEBHOOK_PATH:
+                    handler = webhook
+                elif parts.path not in PUBLIC_PATHS:
                     if not auth.lower().startswith("bearer "):
                         return self._reply(
                             401, {"message": "Unauthorized: send Authorization: Bearer <token>"}
@@ -213,6 +283,7 @@ class LocalStack:
                     except Unauthenticated as error:
                         return self._reply(401, {"message": str(error)})
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                headers["x-forwarded-proto"] = "http"
                 event = gateway_event(
                     self.command,
                     parts.path,
@@ -221,7 +292,7 @@ class LocalStack:
                     raw_query=parts.query,
                     headers=headers,
                 )
-                result = api.lambda_handler(event, LocalLambdaContext())
+                result = handler.lambda_handler(event, LocalLambdaContext())
                 self.send_response(int(result["statusCode"]))
                 for name, value in (result.get("headers") or {}).items():
                     self.send_header(name, value)
@@ -235,6 +306,23 @@ class LocalStack:
                 self.end_headers()
                 self.wfile.write(payload)
                 return None
+
+            def _local(self, path: str, query: str, body: str | None) -> None:
+                """The local-only routes: the clock and webhook secrets (no AWS equivalent)."""
+                params = dict(parse_qsl(query))
+                try:
+                    if path == "/local/clock":
+                        if self.command == "GET":
+                            return self._reply(200, {"now": stack.clock.now().isoformat()})
+                        request = json.loads(body or "{}")
+                        by = parse_duration(str(request.get("advance", "")))
+                        return self._reply(200, stack.advance_clock(by))
+                    account = check_account(params.get("account"))
+                    return self._reply(
+                        200, {"account": account, "secret": stack.webhook_secret(account)}
+                    )
+                except (ValueError, WebhookRefused) as error:
+                    return self._reply(400, {"message": str(error)})
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
                 payload = json.dumps(body).encode()
@@ -252,7 +340,47 @@ class LocalStack:
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         threading.Thread(target=self._run_jobs, daemon=True).start()
+        threading.Thread(target=self._drain_changes, daemon=True).start()
+        threading.Thread(target=self._sweep_now_and_then, daemon=True).start()
         return self.server
+
+    def _drain_changes(self) -> None:
+        """The changes queue → the real scorer handler, as Lambda's SQS event source would."""
+        scorer = load_handler(self.root, "scorer")
+        sqs = self._client("sqs")
+        url = self.settings.changes_queue_url
+        while self.server is not None:
+            reply = sqs.receive_message(
+                QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10, VisibilityTimeout=30
+            )
+            messages = reply.get("Messages", [])
+            if not messages:
+                continue
+            result = scorer.lambda_handler(_sqs_event(messages, url), LocalLambdaContext())
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Wait until the changes queue is empty and nothing is in flight (tests, the demo)."""
+        sqs = self._client("sqs")
+        deadline = time.monotonic() + timeout
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        while time.monotonic() < deadline:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=self.settings.changes_queue_url, AttributeNames=names
+            )["Attributes"]
+            if all(int(attributes.get(n, 0)) == 0 for n in names):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"the changes queue did not drain in {timeout:.0f} s")
+
+    def _sweep_now_and_then(self) -> None:
+        while self.server is not None:
+            time.sleep(SWEEP_EVERY)
+            if self.server is not None:
+                self.sweep()
 
     def _run_jobs(self) -> None:
         import boto3
@@ -271,7 +399,7 @@ class LocalStack:
             )
             for message in reply.get("Messages", []):
                 job = json.loads(message["Body"])
-                run_job(store, job["account_id"], job["job_id"])
+                run_job(store, job["account_id"], job["job_id"], as_of=self.clock.now())
                 sqs.delete_message(
                     QueueUrl=self.settings.recompute_queue_url,
                     ReceiptHandle=message["ReceiptHandle"],
@@ -284,3 +412,45 @@ class LocalStack:
             server.shutdown()
         for stop in reversed(self.stoppers):
             stop()
+
+
+def parse_duration(text: str) -> timedelta:
+    """`7d`, `12h`, `2w`, `30m` → a duration (for the local clock)."""
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise ValueError(f"advance: {text!r} must be a number and a unit: 30m, 12h, 7d or 2w")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def _sqs_event(messages: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:
+    arn = "arn:aws:sqs:us-east-1:000000000000:" + queue_url.rsplit("/", 1)[-1]
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+def _scheduled_event() -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "local",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "000000000000",
+        "time": "1970-01-01T00:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {},
+    }

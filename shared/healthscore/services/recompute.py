@@ -2,9 +2,8 @@
 of the account with the live revision and write back only what changed, each change with a
 history entry whose cause is `recompute`.
 
-This version reads the account from DynamoDB and scores with the reference engine, one
-process; the sharded Polars recompute over a dataset export replaces the scoring step for large
-accounts (issue 5). What is written, and the history it leaves, stay the same.
+Each state carries the record's tally (built from the stored data), so the scorer and the sweep
+carry on from it incrementally. This version reads the account from DynamoDB in one process.
 """
 
 from __future__ import annotations
@@ -13,11 +12,19 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from healthscore.adapters.dynamo_store import DynamoStore, now
-from healthscore.adapters.dynamo_tables import join_key
-from healthscore.adapters.score_files import score_row
+from healthscore.adapters.dynamo_store import DynamoStore, WriteRefused, now
+from healthscore.adapters.dynamo_tables import ScoreItem
+from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import DefinitionError, parse_definition
-from healthscore.domain.reference_engine import RecordScore, score
+from healthscore.domain.reference_engine import check_against_dataset, in_scope
+from healthscore.domain.tallies import Tally, build_tally
+from healthscore.domain.values import utc_day
+from healthscore.services.incremental import (
+    MAX_ATTEMPTS,
+    LiveScore,
+    ScoringContention,
+    Unit,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,83 +57,69 @@ def run_job(store: DynamoStore, account: str, job_id: str, as_of: datetime | Non
 def recompute(
     store: DynamoStore, account: str, definition_id: str, cause_job: str, as_of: datetime
 ) -> RecomputeSummary:
+    """Every in-scope record's state under the live revision, with its tally; history only where
+    score or status moved. A state already at this revision was written by the scorer (or an
+    earlier attempt of this job) after the revision went live, from fresher data: it is kept."""
     item = store.definition(account, definition_id)
     if item is None or item.live is None or item.state != "live":
         raise LookupError(f"health score {definition_id!r} is not live")
     definition = parse_definition(item.live)
-    results = score(definition, store.dataset(account), as_of)
-    existing = {stored.sk: stored for stored in store.scores(account, definition_id)}
-    changed = 0
-    cause = {"kind": "recompute", "job": cause_job, "revision": int(item.live_revision)}
-    at = now()
-    for result in results:
-        key = join_key(result.object_type, result.id)
-        before = existing.pop(key, None)
-        if before is not None and _same(before, result):
+    revision = int(item.live_revision)
+    dataset = store.dataset(account)
+    issues = check_against_dataset(definition, dataset)
+    if issues:
+        raise DefinitionError(issues)
+    today = utc_day(as_of)
+    segments = [dataset.segments[s] for s in definition.segments]
+    live = LiveScore(definition_id, revision, definition, tuple(segments))
+    existing = {
+        store.state_owner(stored)[2]: stored for stored in store.scores(account, definition_id)
+    }
+    cause = {
+        "kind": "recompute",
+        "summary": f"recomputed: revision {revision} of the score went live",
+        "job": cause_job,
+        "revision": revision,
+    }
+    scored = changed = 0
+    for record in dataset.records_of(definition.object_type):
+        if not in_scope(record, segments, today):
             continue
-        changed += 1
-        write_score(store, account, definition_id, result, before, cause, at)
-    for gone in existing.values():
-        gone.delete()
+        scored += 1
+        before = existing.pop(record.key, None)
+        tally = build_tally(definition, dataset, record, segments)
+        changed += _write(store, account, live, record.key, before, tally, as_of, cause)
+    left = 0
+    for key, gone in existing.items():
+        left += _write(store, account, live, key, gone, None, as_of, cause)
     return RecomputeSummary(
-        scored=len(results),
-        changed=changed,
-        unchanged=len(results) - changed,
-        left_scope=len(existing),
+        scored=scored, changed=changed, unchanged=scored - changed, left_scope=left
     )
 
 
-def _same(item: Any, result: RecordScore) -> bool:
-    due = result.next_change_day.isoformat() if result.next_change_day else None
-    return bool(
-        int(item.score) == result.score
-        and item.status == result.status
-        and item.groups == score_row(result)["groups"]
-        and item.due_day == due
-    )
-
-
-def write_score(
+def _write(
     store: DynamoStore,
     account: str,
-    definition_id: str,
-    result: RecordScore,
-    before: Any,
-    cause: dict[str, Any],
+    live: LiveScore,
+    key: RecordKey,
+    before: ScoreItem | None,
+    tally: Tally | None,
     at: datetime,
-) -> None:
-    """Write a record's new score state; a change of score or status also appends history."""
-    key = (result.object_type, result.id)
-    item = before if before is not None else store.new_score(account, definition_id, key)
-    old_score = int(before.score) if before is not None else None
-    old_status = before.status if before is not None else None
-    item.score, item.status, item.color = result.score, result.status, result.color
-    item.groups = score_row(result)["groups"]
-    if result.next_change_day is not None:
-        item.due_day = result.next_change_day.isoformat()
-        item.due_key = join_key(account, definition_id, *key)
-    else:
-        item.due_day = item.due_key = None
-    moved = old_score != result.score or old_status != result.status
-    if moved:
-        delta = result.score - (old_score or 0)
-        item.changed_at = at
-        item.change = {"delta": delta, "status_before": old_status, "cause": cause}
-    item.updated_at = at
-    store.save(item)
-    if moved:
-        store.append_history(
-            account,
-            definition_id,
-            key,
-            at,
-            {
-                "at": at.isoformat(),
-                "before": old_score,
-                "after": result.score,
-                "delta": result.score - (old_score or 0),
-                "status_before": old_status,
-                "status_after": result.status,
-                "cause": cause,
-            },
-        )
+    cause: dict[str, Any],
+) -> int:
+    """Write one state (or remove it, tally None) unless it is already at this revision;
+    1 when its score or status moved. A lost race reads the state again."""
+    for _attempt in range(MAX_ATTEMPTS):
+        if before is not None and int(before.revision) == live.revision and tally is not None:
+            return 0
+        if before is None and tally is None:
+            return 0
+        unit = Unit(store, account, at, cause)
+        unit.write_state(live, key, before, tally, utc_day(at))
+        try:
+            outcome = unit.commit()
+        except WriteRefused:
+            before = store.score_states(account, [(live.id, key)]).get((live.id, key))
+            continue
+        return len(outcome.history)
+    raise ScoringContention(f"{key[0]}/{key[1]} kept changing during the recompute")

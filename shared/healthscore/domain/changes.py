@@ -1,0 +1,103 @@
+"""What can happen to an account's data, as the incremental scorer sees it.
+
+Webhooks (native events and HubSpot-style batches) and the records API are turned into these;
+each is applied on its own, idempotently: applying one twice leaves the same state as once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from healthscore.domain.dataset import AssociationLine, Event, RecordKey
+
+
+@dataclass(frozen=True, slots=True)
+class EventArrived:
+    """A tracked event; stored once per (owner, id)."""
+
+    event: Event
+
+    @property
+    def summary(self) -> str:
+        e = self.event
+        return f"{e.type} {e.id} of {e.object_type}/{e.object_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PropertiesChanged:
+    """Property values set on a record (a creation is this with `created`).
+
+    `replace` (the records API's upsert) replaces all properties and the lists; otherwise only
+    the named properties change, each only if `occurred_at_ms` is not older than the change that
+    last set it — so webhooks arriving out of order still leave the latest value. A value of
+    None removes the property."""
+
+    object_type: str
+    id: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    occurred_at_ms: int = 0
+    lists: frozenset[str] | None = None
+    replace: bool = False
+    created: bool = False
+
+    @property
+    def key(self) -> RecordKey:
+        return (self.object_type, self.id)
+
+    @property
+    def summary(self) -> str:
+        names = ", ".join(sorted(self.properties)) or "no properties"
+        verb = "created" if self.created else "changed"
+        return f"{self.object_type}/{self.id} {verb}: {names}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDeleted:
+    """The record, its associations and its events go; scores that counted it are rescored."""
+
+    object_type: str
+    id: str
+
+    @property
+    def key(self) -> RecordKey:
+        return (self.object_type, self.id)
+
+    @property
+    def summary(self) -> str:
+        return f"{self.object_type}/{self.id} deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsMerged:
+    """`merged` records fold into `primary`: their associations and events move to it, then
+    they are deleted (HubSpot's merge)."""
+
+    object_type: str
+    primary: str
+    merged: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        return f"{self.object_type}/{', '.join(self.merged)} merged into {self.primary}"
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationChanged:
+    """A link set to exactly `line.labels` (added, or its labels changed), or removed."""
+
+    line: AssociationLine
+    removed: bool = False
+
+    @property
+    def summary(self) -> str:
+        line = self.line
+        ends = f"{line.from_type}/{line.from_id} – {line.to_type}/{line.to_id}"
+        if self.removed:
+            return f"association {ends} removed"
+        labels = ", ".join(line.labels) or "no labels"
+        return f"association {ends} set ({labels})"
+
+
+Change = EventArrived | PropertiesChanged | RecordDeleted | RecordsMerged | AssociationChanged

@@ -1,0 +1,632 @@
+"""The incremental scorer: one change in, the score states it affects updated, in one transaction.
+
+For each live score of the account, a change moves the tallies (domain/tallies.py) of exactly
+the records it touches — an event its owner's (contacts score) or its contact's companies'
+(companies score); a property change its record's own tally and its contribution to the records
+associated with it; a link or label change the contribution of one end to the other — then
+rescores them from the tallies alone, never rereading history. Everything the change writes
+(the event or record, the links, every affected score state with its version condition, the
+history entries, and a check that the score is still live at the revision used) goes into one
+DynamoDB transaction. So:
+
+- a change is applied once or not at all: an event whose put is refused (already stored) was
+  applied with it, atomically — a redelivered duplicate is recognised and changes nothing;
+- concurrent changes to one record serialise on its state's version: the loser reads again
+  and retries (`MAX_ATTEMPTS`, with jittered backoff), so no update is lost;
+- a state written under an older revision, or missing, is rebuilt from the stored
+  neighbourhood (one-off, O(that record's history)); afterwards each event costs O(1) requests.
+
+Status changes are published (EventBridge `Health status changed`) after the commit.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from pynamodb.exceptions import PynamoDBException
+
+from healthscore.adapters.dataset_files import parse_segment
+from healthscore.adapters.dynamo_store import (
+    DynamoStore,
+    Transaction,
+    WriteRefused,
+    is_throttled,
+)
+from healthscore.adapters.dynamo_tables import RecordItem, ScoreItem
+from healthscore.domain.changes import (
+    AssociationChanged,
+    Change,
+    EventArrived,
+    PropertiesChanged,
+    RecordDeleted,
+    RecordsMerged,
+)
+from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey, Segment
+from healthscore.domain.definition import ScoreDefinition, parse_definition
+from healthscore.domain.reference_engine import in_scope
+from healthscore.domain.tallies import (
+    Tally,
+    build_tally,
+    compact,
+    contact_events,
+    contribution,
+    decode_tally,
+    encode_tally,
+    own_events,
+    referenced_properties,
+    score_from_tallies,
+)
+from healthscore.domain.values import utc_day
+from healthscore.services.score_states import (
+    NewScore,
+    StatusChange,
+    moved_rules,
+    removal_entry,
+    stamp,
+    status_change,
+)
+
+MAX_ATTEMPTS = 25  # lost races for the same records before the queue redelivers the change
+THROTTLE_RETRIES = 3  # throttled reads/writes retried here before the queue redelivers it
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+
+
+class Publisher(Protocol):
+    def publish(self, changes: Sequence[StatusChange]) -> None: ...
+
+
+class ScoringContention(RuntimeError):
+    """A change lost the race for its records too many times; the queue will redeliver it."""
+
+
+class TooManyAffected(ValueError):
+    """A change touches more records than one transaction can hold."""
+
+
+@dataclass(frozen=True)
+class LiveScore:
+    """A live health score as the scorer uses it: the revision its states must carry."""
+
+    id: str
+    revision: int
+    definition: ScoreDefinition
+    segments: tuple[Segment, ...]
+
+    @property
+    def object_type(self) -> str:
+        return self.definition.object_type
+
+
+@dataclass
+class Outcome:
+    """What applying one change did."""
+
+    duplicate: bool = False
+    written: int = 0  # score states written or removed
+    history: list[dict[str, Any]] = field(default_factory=list)
+    status_changes: list[StatusChange] = field(default_factory=list)
+    attempts: int = 1
+
+
+def live_scores(store: DynamoStore, account: str) -> list[LiveScore]:
+    """The account's live scores, parsed (one query for definitions, one for segments when
+    there is a live score)."""
+    items = [d for d in store.definitions(account) if d.state == "live" and d.live]
+    if not items:
+        return []
+    segments = {s.sk: parse_segment(s.body) for s in store.segments(account)}
+    scores = []
+    for item in items:
+        definition = parse_definition(item.live)
+        chosen = tuple(segments[s] for s in definition.segments if s in segments)
+        scores.append(LiveScore(item.sk, int(item.live_revision), definition, chosen))
+    return scores
+
+
+class Unit:
+    """The transaction one attempt builds, and what it will report once committed."""
+
+    def __init__(
+        self,
+        store: DynamoStore,
+        account: str,
+        at: datetime,
+        cause: dict[str, Any],
+        explain: Callable[[LiveScore, list[dict[str, Any]]], str] | None = None,
+    ) -> None:
+        self.store, self.account, self.at, self.cause = store, account, at, cause
+        self.explain = explain
+        self.transaction = Transaction()
+        self.outcome = Outcome()
+        self._checked: set[str] = set()
+        self.first_put: int | None = None  # index of the item whose refusal means "duplicate"
+
+    def check_live(self, live: LiveScore) -> None:
+        if live.id not in self._checked:
+            self._checked.add(live.id)
+            self.transaction.checks.append(
+                self.store.definition_is_live(self.account, live.id, live.revision)
+            )
+
+    def put(self, item: Any, condition: Any = None) -> None:
+        self.transaction.puts.append((item, condition))
+
+    def delete(self, item: Any, condition: Any = None) -> None:
+        self.transaction.deletes.append((item, condition))
+
+    def write_state(
+        self,
+        live: LiveScore,
+        key: RecordKey,
+        before: ScoreItem | None,
+        tally: Tally | None,
+        today: date,
+    ) -> None:
+        """Score `tally` and write the state (None, or out of scope: the state goes)."""
+        self.check_live(live)
+        # the state's next version orders (and keeps apart) history entries of one instant
+        sequence = int(before.version or 0) + 1 if before is not None else 1
+        definition = live.definition
+        if tally is not None:
+            own = Record(key[0], key[1], tally.properties, tally.lists)
+            if not in_scope(own, live.segments, today):
+                tally = None
+        if tally is None:
+            if before is not None:
+                self.delete(before)
+                removal = removal_entry(before, {**self.cause, "scope": "left"}, self.at)
+                self._history(live, key, removal, sequence)
+            return
+        compact(definition, tally, today)
+        result = score_from_tallies(definition, tally, today, live.segments)
+        new = NewScore.from_tally(definition, result)
+        moved = moved_rules(before, new)
+        cause = {**self.cause, "rules": moved}
+        if self.explain is not None:
+            cause["summary"] = self.explain(live, moved)
+        item = before or self.store.new_score(self.account, live.id, key)
+        entry = stamp(
+            item,
+            self.account,
+            live.id,
+            key,
+            new,
+            revision=live.revision,
+            tallies=encode_tally(tally),
+            cause=cause,
+            at=self.at,
+        )
+        self.put(item)
+        self.outcome.written += 1
+        if entry is not None:
+            self._history(live, key, entry, sequence)
+
+    def _history(self, live: LiveScore, key: RecordKey, entry: dict[str, Any], seq: int) -> None:
+        sequenced = {**entry, "sequence": seq}
+        self.put(self.store.history_item(self.account, live.id, key, self.at, sequenced))
+        self.outcome.history.append({**sequenced, "definition_id": live.id, "record": list(key)})
+        change = status_change(self.account, live.id, key, sequenced)
+        if change is not None:
+            self.outcome.status_changes.append(change)
+
+    def commit(self) -> Outcome:
+        if len(self.transaction) > MAX_TRANSACTION_ITEMS:
+            raise TooManyAffected(
+                f"this change touches {len(self.transaction)} items; one transaction holds "
+                f"{MAX_TRANSACTION_ITEMS}"
+            )
+        self.store.commit(self.transaction)
+        return self.outcome
+
+
+class IncrementalScorer:
+    """Applies changes to one deployment's tables (the scorer function's use case)."""
+
+    def __init__(
+        self,
+        store: DynamoStore,
+        publisher: Publisher | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.clock = clock
+        self.sleep = sleep
+
+    def apply(self, account: str, change: Change) -> Outcome:
+        """Apply the change (retrying lost races); publish the status changes it caused."""
+        if isinstance(change, RecordsMerged):
+            return self._merge(account, change)
+        throttled = 0
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            at = self.clock()
+            try:
+                unit = self._plan(account, change, at)
+                outcome = unit.commit()
+            except PynamoDBException as error:
+                throttled += 1
+                if not is_throttled(error) or throttled > THROTTLE_RETRIES:
+                    raise
+                self.sleep(random.uniform(0, 0.05 * 2**throttled))
+                continue
+            except WriteRefused as refused:
+                if unit.first_put is not None and _refused_at(refused, unit.first_put):
+                    return Outcome(duplicate=True, attempts=attempt)
+                self.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
+                continue
+            outcome.attempts = attempt
+            if self.publisher is not None and outcome.status_changes:
+                self.publisher.publish(outcome.status_changes)
+            if isinstance(change, RecordDeleted):
+                self.store.delete_events(account, change.key)
+            return outcome
+        raise ScoringContention(
+            f"{change.summary}: its records kept changing under it ({MAX_ATTEMPTS} attempts)"
+        )
+
+    # -- planning one attempt ------------------------------------------------------------------
+
+    def _plan(self, account: str, change: Change, at: datetime) -> Unit:
+        today = utc_day(at)
+        lives = live_scores(self.store, account)
+        if isinstance(change, EventArrived):
+            return self._event(account, change.event, lives, today, at)
+        if isinstance(change, PropertiesChanged):
+            return self._properties(account, change, lives, today, at)
+        if isinstance(change, AssociationChanged):
+            return self._association(account, change, lives, today, at)
+        if isinstance(change, RecordDeleted):
+            return self._deletion(account, change, lives, today, at)
+        raise TypeError(f"not a change: {change!r}")  # pragma: no cover - Change is closed
+
+    def _event(
+        self, account: str, event: Event, lives: list[LiveScore], today: date, at: datetime
+    ) -> Unit:
+        owner = event.owner
+        cause = {
+            "kind": "event",
+            "summary": f"{event.type} on {event.occurred_at.date().isoformat()}"
+            f" by {owner[0]}/{owner[1]}",
+            "events": [
+                {
+                    "id": event.id,
+                    "type": event.type,
+                    "object": f"{owner[0]}/{owner[1]}",
+                    "occurred_at": event.occurred_at.isoformat(),
+                }
+            ],
+        }
+        unit = Unit(self.store, account, at, cause)
+        relevant = [
+            live
+            for live in lives
+            if any(rule.event_type == event.type for _g, rule in live.definition.rules())
+        ]
+        rollup = owner[0] == "contacts" and any(
+            live.object_type == "companies" for live in relevant
+        )
+        links = self.store.associations_of(account, owner) if rollup else []
+        record = self.store.record(account, owner) if relevant else None
+        targets: list[tuple[LiveScore, RecordKey, Tally]] = []
+        for live in relevant:
+            if live.object_type == owner[0]:
+                if record is not None:
+                    targets.append((live, owner, own_events(live.definition, [event])))
+            elif live.object_type == "companies" and owner[0] == "contacts":
+                contact = record or Record(*owner)
+                for line in links:
+                    if line.to_type == "companies":
+                        share = contact_events(
+                            live.definition, contact, frozenset(line.labels), [event]
+                        )
+                        targets.append((live, ("companies", line.to_id), share))
+        targets = [t for t in targets if t[2].events]
+        states = self.store.score_states(account, [(live.id, key) for live, key, _ in targets])
+        for live, key, delta in targets:
+            state = states.get((live.id, key))
+            tally = current_tally(self.store, account, live, key, state, today)
+            if tally is None:
+                continue
+            tally.add(delta)
+            unit.write_state(live, key, state, tally, today)
+        _put_first(unit, self.store.event_item(account, event), _absent(self.store))
+        return unit
+
+    def _properties(
+        self,
+        account: str,
+        change: PropertiesChanged,
+        lives: list[LiveScore],
+        today: date,
+        at: datetime,
+    ) -> Unit:
+        key = change.key
+        item = self.store.record_item(account, key)
+        old = _record_of(item, key)
+        properties = dict(old.properties) if item is not None else {}
+        times: dict[str, int] = dict(item.property_times or {}) if item is not None else {}
+        changed: set[str] = set()
+        if change.replace:
+            changed = set(properties) | set(change.properties)
+            properties = {k: v for k, v in change.properties.items() if v is not None}
+            times = dict.fromkeys(properties, change.occurred_at_ms)
+        else:
+            for name, value in change.properties.items():
+                if times.get(name, -1) > change.occurred_at_ms:
+                    continue  # a later change of this property is already stored
+                times[name] = change.occurred_at_ms
+                if value is None:
+                    if name in properties:
+                        del properties[name]
+                        changed.add(name)
+                elif properties.get(name) != value:
+                    properties[name] = value
+                    changed.add(name)
+        lists = change.lists if change.lists is not None else old.lists
+        new = Record(key[0], key[1], properties, lists)
+        cause = {
+            "kind": "property",
+            "summary": change.summary,
+            "record": f"{key[0]}/{key[1]}",
+            "properties": sorted(changed),
+        }
+        unit = Unit(self.store, account, at, cause)
+        if item is not None and new == old and not change.created:
+            return unit  # nothing new: already applied, or older than what is stored
+        if item is None:
+            item = self.store.new_record_item(account, new)
+        item.properties = dict(new.properties)
+        item.lists = sorted(new.lists)  # type: ignore[arg-type]  # pynamodb's list typing
+        item.property_times, item.updated_at = times, at
+        unit.put(item)  # the version condition serialises changes of one record
+        links = self.store.associations_of(account, key)
+        contact_history: list[Event] | None = None
+        wanted: list[tuple[LiveScore, RecordKey]] = []
+        for live in lives:
+            if live.object_type == key[0]:
+                wanted.append((live, key))
+            wanted += [
+                (live, (link.to_type, link.to_id))
+                for link in links
+                if link.to_type == live.object_type
+            ]
+        states = self.store.score_states(account, [(live.id, k) for live, k in wanted])
+        for live, target in wanted:
+            state = states.get((live.id, target))
+            if target == key:
+                tally = current_tally(self.store, account, live, key, state, today, new_record=True)
+                if tally is not None:
+                    names = referenced_properties(live.definition, live.segments)
+                    tally.properties = {k: v for k, v in properties.items() if k in names}
+                    tally.lists = lists
+                unit.write_state(live, key, state, tally, today)
+                continue
+            labels = next(
+                frozenset(link.labels) for link in links if (link.to_type, link.to_id) == target
+            )
+            if key[0] == "contacts" and live.object_type == "companies":
+                if contact_history is None:
+                    contact_history = self.store.events_of(account, key)
+                history = contact_history
+            else:
+                history = []
+            before = contribution(live.definition, old, labels, history)
+            after = contribution(live.definition, new, labels, history)
+            for share in (before, after):
+                compact(live.definition, share, today)
+            if before.events == after.events and before.records == after.records:
+                continue
+            tally = current_tally(self.store, account, live, target, state, today)
+            if tally is None:
+                continue
+            # a stored tally, or one rebuilt from storage (which still holds the old record)
+            tally.subtract(before)
+            tally.add(after)
+            unit.write_state(live, target, state, tally, today)
+        return unit
+
+    def _association(
+        self,
+        account: str,
+        change: AssociationChanged,
+        lives: list[LiveScore],
+        today: date,
+        at: datetime,
+    ) -> Unit:
+        line = change.line
+        old_labels = self.store.association_labels(account, line)
+        new_labels = None if change.removed else tuple(sorted(set(line.labels)))
+        cause = {"kind": "association", "summary": change.summary}
+        unit = Unit(self.store, account, at, cause)
+        if (old_labels is None and new_labels is None) or (
+            old_labels is not None and new_labels is not None and set(old_labels) == set(new_labels)
+        ):
+            return unit
+        stored = AssociationLine(
+            line.from_type, line.from_id, line.to_type, line.to_id, new_labels or ()
+        )
+        items = self.store.association_items(account, stored)
+        model = type(items[0])
+        for one in items:
+            if old_labels is None:
+                unit.put(one, model.pk.does_not_exist())
+            elif new_labels is None:
+                unit.delete(one, model.labels == list(old_labels))
+            else:
+                unit.put(one, model.labels == list(old_labels))
+        ends = [(line.from_type, line.from_id), (line.to_type, line.to_id)]
+        wanted = [(live, end) for end in ends for live in lives if live.object_type == end[0]]
+        states = self.store.score_states(account, [(live.id, end) for live, end in wanted])
+        records = {k: self.store.record(account, k) for k in ends}
+        events: dict[RecordKey, list[Event]] = {}
+        for live, end in wanted:
+            other = ends[1] if end == ends[0] else ends[0]
+            other_record = records[other] or Record(*other)
+            if other[0] == "contacts" and live.object_type == "companies":
+                if other not in events:
+                    events[other] = self.store.events_of(account, other)
+                history = events[other]
+            else:
+                history = []
+            before = (
+                contribution(live.definition, other_record, frozenset(old_labels), history)
+                if old_labels is not None
+                else Tally()
+            )
+            after = (
+                contribution(live.definition, other_record, frozenset(new_labels), history)
+                if new_labels is not None
+                else Tally()
+            )
+            for share in (before, after):
+                compact(live.definition, share, today)
+            if before.events == after.events and before.records == after.records:
+                continue
+            state = states.get((live.id, end))
+            tally = current_tally(self.store, account, live, end, state, today)
+            if tally is None:
+                continue
+            tally.subtract(before)
+            tally.add(after)
+            unit.write_state(live, end, state, tally, today)
+        return unit
+
+    def _deletion(
+        self, account: str, change: RecordDeleted, lives: list[LiveScore], today: date, at: datetime
+    ) -> Unit:
+        key = change.key
+        cause = {"kind": "deletion", "summary": change.summary, "record": f"{key[0]}/{key[1]}"}
+        unit = Unit(self.store, account, at, cause)
+        item = self.store.record_item(account, key)
+        links = self.store.associations_of(account, key)
+        if item is not None:
+            unit.delete(item)
+        for line in links:
+            for one in self.store.association_items(account, line):
+                unit.delete(one, type(one).pk.exists())
+        record = _record_of(item, key)
+        wanted = [(live, key) for live in lives if live.object_type == key[0]]
+        wanted += [
+            (live, (link.to_type, link.to_id))
+            for live in lives
+            for link in links
+            if link.to_type == live.object_type
+        ]
+        states = self.store.score_states(account, [(live.id, k) for live, k in wanted])
+        history: list[Event] | None = None
+        for live, target in wanted:
+            state = states.get((live.id, target))
+            if target == key:
+                if state is not None:
+                    unit.write_state(live, key, state, None, today)
+                continue
+            labels = next(
+                frozenset(link.labels) for link in links if (link.to_type, link.to_id) == target
+            )
+            events: list[Event] = []
+            if key[0] == "contacts" and live.object_type == "companies":
+                if history is None:
+                    history = self.store.events_of(account, key)
+                events = history
+            share = contribution(live.definition, record, labels, events)
+            compact(live.definition, share, today)
+            if not share.events and not share.records:
+                continue
+            tally = current_tally(self.store, account, live, target, state, today)
+            if tally is None:
+                continue
+            tally.subtract(share)
+            unit.write_state(live, target, state, tally, today)
+        return unit
+
+    def _merge(self, account: str, change: RecordsMerged) -> Outcome:
+        """Each merged record's links and events move to the primary, then it is deleted: a
+        sequence of changes that are each idempotent, so a redelivered merge finishes the job."""
+        total = Outcome()
+        primary = (change.object_type, change.primary)
+        for merged_id in change.merged:
+            merged = (change.object_type, merged_id)
+            if merged == primary:
+                continue
+            steps: list[Change] = []
+            for line in self.store.associations_of(account, merged):
+                if (line.to_type, line.to_id) == primary:
+                    continue
+                current = self.store.association_labels(
+                    account, AssociationLine(*primary, line.to_type, line.to_id)
+                )
+                labels = tuple(sorted(set(line.labels) | set(current or ())))
+                steps.append(
+                    AssociationChanged(AssociationLine(*primary, line.to_type, line.to_id, labels))
+                )
+            for event in self.store.events_of(account, merged):
+                steps.append(
+                    EventArrived(
+                        Event(
+                            event.id,
+                            event.type,
+                            event.occurred_at,
+                            primary[0],
+                            primary[1],
+                            event.properties,
+                        )
+                    )
+                )
+            steps.append(RecordDeleted(*merged))
+            for step in steps:
+                outcome = self.apply(account, step)
+                total.written += outcome.written
+                total.history += outcome.history
+                total.status_changes += outcome.status_changes
+        return total
+
+
+def current_tally(
+    store: DynamoStore,
+    account: str,
+    live: LiveScore,
+    key: RecordKey,
+    state: ScoreItem | None,
+    today: date,
+    new_record: bool = False,
+) -> Tally | None:
+    """The record's current tally: from its state, or rebuilt from what is stored (a new state,
+    or one from an older revision). None: the record has no line, so no score (unless
+    `new_record`: the change being applied creates the line)."""
+    if state is not None and int(state.revision) == live.revision and state.tallies:
+        tally = decode_tally(state.tallies)
+    else:
+        data = store.neighbourhood(account, key, contacts_events=live.object_type == "companies")
+        if not data.has_record(key) and not new_record:
+            return None
+        tally = build_tally(live.definition, data, data.record(key), live.segments)
+    compact(live.definition, tally, today)
+    return tally
+
+
+def _record_of(item: RecordItem | None, key: RecordKey) -> Record:
+    if item is None:
+        return Record(key[0], key[1], {})
+    return Record(
+        key[0], key[1], dict(item.properties or {}), frozenset(str(v) for v in item.lists or [])
+    )
+
+
+def _absent(store: DynamoStore) -> Any:
+    return store.tables.events.pk.does_not_exist()
+
+
+def _put_first(unit: Unit, item: Any, condition: Any) -> None:
+    """Put the item whose refusal means the change was already applied, first among puts."""
+    unit.transaction.puts.insert(0, (item, condition))
+    unit.first_put = len(unit.transaction.checks) + len(unit.transaction.deletes)
+
+
+def _refused_at(refused: WriteRefused, index: int) -> bool:
+    return index < len(refused.codes) and refused.codes[index] == "ConditionalCheckFailed"

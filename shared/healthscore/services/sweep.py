@@ -1,0 +1,144 @@
+"""The sweep: rescore exactly the records whose next change day has come (DESIGN.md §5, §7).
+
+Time changes scores with no new input — an event leaves its timeframe, a decay step passes, a
+`within_last` / `more_than_ago` boundary is crossed. Every score state carries the day that can
+next happen (`due_day`), indexed by the sparse `due` GSI, so the sweep queries the days since its
+last run — never a scan — and reads each due state once (the index projects the whole item,
+tallies included). Each is rescored from its tally as of today and written back with its
+version condition; a history entry with cause `time` says which rules moved and why.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from healthscore.adapters.dynamo_store import DynamoStore, WriteRefused
+from healthscore.adapters.dynamo_tables import ScoreItem
+from healthscore.domain.dataset import RecordKey
+from healthscore.domain.values import utc_day
+from healthscore.services.incremental import (
+    MAX_ATTEMPTS,
+    LiveScore,
+    Publisher,
+    ScoringContention,
+    Unit,
+    current_tally,
+    live_scores,
+)
+from healthscore.services.score_states import rule_name
+
+FIRST_RUN_LOOKBACK = timedelta(days=31)  # no checkpoint yet: how far back due days are read
+
+
+@dataclass
+class SweepSummary:
+    days: list[str] = field(default_factory=list)
+    due: int = 0  # due states read
+    rescored: int = 0  # states written
+    changed: int = 0  # of which score or status moved (history entries)
+    status_changes: int = 0
+
+
+class Sweep:
+    def __init__(
+        self,
+        store: DynamoStore,
+        publisher: Publisher | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.clock = clock
+        self.sleep = sleep
+
+    def run(self) -> SweepSummary:
+        """Sweep every day from the last checkpoint (inclusive) to today."""
+        at = self.clock()
+        today = utc_day(at)
+        last = self.store.sweep_checkpoint()
+        day = min(last, today) if last is not None else today - FIRST_RUN_LOOKBACK
+        summary = SweepSummary()
+        lives: dict[str, dict[str, LiveScore]] = {}
+        while day <= today:
+            summary.days.append(day.isoformat())
+            for item in self.store.due_states(day):
+                summary.due += 1
+                account, definition_id, key = self.store.state_owner(item)
+                if account not in lives:
+                    lives[account] = {s.id: s for s in live_scores(self.store, account)}
+                live = lives[account].get(definition_id)
+                self._rescore(account, definition_id, live, key, item, today, summary)
+            day += timedelta(days=1)
+        self.store.save_sweep_checkpoint(today)
+        return summary
+
+    def _rescore(
+        self,
+        account: str,
+        definition_id: str,
+        live: LiveScore | None,
+        key: RecordKey,
+        item: ScoreItem | None,
+        today: date,
+        summary: SweepSummary,
+    ) -> None:
+        if live is None:
+            # the score is no longer live: its states wait for the next recompute, off the index
+            if item is not None:
+                item.due_day = item.due_key = None
+                self.store.save(item)
+            return
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if item is None:
+                return  # the state went (record deleted or out of scope) since it was due
+            if item.due_day is None or date.fromisoformat(item.due_day) > today:
+                return  # someone rescored it since the index said it was due
+            unit = Unit(
+                self.store,
+                account,
+                self.clock(),
+                {"kind": "time", "summary": "time passed"},
+                explain=_explain_time,
+            )
+            tally = current_tally(self.store, account, live, key, item, today)
+            unit.write_state(live, key, item, tally, today)
+            try:
+                outcome = unit.commit()
+            except WriteRefused:
+                self.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
+                item = self.store.score_states(account, [(definition_id, key)]).get(
+                    (definition_id, key)
+                )
+                continue
+            summary.rescored += 1
+            summary.changed += len(outcome.history)
+            summary.status_changes += len(outcome.status_changes)
+            if self.publisher is not None and outcome.status_changes:
+                self.publisher.publish(outcome.status_changes)
+            return
+        raise ScoringContention(f"{key[0]}/{key[1]} kept changing while the sweep rescored it")
+
+
+def _explain_time(live: LiveScore, moved: list[dict[str, Any]]) -> str:
+    """'time passed: Engagement / meeting_booked 20 → 10 (decay step)' for each moved rule."""
+    reasons = {}
+    for group in live.definition.groups:
+        for rule in group.rules:
+            name = rule_name(group.name, rule.id, rule.summary())
+            if rule.event_type is not None and group.decay is not None:
+                reasons[name] = "decay step"
+            elif rule.timeframe is not None:
+                reasons[name] = "left its timeframe"
+            else:
+                reasons[name] = "date condition"
+    parts = [
+        f"{m['rule']} {m['before']} → {m['after']} ({reasons.get(m['rule'], 'time')})"
+        for m in moved
+    ]
+    return "time passed: " + ("; ".join(parts) if parts else "no rule moved")

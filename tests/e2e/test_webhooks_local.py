@@ -1,0 +1,205 @@
+"""Signed webhooks into `healthscore serve` over HTTP: the real webhook handler, the changes queue
+drained into the real scorer, the sweep on the local clock — against the batch engine."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from healthscore.adapters.dataset_files import read_dataset
+from healthscore.adapters.dynamo_store import DynamoStore
+from healthscore.adapters.dynamo_tables import Tables
+from healthscore.adapters.dynamodb_local import free_port
+from healthscore.adapters.webhooks import signed_headers
+from healthscore.domain.definition import parse_definition
+from healthscore.services.local_stack import LocalStack
+from healthscore.services.sample_portfolio import generate_portfolio
+from healthscore.services.scoring import Engine, score_rows
+from tests.e2e.test_local_stack import call
+
+ROOT = Path(__file__).parents[2]
+CUSTOMER_HEALTH = json.loads((ROOT / "docs/examples/customer-health-score.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[LocalStack, str]]:
+    import os
+
+    saved = dict(os.environ)
+    local = LocalStack.start(ROOT, backend="dynamodb-local", prefix="e2e-webhooks")
+    port = free_port()
+    local.serve(port)
+    try:
+        yield local, f"http://127.0.0.1:{port}"
+    finally:
+        local.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def post_signed(
+    url: str,
+    account: str,
+    secret: str | None,
+    items: Any,
+    *,
+    at: datetime | None = None,
+    query_account: str | None = None,
+) -> tuple[int, Any]:
+    """POST a batch, signed the HubSpot v3 way over exactly the bytes sent."""
+    uri = f"{url}/webhooks/events?account={query_account or account}"
+    body = json.dumps(items).encode()
+    request = urllib.request.Request(uri, data=body, method="POST")
+    request.add_header("content-type", "application/json")
+    if secret is not None:
+        for name, value in signed_headers(
+            secret, "POST", uri, body, at or datetime.now(UTC)
+        ).items():
+            request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _store(local: LocalStack) -> DynamoStore:
+    return DynamoStore(Tables.bind(local.settings))
+
+
+def _wait_for_job(url: str, token: str, job_id: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = call(f"{url}/jobs/{job_id}", token=token)[1]
+        if job["status"] in ("succeeded", "failed"):
+            assert job["status"] == "succeeded", job
+            return
+        time.sleep(0.2)
+    raise AssertionError("the turn-on job did not finish")
+
+
+def test_signed_webhooks_shuffled_and_duplicated_then_swept_equal_the_batch_engine(
+    served, tmp_path
+):
+    local, url = served
+    account, token = "replay", local.token("replay")
+    secret = call(f"{url}/local/webhook-secret?account={account}", "POST")[1]["secret"]
+    # Given a sample portfolio ending today: records, links and segments sent through the API
+    folder = tmp_path / "portfolio"
+    generate_portfolio(folder, 8, seed=21, until=local.clock.now().date())
+    data = read_dataset(folder)
+    for line in (folder / "segments.jsonl").read_text().splitlines():
+        segment = json.loads(line)
+        assert call(f"{url}/segments/{segment['id']}", "PUT", segment, token)[0] == 200
+    for record in data.all_records():
+        body = {"properties": dict(record.properties), "lists": sorted(record.lists)}
+        path = f"{url}/records/{record.object_type}/{record.id}"
+        assert call(path, "PUT", body, token)[0] == 200
+    for one, other, labels in data.association_pairs():
+        if one < other:
+            line = {"from_type": one[0], "from_id": one[1], "to_type": other[0]}
+            line |= {"to_id": other[1], "labels": sorted(labels)}
+            assert call(f"{url}/associations", "POST", line, token)[0] == 201
+    # and the customer health score turned on
+    status, created = call(f"{url}/definitions", "POST", CUSTOMER_HEALTH, token)
+    assert status == 201, created
+    status, on = call(
+        f"{url}/definitions/{created['id']}/turn-on?version={created['version']}",
+        "POST",
+        None,
+        token,
+    )
+    assert status == 202, on
+    _wait_for_job(url, token, on["job"]["id"])
+    # When a year of events arrives through signed webhooks, shuffled, 10 % sent twice
+    lines = (folder / "events.jsonl").read_text().splitlines()
+    items = [json.loads(line) for line in lines]
+    random.Random(5).shuffle(items)
+    items += random.Random(6).sample(items, len(items) // 10)
+    for start in range(0, len(items), 100):
+        status, reply = post_signed(url, account, secret, items[start : start + 100])
+        assert status == 202, reply
+        assert reply == {"accepted": len(items[start : start + 100])}
+    local.drain()
+    # and the clock moves on 45 days (the sweep applies decay and expiries)
+    status, moved = call(f"{url}/local/clock", "POST", {"advance": "45d"})
+    assert status == 200, moved
+    as_of = datetime.fromisoformat(moved["now"])
+    # Then every score is exactly the batch engine's on that day
+    rows = score_rows(parse_definition(CUSTOMER_HEALTH), folder, as_of, Engine.POLARS)
+    expected = {r["id"]: (r["score"], r["status"], r["groups"]) for r in rows}
+    stored = {
+        item.sk.split("#")[1]: (int(item.score), item.status, item.groups)
+        for item in _store(local).scores(account, created["id"])
+    }
+    assert stored == expected
+    # and a company's history tells what moved it
+    company = rows[0]["id"]
+    status, history = call(
+        f"{url}/definitions/{created['id']}/records/companies/{company}/history", token=token
+    )
+    assert status == 200
+    kinds = {entry["cause"]["kind"] for entry in history["entries"]}
+    assert kinds <= {"recompute", "event", "time"}
+    assert all(entry["cause"]["summary"] for entry in history["entries"])
+
+
+EVENT = {
+    "id": "x1",
+    "type": "meeting_booked",
+    "occurred_at": "2026-01-01T10:00:00Z",
+    "object_type": "contacts",
+    "object_id": "p1",
+    "properties": {},
+}
+
+
+def test_unsigned_bad_stale_and_cross_account_webhooks_are_refused_and_store_nothing(served):
+    local, url = served
+    secret = call(f"{url}/local/webhook-secret?account=alpha", "POST")[1]["secret"]
+    other = call(f"{url}/local/webhook-secret?account=beta", "POST")[1]["secret"]
+    stale = datetime.now(UTC) - timedelta(minutes=10)
+    cross = {
+        "subscriptionType": "contact.creation",
+        "objectId": 1,
+        "occurredAt": 1,
+        "portalId": "beta",
+    }
+    refusals = [
+        (post_signed(url, "alpha", None, [EVENT]), 401),  # unsigned
+        (post_signed(url, "alpha", "wrong-secret", [EVENT]), 401),  # badly signed
+        (post_signed(url, "alpha", secret, [EVENT], at=stale), 401),  # replayed, stale
+        (post_signed(url, "alpha", other, [EVENT]), 401),  # beta's secret for alpha's URL
+        (post_signed(url, "alpha", secret, [EVENT], query_account="beta"), 401),  # moved URL
+        (post_signed(url, "alpha", secret, [EVENT, cross]), 403),  # an item for beta
+        (post_signed(url, "nobody", "x", [EVENT]), 401),  # no secret for the account
+    ]
+    for (status, reply), expected in refusals:
+        assert status == expected, reply
+        assert reply["message"]
+    local.drain()
+    store = _store(local)
+    for account in ("alpha", "beta", "nobody"):
+        assert list(store.all_events(account)) == []
+        assert list(store.all_records(account)) == []
+    # while the same batch, signed properly, is accepted and stored
+    assert post_signed(url, "alpha", secret, [EVENT]) == (202, {"accepted": 1})
+    local.drain()
+    assert [e.id for e in store.all_events("alpha")] == ["x1"]
+
+
+def test_the_local_clock_only_moves_forward(served):
+    _local, url = served
+    before = call(f"{url}/local/clock")[1]["now"]
+    assert call(f"{url}/local/clock", "POST", {"advance": "-1d"})[0] == 400
+    assert call(f"{url}/local/clock", "POST", {"advance": "soon"})[0] == 400
+    assert call(f"{url}/local/clock")[1]["now"] >= before

@@ -1,0 +1,286 @@
+"""The incremental path on DynamoDB Local (AWS's emulator): cost per event, concurrent workers and
+injected throttling. moto is neither thread-safe nor honest about capacity, so these run here."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from healthscore.adapters.dynamo_meter import metered
+from healthscore.adapters.dynamo_store import DynamoStore
+from healthscore.adapters.dynamo_tables import Tables
+from healthscore.adapters.webhooks import change_message
+from healthscore.domain.changes import EventArrived, PropertiesChanged
+from healthscore.domain.dataset import AssociationLine, Event, Record
+from healthscore.domain.definition import parse_definition
+from healthscore.services.incremental import IncrementalScorer
+from healthscore.services.scoring import Engine, score_rows
+from healthscore.settings import Settings
+from tests.api.client import load_function
+from tests.local_dynamodb import dynamodb_local_endpoint
+from tests.scoring.support import CUSTOMER_HEALTH, Clock, make_live, stored_scores
+
+ACCOUNT = "acme"
+SEGMENT = {"id": "seg-all-companies", "name": "All companies", "object_type": "companies"}
+EVENT_TYPES = ("meeting_booked", "email_replied", "document_viewed", "call_ended")
+
+
+@pytest.fixture
+def local_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStore]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings = Settings.for_prefix(
+        f"t{uuid.uuid4().hex[:10]}", dynamodb_endpoint=dynamodb_local_endpoint()
+    )
+    tables = Tables.bind(settings)
+    tables.create_missing()
+    try:
+        yield DynamoStore(tables)
+    finally:
+        for model in tables.all():
+            model.delete_table()
+
+
+def _event(n: int, contact: str, day: datetime, rng: random.Random) -> Event:
+    kind = rng.choice(EVENT_TYPES)
+    properties: dict[str, Any] = {}
+    if kind == "call_ended":
+        properties = {"call_type": "video", "duration_seconds": rng.choice([300, 1200])}
+    return Event(f"e{n}", kind, day + timedelta(minutes=n % 600), "contacts", contact, properties)
+
+
+def _portfolio(store: DynamoStore, companies: int, contacts: int) -> dict[str, list[str]]:
+    store.new_segment(ACCOUNT, SEGMENT["id"], SEGMENT).save()
+    people: dict[str, list[str]] = {}
+    for c in range(companies):
+        company = f"c{c:02d}"
+        store.put_record(ACCOUNT, Record("companies", company, {"nps_score": 5 + c % 5}))
+        people[company] = []
+        for p in range(contacts):
+            contact = f"p{c:02d}-{p}"
+            store.put_record(ACCOUNT, Record("contacts", contact, {"role": "user"}))
+            store.put_association(
+                ACCOUNT, AssociationLine("companies", company, "contacts", contact, ("Champion",))
+            )
+            people[company].append(contact)
+    return people
+
+
+def _seed_events(store: DynamoStore, events: list[Event]) -> None:
+    """Prior history, stored as it was before the score went live (not scored one by one)."""
+    with store.tables.events.batch_write() as batch:
+        for event in events:
+            batch.save(store.event_item(ACCOUNT, event))
+
+
+def _batch_engine(store: DynamoStore, folder: Path, day: datetime) -> dict[str, Any]:
+    """The batch engine over what the store holds, exported in the portable format."""
+    data = store.dataset(ACCOUNT)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "records.jsonl").open("w") as out:
+        for r in data.all_records():
+            row = {"object_type": r.object_type, "id": r.id, "properties": dict(r.properties)}
+            out.write(json.dumps({**row, "lists": sorted(r.lists)}) + "\n")
+    with (folder / "associations.jsonl").open("w") as out:
+        for one, other, labels in data.association_pairs():
+            if one < other:
+                line = {"from_type": one[0], "from_id": one[1], "to_type": other[0]}
+                line |= {"to_id": other[1], "labels": sorted(labels)}
+                out.write(json.dumps(line) + "\n")
+    with (folder / "events.jsonl").open("w") as out:
+        for e in data.all_events():
+            row = {"id": e.id, "type": e.type, "occurred_at": e.occurred_at.isoformat()}
+            row |= {"object_type": e.object_type, "object_id": e.object_id}
+            out.write(json.dumps({**row, "properties": dict(e.properties)}) + "\n")
+    (folder / "segments.jsonl").write_text(json.dumps(SEGMENT) + "\n")
+    rows = score_rows(parse_definition(CUSTOMER_HEALTH), folder, day, Engine.POLARS)
+    return {row["id"]: (row["score"], row["status"], row["groups"]) for row in rows}
+
+
+def test_an_event_costs_the_same_for_a_company_with_10_or_10000_prior_events(local_store):
+    # Given two companies, one contact each: 10 prior events vs 10,000 on the same ten days
+    people = _portfolio(local_store, 2, 1)
+    clock = Clock(datetime(2026, 6, 15, 9, tzinfo=UTC))
+    rng = random.Random(4)
+    days = [clock() - timedelta(days=3 * d + 1) for d in range(10)]
+    small, big = people["c00"][0], people["c01"][0]
+    prior = [_event(n, small, days[n], rng) for n in range(10)]
+    prior += [_event(100 + n, big, days[n % 10], rng) for n in range(10_000)]
+    _seed_events(local_store, prior)
+    make_live(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
+    scorer = IncrementalScorer(local_store, clock=clock)
+    # When each contact's next 20 events are scored (metered)
+    costs = {}
+    for contact in (small, big):
+        new = [_event(50_000 + n, contact, days[n % 10], rng) for n in range(20)]
+        with metered() as meter:
+            for event in new:
+                scorer.apply(ACCOUNT, EventArrived(event))
+        costs[contact] = (meter.total_requests / 20, (meter.read_units + meter.write_units) / 20)
+    # Then requests and consumed capacity per event are the same, and at most 6 requests
+    print(f"per event (requests, RCU+WCU): 10 prior {costs[small]}, 10,000 prior {costs[big]}")
+    assert costs[small] == costs[big]
+    assert costs[small][0] <= 6
+    assert costs[small][1] > 0  # DynamoDB Local reports capacity: the comparison means something
+
+
+def _worker_run(store: DynamoStore, events: list[Event], clock: Clock, workers: int) -> None:
+    pending = list(events)
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        scorer = IncrementalScorer(store, clock=clock)
+        while True:
+            with lock:
+                if not pending:
+                    return
+                event = pending.pop()
+            try:
+                scorer.apply(ACCOUNT, EventArrived(event))
+            except BaseException as error:  # reported below: a lost event fails the test
+                errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+
+
+def test_eight_workers_scoring_5000_events_at_10_companies_lose_no_update(local_store, tmp_path):
+    # Given 10 companies with 3 contacts each and a live score
+    people = _portfolio(local_store, 10, 3)
+    clock = Clock(datetime(2026, 6, 15, 9, tzinfo=UTC))
+    make_live(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
+    rng = random.Random(8)
+    contacts = [p for group in people.values() for p in group]
+    events = [
+        _event(n, rng.choice(contacts), clock() - timedelta(days=rng.randrange(200)), rng)
+        for n in range(5000)
+    ]
+    # When 8 workers score them all at once (every one lands on one of 10 hot companies)
+    _worker_run(local_store, events, clock, workers=8)
+    # Then every event counted exactly once: the scores are the batch engine's
+    assert stored_scores(local_store, ACCOUNT, "health") == _batch_engine(
+        local_store, tmp_path / "export", clock()
+    )
+
+
+def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_lost(
+    local_store, tmp_path, monkeypatch
+):
+    from moto import mock_aws
+
+    # Given the scorer function behind a changes queue with its DLQ (as in template.yaml)
+    people = _portfolio(local_store, 4, 2)
+    now = datetime.now(UTC)
+    make_live(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=now)
+    rng = random.Random(10)
+    contacts = [p for group in people.values() for p in group]
+    changes: list[Any] = [
+        EventArrived(_event(n, rng.choice(contacts), now - timedelta(days=rng.randrange(90)), rng))
+        for n in range(250)
+    ]
+    changes += [
+        PropertiesChanged("companies", company, {"nps_score": rng.randrange(11)}, 1000 + n)
+        for n, company in enumerate(people)
+    ]
+    rng.shuffle(changes)
+    with mock_aws(config={"core": {"passthrough": {"services": ["dynamodb"]}}}):
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        dlq = sqs.create_queue(QueueName="changes-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        queue = sqs.create_queue(
+            QueueName="changes",
+            Attributes={
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})
+            },
+        )["QueueUrl"]
+        settings = local_store.tables.scores.Meta
+        env = Settings.for_prefix(
+            settings.table_name.rsplit("-", 1)[0],
+            dynamodb_endpoint=dynamodb_local_endpoint(),
+            changes_queue_url=queue,
+        ).environment()
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "healthscore")
+        scorer_function = load_function("scorer")
+        scorer_function.scorer.cache_clear()
+        for start in range(0, len(changes), 10):
+            sqs.send_message_batch(
+                QueueUrl=queue,
+                Entries=[
+                    {"Id": str(i), "MessageBody": json.dumps(change_message(ACCOUNT, c))}
+                    for i, c in enumerate(changes[start : start + 10])
+                ],
+            )
+        # When it drains the queue with 10 % of DynamoDB calls failing
+        reported_failures = 0
+        with metered(faults=0.10, seed=3) as meter:
+            while True:
+                messages = sqs.receive_message(
+                    QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=30
+                ).get("Messages", [])
+                if not messages:
+                    break
+                result = scorer_function.lambda_handler(_sqs_event(messages), _context())
+                failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+                reported_failures += len(failed)
+                for message in messages:
+                    if message["MessageId"] in failed:  # visible again, as after the timeout
+                        sqs.change_message_visibility(
+                            QueueUrl=queue,
+                            ReceiptHandle=message["ReceiptHandle"],
+                            VisibilityTimeout=0,
+                        )
+                    else:
+                        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        scorer_function.scorer.cache_clear()
+        dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    # Then failures were reported and redelivered, nothing went to the DLQ, no update was lost
+    assert meter.faults_injected > 0
+    assert reported_failures > 0
+    assert dead == []
+    assert stored_scores(local_store, ACCOUNT, "health") == _batch_engine(
+        local_store, tmp_path / "export", datetime.now(UTC)
+    )
+
+
+def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:changes",
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def _context() -> Any:
+    from healthscore.services.local_stack import LocalLambdaContext
+
+    return LocalLambdaContext()
