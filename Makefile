@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := .demo
 
-.PHONY: venv demo test lint format typecheck bench clean serve dynamodb-local java
+.PHONY: venv demo test lint format typecheck bench bench-incremental clean serve dynamodb-local java
 
 venv: $(STAMP)
 
@@ -47,13 +47,17 @@ java:
 	  else echo "Java 17 is missing: install it (Debian: sudo apt-get install openjdk-17-jre-headless)"; exit 1; fi; }
 
 test: lint typecheck dynamodb-local
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=10
 
 serve: $(STAMP) dynamodb-local
 	$(BIN)/healthscore serve
 
-bench: $(STAMP)
+bench: $(STAMP) dynamodb-local
 	$(BIN)/python scripts/bench.py $(SIZES)
+	$(BIN)/python scripts/bench_incremental.py
+
+bench-incremental: $(STAMP) dynamodb-local
+	$(BIN)/python scripts/bench_incremental.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .healthscore

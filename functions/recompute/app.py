@@ -1,16 +1,27 @@
-"""Runs recompute jobs (turn-on, update) from the recompute queue, one job per message.
+"""The recompute (turn-on, update): the Polars batch engine over a sharded export of the account.
 
-Partial batch failures: a job that raises is reported and redelivered (then the DLQ after
-three tries); a job already finished is acknowledged without work, so redelivery is safe.
+On AWS, EventBridge Pipes hands each job message from the recompute queue to the
+`RecomputeStateMachine`, which invokes this function once per step:
+
+- `{"step": "plan", "account_id", "job_id"}` → export the account to S3 in shards; returns the
+  manifest and the list of shards for the distributed map;
+- `{"step": "shard", "manifest", "shard"}` → score one shard, write what changed;
+- `{"step": "finish", "manifest"}` → remove states that left scope, mark the job succeeded;
+- `{"step": "failed", "account_id", "job_id", "error"}` → mark the job failed.
+
+Given an SQS batch instead (the queue wired straight to the function, and the local stack), it
+runs each job whole in one invocation, with partial batch failures.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from dataclasses import asdict
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -19,30 +30,104 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from healthscore.adapters.aws_clients import client
+from healthscore.adapters.clock import Clock
+from healthscore.adapters.dataset_export import ExportStorage, Manifest, S3Exports
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
-from healthscore.services.recompute import run_job
+from healthscore.services.recompute import (
+    end_job,
+    finish,
+    plan,
+    run_job,
+    score_shard,
+    start_job,
+)
 from healthscore.settings import Settings
 
 logger = Logger(service="healthscore-recompute")
 tracer = Tracer(service="healthscore-recompute")
+metrics = Metrics(namespace="healthscore", service="recompute")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @functools.cache
+def settings() -> Settings:
+    return Settings.from_environment()
+
+
+@functools.cache
 def store() -> DynamoStore:
-    return DynamoStore(Tables.bind(Settings.from_environment()))
+    return DynamoStore(Tables.bind(settings()))
+
+
+def exports() -> ExportStorage | None:
+    bucket = settings().export_bucket
+    return S3Exports(bucket, "exports", client("s3", settings())) if bucket else None
+
+
+def now() -> Any:
+    return Clock(settings().clock_file).now()
 
 
 def run(record: SQSRecord) -> None:
     message = json.loads(record.body)
     logger.info("running job", extra=message)
-    run_job(store(), message["account_id"], message["job_id"])
+    run_job(
+        store(),
+        message["account_id"],
+        message["job_id"],
+        as_of=now(),
+        exports=exports(),
+        shard_size=settings().recompute_shard_size,
+    )
+
+
+def step(event: dict[str, Any]) -> dict[str, Any]:
+    storage = exports()
+    if storage is None:
+        raise RuntimeError("EXPORT_BUCKET is not set: the state machine needs the export bucket")
+    kind = event["step"]
+    if kind == "plan":
+        definition_id = start_job(store(), event["account_id"], event["job_id"])
+        if definition_id is None:
+            return {"skip": True, "shards": []}
+        manifest = plan(
+            store(),
+            storage,
+            event["account_id"],
+            definition_id,
+            event["job_id"],
+            now(),
+            settings().recompute_shard_size,
+        )
+        return {
+            "skip": False,
+            "manifest": manifest.to_json(),
+            "shards": list(range(manifest.shards)),
+        }
+    if kind == "shard":
+        summary = score_shard(store(), storage, Manifest(**event["manifest"]), int(event["shard"]))
+        metrics.add_metric(name="ScoresWritten", unit=MetricUnit.Count, value=summary.written)
+        return asdict(summary)
+    if kind == "finish":
+        manifest = Manifest(**event["manifest"])
+        summary = finish(store(), storage, manifest)
+        end_job(store(), manifest.account_id, manifest.job_id, asdict(summary))
+        return asdict(summary)
+    if kind == "failed":
+        detail = {"error": str(event.get("error") or "the recompute failed")}
+        end_job(store(), event["account_id"], event["job_id"], detail, failed=True)
+        return detail
+    raise ValueError(f"unknown step {kind!r}")
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=run, processor=processor, context=context
-    )
+    if "Records" in event:
+        return process_partial_response(
+            event=event, record_handler=run, processor=processor, context=context
+        )
+    return step(event)

@@ -36,6 +36,8 @@ OPTIONAL: dict[str, str] = {
     "sqs_endpoint": "SQS_ENDPOINT",
     "aws_endpoint": "AWS_ENDPOINT",
     "clock_file": "HEALTHSCORE_CLOCK_FILE",
+    "export_bucket": "EXPORT_BUCKET",
+    "recompute_shard_size": "RECOMPUTE_SHARD_SIZE",
 }
 
 
@@ -68,6 +70,9 @@ class Settings(BaseModel):
     aws_endpoint: str | None = None
     # Locally: a file holding the clock's offset in seconds (`healthscore clock advance`).
     clock_file: str | None = None
+    # Where the recompute's sharded exports go on AWS (locally: a temporary folder).
+    export_bucket: str | None = None
+    recompute_shard_size: int = 2_000
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -114,5 +119,5 @@ class Settings(BaseModel):
         for field, variable in OPTIONAL.items():
             value = getattr(self, field)
             if value:
-                env[variable] = value
+                env[variable] = str(value)
         return env

@@ -55,6 +55,7 @@ def portfolio(stack: Stack, account: str = "acme") -> tuple[Any, dict[str, Any]]
     # The recompute function takes the job from the queue, as the SQS trigger delivers it.
     recompute = load_function("recompute")
     recompute.store.cache_clear()
+    recompute.settings.cache_clear()
     event = {
         "Records": [
             {
@@ -74,6 +75,7 @@ def portfolio(stack: Stack, account: str = "acme") -> tuple[Any, dict[str, Any]]
     assert len(event["Records"]) == 1
     assert recompute.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
     recompute.store.cache_clear()
+    recompute.settings.cache_clear()
     return admin, on.body
 
 

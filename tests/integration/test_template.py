@@ -155,3 +155,32 @@ def test_the_layer_requirements_are_generated_from_pyproject():
         "shared/requirements.txt is stale: "
         "python scripts/layer_requirements.py > shared/requirements.txt"
     )
+
+
+def test_only_the_recompute_function_carries_polars():
+    sys.path.insert(0, str(TEMPLATE.parent / "scripts"))
+    from layer_requirements import recompute_requirements
+
+    recompute = TEMPLATE.parent / "functions" / "recompute" / "requirements.txt"
+    assert recompute.read_text() == recompute_requirements(), (
+        "functions/recompute/requirements.txt is stale: "
+        "python scripts/layer_requirements.py --recompute > functions/recompute/requirements.txt"
+    )
+    assert "polars" in recompute.read_text()
+    assert "polars" not in (TEMPLATE.parent / "shared" / "requirements.txt").read_text()
+    others = [
+        p for p in (TEMPLATE.parent / "functions").glob("*/requirements.txt") if p != recompute
+    ]
+    assert others == []
+
+
+def test_the_recompute_runs_as_a_distributed_map_fed_by_the_queue():
+    resources = _resources_of("AWS::Serverless::StateMachine")
+    states = resources["RecomputeStateMachine"]["Properties"]["Definition"]["States"]
+    shards = states["Shards"]
+    assert shards["Type"] == "Map"
+    assert shards["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert "RecomputePipe" in _resources_of("AWS::Pipes::Pipe")
+    pipe = TEMPLATE.read_text().split("  RecomputePipe:\n", 1)[1].split("\n\n", 1)[0]
+    assert "Source: !GetAtt RecomputeQueue.Arn" in pipe
+    assert "Target: !Ref RecomputeStateMachine" in pipe

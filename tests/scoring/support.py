@@ -69,7 +69,7 @@ def make_live(
         updated_at=at,
         updated_by="tests",
     ).save()
-    recompute(store, account, definition_id, f"turn-on-{revision}", as_of or at)
+    recompute(store, account, definition_id, f"turn-on-{revision}", as_of or at, shard_size=7)
 
 
 def publish_revision(
@@ -97,3 +97,55 @@ def stored_scores(store: DynamoStore, account: str, definition_id: str) -> dict[
         store.state_owner(item)[2][1]: (int(item.score), item.status, item.groups)
         for item in store.scores(account, definition_id)
     }
+
+
+def seed_states(
+    store: DynamoStore,
+    account: str,
+    definition_id: str,
+    raw: dict[str, Any],
+    count: int,
+    due_every: int,
+    today: date,
+) -> int:
+    """`count` scored companies written straight into the scores table, each with a real tally
+    (two meetings a month ago, decaying), one in `due_every` due today and the rest later.
+    Returns how many are due."""
+    from healthscore.adapters.dynamo_tables import join_key
+    from healthscore.domain.dataset import Event, Record
+    from healthscore.domain.definition import parse_definition
+    from healthscore.domain.tallies import build_tally, encode_tally, score_from_tallies
+
+    definition = parse_definition(raw)
+    company = Record("companies", "template", {"nps_score": 9})
+    meetings = [
+        Event(f"m{n}", "meeting_booked", midnight(today) - timedelta(days=20 + n), *company.key)
+        for n in range(2)
+    ]
+    tally = build_tally(definition, Dataset([company], (), meetings), company)
+    result = score_from_tallies(definition, tally, today)
+    blob = encode_tally(tally)
+    due = 0
+    with store.tables.scores.batch_write() as batch:
+        for n in range(count):
+            key = ("companies", f"c{n:06d}")
+            day = today if n % due_every == 0 else today + timedelta(days=1 + n % 200)
+            due += day == today
+            batch.save(
+                store.tables.scores(
+                    join_key(account, definition_id),
+                    join_key(*key),
+                    score=result.score,
+                    status=result.status,
+                    color=result.color,
+                    groups={g.name: g.hundredths // 100 for g in result.groups},
+                    rules={},
+                    revision=1,
+                    tallies=blob,
+                    due_day=day.isoformat(),
+                    due_key=join_key(account, definition_id, *key),
+                    updated_at=now(),
+                    version=1,
+                )
+            )
+    return due

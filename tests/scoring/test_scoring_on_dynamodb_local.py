@@ -24,10 +24,17 @@ from healthscore.domain.dataset import AssociationLine, Event, Record
 from healthscore.domain.definition import parse_definition
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.scoring import Engine, score_rows
+from healthscore.services.sweep import Sweep
 from healthscore.settings import Settings
 from tests.api.client import load_function
 from tests.local_dynamodb import dynamodb_local_endpoint
-from tests.scoring.support import CUSTOMER_HEALTH, Clock, make_live, stored_scores
+from tests.scoring.support import (
+    CUSTOMER_HEALTH,
+    Clock,
+    make_live,
+    seed_states,
+    stored_scores,
+)
 
 ACCOUNT = "acme"
 SEGMENT = {"id": "seg-all-companies", "name": "All companies", "object_type": "companies"}
@@ -75,6 +82,13 @@ def _portfolio(store: DynamoStore, companies: int, contacts: int) -> dict[str, l
     return people
 
 
+def _saturating(n: int, contact: str, day: datetime) -> Event:
+    """Meetings, replies and document views within the last ten days: enough of each to reach
+    the rules' limits, so a further one moves no score (and writes no history) either way."""
+    kind = ("meeting_booked",) * 4 + ("email_replied",) * 4 + ("document_viewed",) * 2
+    return Event(f"e{n}", kind[n % 10], day + timedelta(minutes=n % 600), "contacts", contact)
+
+
 def _seed_events(store: DynamoStore, events: list[Event]) -> None:
     """Prior history, stored as it was before the score went live (not scored one by one)."""
     with store.tables.events.batch_write() as batch:
@@ -110,18 +124,17 @@ def test_an_event_costs_the_same_for_a_company_with_10_or_10000_prior_events(loc
     # Given two companies, one contact each: 10 prior events vs 10,000 on the same ten days
     people = _portfolio(local_store, 2, 1)
     clock = Clock(datetime(2026, 6, 15, 9, tzinfo=UTC))
-    rng = random.Random(4)
-    days = [clock() - timedelta(days=3 * d + 1) for d in range(10)]
+    days = [clock() - timedelta(days=d + 1) for d in range(10)]
     small, big = people["c00"][0], people["c01"][0]
-    prior = [_event(n, small, days[n], rng) for n in range(10)]
-    prior += [_event(100 + n, big, days[n % 10], rng) for n in range(10_000)]
+    prior = [_saturating(n, small, days[n]) for n in range(10)]
+    prior += [_saturating(100 + n, big, days[n % 10]) for n in range(10_000)]
     _seed_events(local_store, prior)
     make_live(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
     scorer = IncrementalScorer(local_store, clock=clock)
     # When each contact's next 20 events are scored (metered)
     costs = {}
     for contact in (small, big):
-        new = [_event(50_000 + n, contact, days[n % 10], rng) for n in range(20)]
+        new = [_saturating(50_000 + n, contact, days[n % 10]) for n in range(20)]
         with metered() as meter:
             for event in new:
                 scorer.apply(ACCOUNT, EventArrived(event))
@@ -284,3 +297,22 @@ def _context() -> Any:
     from healthscore.services.local_stack import LocalLambdaContext
 
     return LocalLambdaContext()
+
+
+def test_the_sweep_reads_only_the_due_records(local_store):
+    # Given 10,000 scored companies of which 1 % are due today (100,000 in `make bench`)
+    today = datetime(2026, 6, 15, tzinfo=UTC).date()
+    local_store.new_segment(ACCOUNT, SEGMENT["id"], SEGMENT).save()
+    make_live(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=datetime.now(UTC))
+    due = seed_states(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, 10_000, 100, today)
+    clock = Clock(datetime(2026, 6, 15, 6, tzinfo=UTC))
+    # When the sweep runs
+    with metered() as meter:
+        summary = Sweep(local_store, clock=clock).run()
+    # Then it read each due state once (plus the definition and segment), never scanned,
+    # and moved every due state on to a later day
+    print(f"sweep: {due} due of 10,000; {meter.summary()}")
+    assert summary.due == summary.rescored == due == 100
+    assert meter.items_read <= 1.2 * due
+    assert "Scan" not in meter.requests
+    assert list(local_store.due_states(today)) == []

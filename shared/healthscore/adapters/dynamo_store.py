@@ -182,6 +182,14 @@ class DynamoStore:
         found = self.tables.records.batch_get([(account, join_key(*k)) for k in wanted])
         return [_record(item) for item in found]
 
+    def count_records(self, account: str, object_type: str) -> int:
+        """How many records of a type the account has (a key-only query, no items returned)."""
+        return int(
+            self.tables.records.count(
+                account, self.tables.records.sk.startswith(join_key(object_type) + "#")
+            )
+        )
+
     def all_records(self, account: str) -> Iterator[Record]:
         for item in self.tables.records.query(account):
             yield _record(item)

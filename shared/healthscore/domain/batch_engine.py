@@ -85,10 +85,12 @@ class Frames:
 @dataclass(frozen=True)
 class BatchResult:
     """Scores as a frame: object_type, id, score, status, color, one Int64 column of group
-    hundredths per group (`group_columns`, in definition order), next_change_day (Date)."""
+    hundredths per group (`group_columns`, in definition order), next_change_day (Date), and
+    one Int64 column of rule hundredths per rule (`rule_columns`, group by group)."""
 
     frame: pl.DataFrame
     group_columns: tuple[str, ...]
+    rule_columns: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,8 +464,9 @@ def score_frames(
         _status(definition, "color").alias("color"),
         *(pl.col(c) for c in group_columns),
         (pl.lit(EPOCH) + pl.duration(days=next_n)).cast(pl.Date).alias("next_change_day"),
+        *(pl.col(f"v{i}").fill_null(0).cast(pl.Int64).alias(f"r{i}") for i in range(len(keyed))),
     ).sort(ID)
-    return BatchResult(result, tuple(group_columns))
+    return BatchResult(result, tuple(group_columns), tuple(f"r{i}" for i in range(len(keyed))))
 
 
 def _keyed_rules(definition: ScoreDefinition) -> Iterable[tuple[int, int, Group, Rule]]:

@@ -184,7 +184,20 @@ class Unit:
             return
         compact(definition, tally, today)
         result = score_from_tallies(definition, tally, today, live.segments)
-        new = NewScore.from_tally(definition, result)
+        self.write_scored(live, key, before, NewScore.from_tally(definition, result), tally)
+
+    def write_scored(
+        self,
+        live: LiveScore,
+        key: RecordKey,
+        before: ScoreItem | None,
+        new: NewScore,
+        tally: Tally | None,
+    ) -> None:
+        """Write a state already scored (by its tally, or by the batch engine with the tally
+        that goes with it — or None: built from storage on the record's next change)."""
+        self.check_live(live)
+        sequence = int(before.version or 0) + 1 if before is not None else 1
         moved = moved_rules(before, new)
         cause = {**self.cause, "rules": moved}
         if self.explain is not None:
@@ -197,7 +210,7 @@ class Unit:
             key,
             new,
             revision=live.revision,
-            tallies=encode_tally(tally),
+            tallies=None if tally is None else encode_tally(tally),
             cause=cause,
             at=self.at,
         )

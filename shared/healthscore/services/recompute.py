@@ -1,30 +1,62 @@
-"""The computation a job runs when a score is turned on or updated: score every in-scope record
-of the account with the live revision and write back only what changed, each change with a
-history entry whose cause is `recompute`.
+"""The recompute behind turn-on and update: score the account's portfolio with the live revision
+using the Polars batch engine, in shards, and write back only the states that changed.
 
-Each state carries the record's tally (built from the stored data), so the scorer and the sweep
-carry on from it incrementally. This version reads the account from DynamoDB in one process.
+Three steps, each one Lambda invocation on AWS (a Step Functions distributed map runs the shards
+side by side); locally `run_job` runs them one after the other in this process:
+
+1. **plan** — export the account from DynamoDB in the portable format, already split into
+   shards of about `SHARD_SIZE` scored records (adapters/dataset_export.py), plus a manifest;
+2. **shard** — for one shard: the batch engine scores every in-scope record; a state is written
+   only where score, status, groups or next change day moved (history cause `recompute`), with
+   the record's tally so the scorer and the sweep carry on incrementally. A state already at
+   this revision was written by the scorer after the revision went live, from fresher data: it
+   is kept. An unchanged state from an older revision is left alone; its tally is rebuilt on its
+   next change;
+3. **finish** — states of records no longer in scope (and not rewritten since) are removed.
+
+Only this module (and the recompute function) imports Polars, inside the shard step.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from healthscore.adapters.dataset_export import (
+    ExportStorage,
+    LocalExports,
+    Manifest,
+    export_shards,
+    shard_name,
+    shard_of,
+)
+from healthscore.adapters.dataset_files import parse_segment, read_dataset
 from healthscore.adapters.dynamo_store import DynamoStore, WriteRefused, now
 from healthscore.adapters.dynamo_tables import ScoreItem
+from healthscore.adapters.score_files import points_json
 from healthscore.domain.dataset import RecordKey
-from healthscore.domain.definition import DefinitionError, parse_definition
-from healthscore.domain.reference_engine import check_against_dataset, in_scope
+from healthscore.domain.definition import DefinitionError, ScoreDefinition, parse_definition
+from healthscore.domain.reference_engine import check_segments
 from healthscore.domain.tallies import Tally, build_tally
 from healthscore.domain.values import utc_day
-from healthscore.services.incremental import (
-    MAX_ATTEMPTS,
-    LiveScore,
-    ScoringContention,
-    Unit,
-)
+from healthscore.services.incremental import MAX_ATTEMPTS, LiveScore, ScoringContention, Unit
+from healthscore.services.score_states import NewScore, rule_name
+
+SHARD_SIZE = 2_000  # scored records per shard: a few seconds of work and well under 1 GB
+
+
+class JobSuperseded(LookupError):
+    """The score changed revision (or went off) since the job was planned."""
+
+
+@dataclass
+class ShardSummary:
+    scored: int = 0
+    changed: int = 0  # history entries written (score or status moved)
+    written: int = 0  # states written
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,67 +65,203 @@ class RecomputeSummary:
     changed: int
     unchanged: int
     left_scope: int
+    shards: int = 1
 
 
-def run_job(store: DynamoStore, account: str, job_id: str, as_of: datetime | None = None) -> None:
-    """Run a queued job to the end, recording its outcome on the job item."""
+def run_job(
+    store: DynamoStore,
+    account: str,
+    job_id: str,
+    as_of: datetime | None = None,
+    exports: ExportStorage | None = None,
+    shard_size: int = SHARD_SIZE,
+) -> None:
+    """Run a queued job to the end in this process, recording its outcome on the job item."""
+    definition_id = start_job(store, account, job_id)
+    if definition_id is None:
+        return
+    try:
+        summary = recompute(
+            store, account, definition_id, job_id, as_of or now(), exports, shard_size
+        )
+    except (DefinitionError, LookupError) as error:
+        end_job(store, account, job_id, {"error": str(error)}, failed=True)
+    else:
+        end_job(store, account, job_id, asdict(summary))
+
+
+def start_job(store: DynamoStore, account: str, job_id: str) -> str | None:
+    """Mark the job running; its definition id, or None when there is nothing to do (unknown,
+    or already succeeded: a redelivered message). "running" again means the last attempt died
+    mid-way: every step is idempotent, so running it again finishes the work without repeating
+    history."""
     job = store.job(account, job_id)
     if job is None or job.status == "succeeded":
-        return  # a redelivered message of a finished job
-    # "running" again means the last attempt died mid-way: writes compare before writing, so
-    # running it again finishes the work without repeating history.
+        return None
     job.status, job.updated_at = "running", now()
     job.save()
-    try:
-        summary = recompute(store, account, job.definition_id or "", job_id, as_of or now())
-    except (DefinitionError, LookupError) as error:
-        job.status, job.detail = "failed", {"error": str(error)}
-    else:
-        job.status, job.detail = "succeeded", asdict(summary)
-    job.updated_at = now()
+    return job.definition_id or ""
+
+
+def end_job(
+    store: DynamoStore, account: str, job_id: str, detail: dict[str, Any], failed: bool = False
+) -> None:
+    job = store.job(account, job_id)
+    if job is None:
+        return
+    job.status, job.detail, job.updated_at = ("failed" if failed else "succeeded"), detail, now()
     job.save()
 
 
 def recompute(
-    store: DynamoStore, account: str, definition_id: str, cause_job: str, as_of: datetime
+    store: DynamoStore,
+    account: str,
+    definition_id: str,
+    job_id: str,
+    as_of: datetime,
+    exports: ExportStorage | None = None,
+    shard_size: int = SHARD_SIZE,
 ) -> RecomputeSummary:
-    """Every in-scope record's state under the live revision, with its tally; history only where
-    score or status moved. A state already at this revision was written by the scorer (or an
-    earlier attempt of this job) after the revision went live, from fresher data: it is kept."""
+    """Plan, every shard, finish — in this process (the local stack, tests, small accounts)."""
+    with tempfile.TemporaryDirectory(prefix="healthscore-recompute-") as work:
+        storage = exports or LocalExports(Path(work))
+        manifest = plan(store, storage, account, definition_id, job_id, as_of, shard_size)
+        for shard in range(manifest.shards):
+            score_shard(store, storage, manifest, shard)
+        return finish(store, storage, manifest)
+
+
+def _live(store: DynamoStore, account: str, definition_id: str) -> tuple[ScoreDefinition, int]:
     item = store.definition(account, definition_id)
     if item is None or item.live is None or item.state != "live":
-        raise LookupError(f"health score {definition_id!r} is not live")
-    definition = parse_definition(item.live)
-    revision = int(item.live_revision)
-    dataset = store.dataset(account)
-    issues = check_against_dataset(definition, dataset)
+        raise JobSuperseded(f"health score {definition_id!r} is not live")
+    return parse_definition(item.live), int(item.live_revision)
+
+
+def plan(
+    store: DynamoStore,
+    storage: ExportStorage,
+    account: str,
+    definition_id: str,
+    job_id: str,
+    as_of: datetime,
+    shard_size: int = SHARD_SIZE,
+) -> Manifest:
+    """Step 1: export the account in shards; the manifest the other steps read."""
+    definition, revision = _live(store, account, definition_id)
+    segments = {s.sk: parse_segment(s.body) for s in store.segments(account)}
+    issues = check_segments(definition, segments)
     if issues:
         raise DefinitionError(issues)
-    today = utc_day(as_of)
-    segments = [dataset.segments[s] for s in definition.segments]
-    live = LiveScore(definition_id, revision, definition, tuple(segments))
-    existing = {
-        store.state_owner(stored)[2]: stored for stored in store.scores(account, definition_id)
-    }
-    cause = {
+    return export_shards(
+        store,
+        storage,
+        account=account,
+        definition_id=definition_id,
+        revision=revision,
+        job_id=job_id,
+        object_type=definition.object_type,
+        as_of=as_of.isoformat(),
+        shard_size=shard_size,
+    )
+
+
+def _cause(manifest: Manifest) -> dict[str, Any]:
+    return {
         "kind": "recompute",
-        "summary": f"recomputed: revision {revision} of the score went live",
-        "job": cause_job,
-        "revision": revision,
+        "summary": f"recomputed: revision {manifest.revision} of the score went live",
+        "job": manifest.job_id,
+        "revision": manifest.revision,
     }
-    scored = changed = 0
-    for record in dataset.records_of(definition.object_type):
-        if not in_scope(record, segments, today):
+
+
+def score_shard(
+    store: DynamoStore, storage: ExportStorage, manifest: Manifest, shard: int
+) -> ShardSummary:
+    """Step 2 for one shard (idempotent: run again, it writes nothing new)."""
+    from healthscore.adapters.dataset_frames import frames_from_dataset
+    from healthscore.domain.batch_engine import score_frames
+
+    definition, revision = _live(store, manifest.account_id, manifest.definition_id)
+    if revision != manifest.revision:
+        raise JobSuperseded(f"revision {revision} went live after this job was planned")
+    account = manifest.account_id
+    as_of = datetime.fromisoformat(manifest.as_of)
+    dataset = read_dataset(storage.fetch(f"{manifest.job_id}/{shard_name(shard)}"))
+    result = score_frames(definition, frames_from_dataset(dataset), as_of)
+    segments = tuple(dataset.segments[s] for s in definition.segments)
+    live = LiveScore(manifest.definition_id, revision, definition, segments)
+    names = [group.name for group in definition.groups]
+    rules = [
+        rule_name(group.name, rule.id, rule.summary())
+        for group in definition.groups
+        for rule in group.rules
+    ]
+    rows = result.frame.to_dicts()
+    summary = ShardSummary(scored=len(rows))
+    scored_ids: list[str] = []
+    for start in range(0, len(rows), 100):
+        chunk = rows[start : start + 100]
+        keys = [(manifest.object_type, str(row["id"])) for row in chunk]
+        existing = store.score_states(account, [(live.id, key) for key in keys])
+        for row, key in zip(chunk, keys, strict=True):
+            scored_ids.append(key[1])
+            new = NewScore(
+                int(row["score"]),
+                str(row["status"]),
+                str(row["color"]),
+                {n: points_json(row[c]) for n, c in zip(names, result.group_columns, strict=True)},
+                {n: points_json(row[c]) for n, c in zip(rules, result.rule_columns, strict=True)},
+                row["next_change_day"],
+            )
+            before = existing.get((live.id, key))
+            if before is not None and (int(before.revision) == revision or _same(before, new)):
+                continue
+            tally = build_tally(definition, dataset, dataset.record(key), segments)
+            moved = _write(store, account, live, key, before, new, tally, as_of, _cause(manifest))
+            summary.written += moved is not None
+            summary.changed += bool(moved)
+    storage.put_json(
+        f"{manifest.job_id}/{shard_name(shard)}/scored.json",
+        {"ids": scored_ids, "changed": summary.changed, "written": summary.written},
+    )
+    return summary
+
+
+def finish(store: DynamoStore, storage: ExportStorage, manifest: Manifest) -> RecomputeSummary:
+    """Step 3: remove the states of records that left scope; sum up the job."""
+    definition, revision = _live(store, manifest.account_id, manifest.definition_id)
+    live = LiveScore(manifest.definition_id, revision, definition, ())
+    scored: dict[int, set[str]] = {}
+    left = changed = total = 0
+    for shard in range(manifest.shards):
+        done = storage.get_json(f"{manifest.job_id}/{shard_name(shard)}/scored.json")
+        scored[shard] = set(done["ids"])
+        total += len(done["ids"])
+        changed += int(done["changed"])
+    as_of = datetime.fromisoformat(manifest.as_of)
+    for state in store.scores(manifest.account_id, manifest.definition_id):
+        _account, _definition, key = store.state_owner(state)
+        if int(state.revision) == revision or key[1] in scored[shard_of(key[1], manifest.shards)]:
             continue
-        scored += 1
-        before = existing.pop(record.key, None)
-        tally = build_tally(definition, dataset, record, segments)
-        changed += _write(store, account, live, record.key, before, tally, as_of, cause)
-    left = 0
-    for key, gone in existing.items():
-        left += _write(store, account, live, key, gone, None, as_of, cause)
+        left += 1
+        _write(store, manifest.account_id, live, key, state, None, None, as_of, _cause(manifest))
     return RecomputeSummary(
-        scored=scored, changed=changed, unchanged=scored - changed, left_scope=left
+        scored=total,
+        changed=changed,
+        unchanged=total - changed,
+        left_scope=left,
+        shards=manifest.shards,
+    )
+
+
+def _same(item: ScoreItem, new: NewScore) -> bool:
+    due = new.next_change_day.isoformat() if new.next_change_day else None
+    return bool(
+        int(item.score) == new.score
+        and item.status == new.status
+        and item.groups == new.groups
+        and item.due_day == due
     )
 
 
@@ -103,23 +271,28 @@ def _write(
     live: LiveScore,
     key: RecordKey,
     before: ScoreItem | None,
+    new: NewScore | None,
     tally: Tally | None,
     at: datetime,
     cause: dict[str, Any],
-) -> int:
-    """Write one state (or remove it, tally None) unless it is already at this revision;
-    1 when its score or status moved. A lost race reads the state again."""
+) -> bool | None:
+    """Write one state (or remove it: `new` None) unless the scorer got there first (it is
+    already at this revision). True when score or status moved, None when nothing was written.
+    A lost race reads the state again."""
     for _attempt in range(MAX_ATTEMPTS):
-        if before is not None and int(before.revision) == live.revision and tally is not None:
-            return 0
-        if before is None and tally is None:
-            return 0
+        if before is not None and int(before.revision) == live.revision and new is not None:
+            return None
+        if before is None and new is None:
+            return None
         unit = Unit(store, account, at, cause)
-        unit.write_state(live, key, before, tally, utc_day(at))
+        if new is None:
+            unit.write_state(live, key, before, None, utc_day(at))
+        else:
+            unit.write_scored(live, key, before, new, tally)
         try:
             outcome = unit.commit()
         except WriteRefused:
             before = store.score_states(account, [(live.id, key)]).get((live.id, key))
             continue
-        return len(outcome.history)
+        return bool(outcome.history)
     raise ScoringContention(f"{key[0]}/{key[1]} kept changing during the recompute")

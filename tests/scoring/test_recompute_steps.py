@@ -1,0 +1,158 @@
+"""The recompute function as the state machine drives it: plan (a sharded export to S3), one
+call per shard, finish — on moto, against the batch engine over the same data."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from healthscore.adapters.dynamo_store import DynamoStore, now
+from healthscore.adapters.dynamo_tables import Tables
+from healthscore.domain.definition import parse_definition
+from healthscore.services.local_stack import LocalLambdaContext
+from healthscore.services.scoring import Engine, score_rows
+from healthscore.settings import Settings
+from tests.api.client import load_function
+from tests.scoring.support import CUSTOMER_HEALTH, load_data, publish_revision, stored_scores
+
+ACCOUNT = "acme"
+
+
+@pytest.fixture
+def recompute(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, DynamoStore]]:
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="exports")
+        settings = Settings.for_prefix(
+            f"t{uuid.uuid4().hex[:8]}", export_bucket="exports", recompute_shard_size=3
+        )
+        for name, value in settings.environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+        tables = Tables.bind(settings)
+        tables.create_missing()
+        function = load_function("recompute")
+        function.settings.cache_clear()
+        function.store.cache_clear()
+        try:
+            yield function, DynamoStore(tables)
+        finally:
+            function.settings.cache_clear()
+            function.store.cache_clear()
+
+
+def _job(store: DynamoStore, job_id: str) -> None:
+    at = now()
+    store.new_job(
+        ACCOUNT,
+        job_id,
+        kind="turn-on",
+        status="queued",
+        definition_id="health",
+        created_at=at,
+        updated_at=at,
+    ).save()
+
+
+def _state_machine(function: Any, job_id: str) -> dict[str, Any]:
+    """What RecomputeStateMachine does, each payload through JSON as Step Functions passes it."""
+
+    def invoke(payload: dict[str, Any]) -> Any:
+        reply = function.lambda_handler(json.loads(json.dumps(payload)), LocalLambdaContext())
+        return json.loads(json.dumps(reply))
+
+    planned = invoke({"step": "plan", "account_id": ACCOUNT, "job_id": job_id})
+    assert planned["skip"] is False
+    for shard in planned["shards"]:
+        invoke({"step": "shard", "manifest": planned["manifest"], "shard": shard})
+    invoke({"step": "finish", "manifest": planned["manifest"]})
+    return planned
+
+
+def _batch(raw: dict[str, Any], folder: Any, as_of: str) -> dict[str, Any]:
+    rows = score_rows(parse_definition(raw), folder, datetime.fromisoformat(as_of), Engine.POLARS)
+    return {r["id"]: (r["score"], r["status"], r["groups"]) for r in rows}
+
+
+def test_turn_on_then_update_through_the_state_machine_steps(recompute, small_portfolio):
+    function, store = recompute
+    # Given a portfolio with its events stored, and a score just turned on
+    data = load_data(store, ACCOUNT, small_portfolio)
+    with store.tables.events.batch_write() as batch:
+        for event in data.all_events():
+            batch.save(store.event_item(ACCOUNT, event))
+    at = now()
+    store.new_definition(
+        ACCOUNT,
+        "health",
+        name="Health",
+        object_type="companies",
+        state="live",
+        live=CUSTOMER_HEALTH,
+        live_revision=1,
+        created_at=at,
+        updated_at=at,
+        updated_by="tests",
+    ).save()
+    _job(store, "job-1")
+    # When the state machine runs plan → every shard → finish
+    planned = _state_machine(function, "job-1")
+    # Then the work was split (3 companies a shard here), the job succeeded, and every score
+    # is the batch engine's over the same data
+    assert len(planned["shards"]) == 4
+    job = store.job(ACCOUNT, "job-1")
+    assert job is not None
+    assert job.status == "succeeded"
+    assert job.detail["scored"] == 10
+    assert job.detail["changed"] == 10
+    as_of = planned["manifest"]["as_of"]
+    assert stored_scores(store, ACCOUNT, "health") == _batch(
+        CUSTOMER_HEALTH, small_portfolio, as_of
+    )
+    states = list(store.scores(ACCOUNT, "health"))
+    assert all(s.tallies for s in states)  # the scorer carries on from these
+
+    # When revision 2 doubles the value of meetings and is recomputed
+    changed = json.loads(json.dumps(CUSTOMER_HEALTH))
+    changed["groups"][0]["rules"][0]["points"] = 20
+    publish_revision(store, ACCOUNT, "health", changed, revision=2)
+    before = stored_scores(store, ACCOUNT, "health")
+    _job(store, "job-2")
+    planned = _state_machine(function, "job-2")
+    # Then the scores are revision 2's, and exactly the companies whose score moved got a
+    # history entry from this job
+    after = _batch(changed, small_portfolio, planned["manifest"]["as_of"])
+    assert stored_scores(store, ACCOUNT, "health") == after
+    moved = {k for k in after if after[k][:2] != before[k][:2]}
+    job = store.job(ACCOUNT, "job-2")
+    assert job is not None
+    assert job.detail["changed"] == len(moved)
+    for company in moved:
+        entries, _ = store.history(ACCOUNT, "health", ("companies", company), 1, None)
+        assert entries[0]["cause"]["kind"] == "recompute"
+        assert entries[0]["cause"]["job"] == "job-2"
+
+
+def test_a_failed_step_marks_the_job_failed(recompute):
+    function, store = recompute
+    _job(store, "job-x")
+    with pytest.raises(LookupError, match="not live"):
+        function.lambda_handler(
+            {"step": "plan", "account_id": ACCOUNT, "job_id": "job-x"}, LocalLambdaContext()
+        )
+    function.lambda_handler(
+        {"step": "failed", "account_id": ACCOUNT, "job_id": "job-x", "error": "not live"},
+        LocalLambdaContext(),
+    )
+    job = store.job(ACCOUNT, "job-x")
+    assert job is not None
+    assert (job.status, job.detail) == ("failed", {"error": "not live"})
