@@ -85,7 +85,7 @@ def _portfolio(store: DynamoStore, companies: int, contacts: int) -> dict[str, l
 def _saturating(n: int, contact: str, day: datetime) -> Event:
     """Meetings, replies and document views within the last ten days: enough of each to reach
     the rules' limits, so a further one moves no score (and writes no history) either way."""
-    kind = ("meeting_booked",) * 4 + ("email_replied",) * 4 + ("document_viewed",) * 2
+    kind = ("meeting_booked",) * 4 + ("email_replied",) * 3 + ("document_viewed",) * 3
     return Event(f"e{n}", kind[n % 10], day + timedelta(minutes=n % 600), "contacts", contact)
 
 
