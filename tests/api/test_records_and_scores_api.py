@@ -98,6 +98,21 @@ def test_turning_on_computes_every_record_and_records_history(stack: Stack) -> N
     assert history.body["next_cursor"] is None or isinstance(history.body["next_cursor"], str)
 
 
+def test_the_stored_scores_list_counts_by_status_and_the_lowest_first(stack: Stack) -> None:
+    admin, on = portfolio(stack)
+    did = on["definition"]["id"]
+    listed = admin.get(f"/definitions/{did}/scores", query={"limit": 2})
+    assert listed.status == 200
+    assert listed.body["total"] == 3
+    assert listed.body["counts"] == {"Healthy": 2, "At risk": 1}  # the minimal score's two
+    assert [(c["id"], c["score"]) for c in listed.body["lowest"]] == [("c3", 0), ("c1", 10)]
+    healthy = admin.get(f"/definitions/{did}/scores", query={"status": "Healthy"}).body
+    assert [c["id"] for c in healthy["lowest"]] == ["c1", "c2"]  # ties: by id
+    bad = admin.get(f"/definitions/{did}/scores", query={"status": "Great"})
+    assert bad.status == 400
+    assert bad.body["errors"][0]["path"] == "status"
+
+
 def test_test_preview_what_if_and_report(stack: Stack) -> None:
     admin, on = portfolio(stack)
     did = on["definition"]["id"]
@@ -226,6 +241,7 @@ def test_another_account_can_neither_read_nor_change_anything(stack: Stack) -> N
         f"/definitions/{did}/report?by=industry",
         f"/definitions/{did}/records/companies/c1/health",
         f"/definitions/{did}/records/companies/c1/history",
+        f"/definitions/{did}/scores",
         f"/jobs/{job}",
         "/records/companies/c1",
     ]

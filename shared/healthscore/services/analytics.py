@@ -21,6 +21,7 @@ from healthscore.domain.batch_engine import (
     segment_membership,
 )
 from healthscore.domain.definition import DefinitionError, Issue, ScoreDefinition
+from healthscore.domain.reference_engine import HUNDREDTHS
 
 BIN_WIDTH = 5
 UNKNOWN = "(unknown)"
@@ -263,3 +264,78 @@ def report(definition: ScoreDefinition, frames: Frames, as_of: datetime, by: str
         )
         .sort(["scored", by], descending=[True, False])
     )
+
+
+def score_moves(
+    frames: Frames,
+    before: tuple[ScoreDefinition, datetime],
+    after: tuple[ScoreDefinition, datetime],
+) -> pl.DataFrame:
+    """Every record scored both times — by one definition on two days, or by two definitions —
+    with its score and status before and after, the delta, and "why": the groups whose points
+    moved (`Engagement 20 → 35; NPS 0 → -15`). Biggest moves first."""
+
+    def scored(definition: ScoreDefinition, as_of: datetime, side: str) -> pl.DataFrame:
+        result = score_frames(definition, frames, as_of)
+        names = dict(zip(result.group_columns, (g.name for g in definition.groups), strict=True))
+        return result.frame.select(
+            "id",
+            pl.col("score").alias(f"score_{side}"),
+            pl.col("status").alias(f"status_{side}"),
+            *(pl.col(c).alias(f"{side}:{n}") for c, n in names.items()),
+        )
+
+    old, new = scored(*before, "before"), scored(*after, "after")
+    groups = sorted({c.split(":", 1)[1] for c in [*old.columns, *new.columns] if ":" in c})
+    both = old.join(new, on="id", how="inner")
+    for group in groups:
+        for side in ("before", "after"):
+            if f"{side}:{group}" not in both.columns:
+                both = both.with_columns(pl.lit(0, dtype=pl.Int64).alias(f"{side}:{group}"))
+
+    def shown(column: str) -> pl.Expr:
+        return (pl.col(column) / HUNDREDTHS).round(2).cast(pl.String).str.replace(r"\.0$", "")
+
+    parts = [
+        pl.when(pl.col(f"before:{g}") != pl.col(f"after:{g}")).then(
+            pl.format("{} {} → {}", pl.lit(g), shown(f"before:{g}"), shown(f"after:{g}"))
+        )
+        for g in groups
+    ]
+    why = pl.concat_list(parts).list.drop_nulls().list.join("; ") if parts else pl.lit("")
+    return (
+        both.with_columns(
+            (pl.col("score_after") - pl.col("score_before")).alias("delta"), why.alias("why")
+        )
+        .with_columns(
+            pl.when(pl.col("why") == "").then(pl.lit("—")).otherwise(pl.col("why")).alias("why")
+        )
+        .sort([pl.col("delta").abs(), pl.col("id")], descending=[True, False])
+        .select(
+            "id", "score_before", "score_after", "delta", "status_before", "status_after", "why"
+        )
+    )
+
+
+def status_changes_with_reasons(
+    live: ScoreDefinition, draft: ScoreDefinition, frames: Frames, as_of: datetime
+) -> pl.DataFrame:
+    """Records whose status differs between the live score and the draft, and why."""
+    moves = score_moves(frames, (live, as_of), (draft, as_of))
+    return moves.filter(pl.col("status_before") != pl.col("status_after")).rename(
+        {
+            "score_before": "score_live",
+            "score_after": "score_draft",
+            "status_before": "status_live",
+            "status_after": "status_draft",
+        }
+    )
+
+
+def biggest_drops(
+    definition: ScoreDefinition, frames: Frames, as_of: datetime, days: int = 30, top: int = 10
+) -> pl.DataFrame:
+    """The records whose score fell most over the last `days`, and the groups that fell."""
+    then = as_of - timedelta(days=days)
+    moves = score_moves(frames, (definition, then), (definition, as_of))
+    return moves.filter(pl.col("delta") < 0).sort(["delta", "id"]).head(top)

@@ -580,31 +580,37 @@ class HealthScores:
             )
         return {"by": by, "rows": rows}
 
+    def scores(
+        self, caller: Caller, definition_id: str, status: str | None, limit: int
+    ) -> dict[str, Any]:
+        """Counts of stored scores by status, and the `limit` lowest (of `status`, if given) as
+        health cards — the accounts a CSM should look at first. Reads every state of the score:
+        meant for a portfolio, not for a page per request at scale."""
+        item = self._definition(caller, definition_id)
+        raw = item.live or item.draft
+        labels = [t["label"] for t in (raw or {}).get("thresholds", [])]
+        if status is not None and status not in labels:
+            raise InvalidRequest("status", f"must be one of {', '.join(labels)}")
+        counts: Counter[str] = Counter()
+        lowest: list[Any] = []
+        for state in self.store.scores(caller.account_id, definition_id):
+            counts[state.status] += 1
+            if status is None or state.status == status:
+                lowest.append(state)
+        lowest.sort(key=lambda s: (int(s.score), s.sk))
+        cards = [_card(*self.store.state_owner(s)[2], s) for s in lowest[:limit]]
+        return {
+            "total": sum(counts.values()),
+            "counts": {label: counts.get(label, 0) for label in reversed(labels)},
+            "lowest": cards,
+        }
+
     def health_card(self, caller: Caller, definition_id: str, key: RecordKey) -> dict[str, Any]:
         self._definition(caller, definition_id)
         item = self.store.score(caller.account_id, definition_id, key)
         if item is None:
             raise NotFound(f"{key[0]} {key[1]!r} has no score from this health score yet")
-        change = item.change or {}
-        delta = int(change.get("delta", 0))
-        return {
-            "object_type": key[0],
-            "id": key[1],
-            "score": int(item.score),
-            "status": item.status,
-            "color": item.color,
-            "groups": item.groups,
-            "next_change_day": item.due_day,
-            "last_change": {
-                "amount": abs(delta),
-                "direction": _direction(delta),
-                "at": item.changed_at.isoformat() if item.changed_at else None,
-                "status_before": change.get("status_before"),
-                "why": change.get("cause"),
-            }
-            if change
-            else None,
-        }
+        return _card(key[0], key[1], item)
 
     def history(
         self,
@@ -724,6 +730,30 @@ def _median(values: list[int]) -> float | None:
     if len(ordered) % 2:
         return float(ordered[middle])
     return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _card(object_type: str, record_id: str, item: Any) -> dict[str, Any]:
+    """A record's health card from its score state."""
+    change = item.change or {}
+    delta = int(change.get("delta", 0))
+    return {
+        "object_type": object_type,
+        "id": record_id,
+        "score": int(item.score),
+        "status": item.status,
+        "color": item.color,
+        "groups": item.groups,
+        "next_change_day": item.due_day,
+        "last_change": {
+            "amount": abs(delta),
+            "direction": _direction(delta),
+            "at": item.changed_at.isoformat() if item.changed_at else None,
+            "status_before": change.get("status_before"),
+            "why": change.get("cause"),
+        }
+        if change
+        else None,
+    }
 
 
 def _direction(delta: int) -> str:

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from healthscore.adapters.dataset_files import read_dataset
 from healthscore.adapters.score_files import batch_rows, score_row
-from healthscore.domain.dataset import Dataset
+from healthscore.domain.dataset import Dataset, Event, RecordKey
 from healthscore.domain.definition import (
     DefinitionError,
     Issue,
@@ -202,3 +202,41 @@ def overview(definition: ScoreDefinition, results: list[RecordScore], lowest: in
 def load_dataset(path: Path) -> Dataset:
     """A dataset folder (DatasetError names every bad row)."""
     return read_dataset(path)
+
+
+@dataclass(frozen=True, slots=True)
+class DayScore:
+    day: date
+    score: int | None  # None: out of scope that day
+    status: str | None
+
+
+def record_history(
+    definition: ScoreDefinition, dataset: Dataset, record_id: str, days: list[date]
+) -> list[DayScore]:
+    """One record's score on each day (the reference engine replayed over the event log)."""
+    key = (definition.object_type, record_id)
+    if not dataset.has_record(key):
+        raise RecordNotFound(f"no {definition.object_type} record with id {record_id!r}")
+    record = dataset.record(key)
+    segments = [dataset.segments[s] for s in definition.segments]
+    history = []
+    for day in days:
+        if in_scope(record, segments, day):
+            result = score_record(definition, dataset, record, day, segments)
+            history.append(DayScore(day, result.score, result.status))
+        else:
+            history.append(DayScore(day, None, None))
+    return history
+
+
+def record_events(definition: ScoreDefinition, dataset: Dataset, record_id: str) -> list[Event]:
+    """The events that can move a record's score: its own, and (companies score) its
+    contacts', of the event types the definition's rules read — oldest first."""
+    key: RecordKey = (definition.object_type, record_id)
+    types = sorted({r.event_type for _g, r in definition.rules() if r.event_type})
+    owners = [key]
+    if definition.object_type == "companies":
+        owners += [n.record.key for n in dataset.neighbours(key, "contacts")]
+    events = [e for owner in owners for t in types for e in dataset.events_of(owner, t)]
+    return sorted(events, key=lambda e: (e.occurred_at, e.id))

@@ -1,0 +1,211 @@
+"""Portfolio health: average score and status mix by industry, CSM owner, region and segment;
+the portfolio's weekly trend over the last year (replayed from the event log); and the accounts
+that dropped most in the last 30 days, with the groups that fell.
+
+    marimo run notebooks/portfolio_health.py -- --dataset .demo/portfolio \
+        --definition docs/examples/customer-health-score.json
+
+Inputs as in healthscore/services/notebooks.py; `--weeks` how far back the trend goes (52).
+"""
+
+import marimo
+
+__generated_with = "0.17.0"
+app = marimo.App(width="medium", app_title="healthscore · portfolio health")
+
+
+@app.cell
+def _():
+    import altair as alt
+    import marimo as mo
+    import polars as pl
+
+    from healthscore.services.analytics import (
+        UnknownProperty,
+        biggest_drops,
+        report,
+        trend,
+        trend_days,
+        trend_summary,
+    )
+    from healthscore.services.notebooks import NotebookInputs, notebook_args, option
+    from healthscore.services.outcomes import thresholds_of
+
+    return (
+        NotebookInputs,
+        notebook_args,
+        option,
+        UnknownProperty,
+        alt,
+        biggest_drops,
+        mo,
+        pl,
+        report,
+        thresholds_of,
+        trend,
+        trend_days,
+        trend_summary,
+    )
+
+
+@app.cell
+def _(NotebookInputs, notebook_args, mo, option, thresholds_of):
+    inputs = NotebookInputs.from_args(notebook_args())
+    portfolio = inputs.load()
+    weeks = int(option("weeks", "52"))
+    thresholds = thresholds_of(portfolio.definition)
+    mo.md(f"# Portfolio health — {portfolio.definition.name}\n\n{portfolio.description}.")
+    return inputs, portfolio, thresholds, weeks
+
+
+@app.cell
+def _(mo):
+    by = mo.ui.dropdown(
+        options={
+            "industry": "industry",
+            "CSM owner": "csm_owner",
+            "region": "region",
+            "segment": "segment",
+        },
+        value="industry",
+        label="Break down by",
+    )
+    by
+    return (by,)
+
+
+@app.cell
+def _(UnknownProperty, alt, by, mo, pl, portfolio, report, thresholds):
+    try:
+        table = report(portfolio.definition, portfolio.frames, portfolio.as_of, by.value)
+    except UnknownProperty as error:
+        table = None
+        shown_report = mo.md(f"**{error}**")
+    else:
+        _labels = [t.label for t in thresholds]
+        _mix = table.unpivot(
+            index=[by.value, "scored", "average"],
+            on=_labels,
+            variable_name="status",
+            value_name="records",
+        ).with_columns((pl.col("records") / pl.col("scored")).alias("share"))
+        _colours = alt.Scale(domain=_labels, range=[t.color for t in thresholds])
+        _bars = (
+            alt.Chart(_mix)
+            .mark_bar()
+            .encode(
+                y=alt.Y(f"{by.value}:N", sort="-x", title=None),
+                x=alt.X(
+                    "share:Q", stack="normalize", axis=alt.Axis(format="%"), title="status mix"
+                ),
+                color=alt.Color("status:N", scale=_colours),
+                tooltip=[
+                    f"{by.value}:N",
+                    "status:N",
+                    "records:Q",
+                    alt.Tooltip("share:Q", format=".0%"),
+                ],
+            )
+            .properties(height=28 * max(1, table.height), title=f"Status mix by {by.selected_key}")
+        )
+        _averages = (
+            alt.Chart(table)
+            .mark_bar(color="#4c78a8")
+            .encode(
+                y=alt.Y(f"{by.value}:N", sort="-x", title=None),
+                x=alt.X("average:Q", scale=alt.Scale(domain=[0, 100]), title="average score"),
+                tooltip=[f"{by.value}:N", "scored:Q", "average:Q"],
+            )
+            .properties(height=28 * max(1, table.height), title="Average score")
+        )
+        shown_report = mo.vstack([mo.hstack([_averages, _bars]), mo.ui.table(table)])
+    shown_report
+    return shown_report, table
+
+
+@app.cell
+def _(alt, mo, pl, portfolio, thresholds, trend, trend_days, trend_summary, weeks):
+    days = trend_days(portfolio.as_of, 7, weeks)
+    history = trend(portfolio.definition, portfolio.frames, days)
+    weekly = trend_summary(portfolio.definition, history)
+    _labels = [t.label for t in thresholds]
+    _colours = alt.Scale(domain=_labels, range=[t.color for t in thresholds])
+    average = (
+        alt.Chart(weekly)
+        .mark_line(point=True, color="#4c78a8")
+        .encode(
+            x=alt.X("as_of:T", title="week"),
+            y=alt.Y("average:Q", scale=alt.Scale(domain=[0, 100]), title="average score"),
+            tooltip=["as_of:T", "average:Q", "median:Q", "scored:Q"],
+        )
+        .properties(height=220, title=f"Average score, weekly, last {weeks} weeks")
+    )
+    mix = (
+        alt.Chart(
+            weekly.unpivot(index="as_of", on=_labels, variable_name="status", value_name="records")
+        )
+        .mark_area()
+        .encode(
+            x=alt.X("as_of:T", title="week"),
+            y=alt.Y("records:Q", stack="normalize", axis=alt.Axis(format="%"), title="share"),
+            color=alt.Color("status:N", scale=_colours),
+            tooltip=["as_of:T", "status:N", "records:Q"],
+        )
+        .properties(height=220, title="Status mix, weekly")
+    )
+    mo.vstack([mo.md("## The last year, week by week"), average, mix])
+    return average, days, history, mix, weekly
+
+
+@app.cell
+def _(biggest_drops, mo, pl, portfolio):
+    drops = biggest_drops(portfolio.definition, portfolio.frames, portfolio.as_of, days=30, top=15)
+    names = (
+        portfolio.frames.records.filter(pl.col("object_type") == portfolio.definition.object_type)
+        .select(
+            "id",
+            *(["p.name"] if "p.name" in portfolio.frames.records.collect_schema().names() else []),
+        )
+        .collect()
+    )
+    if "p.name" in names.columns:
+        drops = drops.join(
+            names.rename({"p.name": "name"}).with_columns(pl.col("name").str.strip_chars('"')),
+            on="id",
+            how="left",
+        )
+    mo.vstack(
+        [
+            mo.md("## Dropped most in the last 30 days — and why"),
+            mo.ui.table(drops, selection=None),
+        ]
+    )
+    return drops, names
+
+
+@app.cell
+def test_every_breakdown_row_adds_up(table, thresholds):
+    if table is not None:
+        _labels = [t.label for t in thresholds]
+        assert (
+            table.select(sum(table[label] for label in _labels)).to_series() == table["scored"]
+        ).all()
+    return
+
+
+@app.cell
+def test_the_trend_has_one_row_a_week(days, weekly):
+    assert weekly.height == len(days)
+    assert weekly["as_of"].is_sorted()
+    return
+
+
+@app.cell
+def test_drops_are_drops_with_a_reason(drops):
+    assert (drops["delta"] < 0).all()
+    assert drops["why"].null_count() == 0
+    return
+
+
+if __name__ == "__main__":
+    app.run()
