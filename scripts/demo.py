@@ -39,7 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / ".demo"
 ACCOUNT = "demo"
 CATCH_UP = timedelta(days=30)  # the score goes live this long ago; the sweep catches up
-console = Console(highlight=False)
+# The handlers print their logs and EMF metrics to stdout, as on Lambda: the demo sends those to
+# .demo/stack.log and keeps the terminal for the story.
+console = Console(
+    highlight=False, file=sys.__stdout__, width=None if sys.__stdout__.isatty() else 120
+)
 
 
 class Api:
@@ -75,13 +79,15 @@ def step(number: int, title: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--companies", type=int, default=int(os.environ.get("DEMO_COMPANIES", 300)))
+    parser.add_argument("--companies", type=int, default=int(os.environ.get("DEMO_COMPANIES", 100)))
     parser.add_argument("--port", type=int, default=0, help="default: 3000, or a free port")
     parser.add_argument("--keep-running", action="store_true", help="serve until Ctrl-C")
     args = parser.parse_args()
     started = time.monotonic()
 
     step(1, "Start the local stack (the same handlers as on AWS)")
+    OUT.mkdir(exist_ok=True)
+    sys.stdout = (OUT / "stack.log").open("w", encoding="utf-8")
     stack = LocalStack.start(ROOT, prefix=f"demo{int(time.time())}")
     port = args.port or (3000 if _free(3000) else free_port())
     stack.serve(port)
@@ -104,7 +110,10 @@ def main() -> None:
             except KeyboardInterrupt:
                 pass
         stack.stop()
-    console.print(f"\n[dim]demo finished in {time.monotonic() - started:.0f} s[/]")
+    console.print(
+        f"\n[dim]demo finished in {time.monotonic() - started:.0f} s "
+        f"(the handlers' logs and metrics: {(OUT / 'stack.log').relative_to(ROOT)})[/]"
+    )
 
 
 def run(args: argparse.Namespace, stack: LocalStack, api: Api, url: str) -> None:
@@ -161,11 +170,14 @@ def run(args: argparse.Namespace, stack: LocalStack, api: Api, url: str) -> None
         secret = stack.webhook_secret(ACCOUNT)
         batches = [events[i : i + 100] for i in range(0, len(events), 100)]
         random.Random(1).shuffle(batches)
-        task = bar.add_task("events   → signed webhooks", total=len(events))
-        for batch in pool.map(lambda b: _post_events(url, secret, b), batches):
-            bar.advance(task, batch)
-        task = bar.add_task("scorer   ← changes queue", total=len(events))
-        _wait_for_queue(stack, bar, task, len(events))
+        sent = bar.add_task("events   → signed webhooks", total=len(events))
+        scored = bar.add_task("scorer   ← changes queue", total=len(events))
+        for batch in batches:
+            # as a sender would under back-pressure: keep the queue short (moto's SQS slows down
+            # as it fills; AWS's does not)
+            _wait_for_queue(stack, bar, scored, bar.tasks[sent].completed, below=300)
+            bar.advance(sent, _post_events(url, secret, batch))
+        _wait_for_queue(stack, bar, scored, len(events), below=1)
 
     step(4, "Create a health score from the five pre-defined groups, and preview it")
     created = api.call(
@@ -246,7 +258,8 @@ def _post_events(url: str, secret: str, batch: list[Any]) -> int:
         return int(json.loads(reply.read())["accepted"])
 
 
-def _wait_for_queue(stack: LocalStack, bar: Progress, task: Any, total: int) -> None:
+def _wait_for_queue(stack: LocalStack, bar: Progress, task: Any, sent: float, below: int) -> None:
+    """Until fewer than `below` changes wait in the queue; the bar shows how many are scored."""
     sqs = stack._client("sqs")
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     while True:
@@ -254,10 +267,10 @@ def _wait_for_queue(stack: LocalStack, bar: Progress, task: Any, total: int) -> 
             QueueUrl=stack.settings.changes_queue_url, AttributeNames=names
         )["Attributes"]
         waiting = sum(int(attributes.get(n, 0)) for n in names)
-        bar.update(task, completed=total - waiting)
-        if not waiting:
+        bar.update(task, completed=sent - waiting)
+        if waiting < below:
             return
-        time.sleep(0.25)
+        time.sleep(0.2)
 
 
 def _wait_for_job(api: Api, job_id: str) -> dict[str, Any]:
@@ -312,12 +325,16 @@ def _print_at_risk(api: Api, did: str, cards: list[dict[str, Any]]) -> None:
         reasons = ", ".join(f"{group} {points:+g}" for group, points in lows[:2])
         change = card["last_change"] or {}
         why = (change.get("why") or {}).get("summary", "")
+        if change.get("status_before") is None:
+            last = f"first scored ({why})"
+        else:
+            last = f"{change['direction']} {change['amount']}: {why}"
         table.add_row(
             f"{name} ({card['id']})",
             str(card["score"]),
             f"[{card['color']}]{card['status']}[/]",
             reasons,
-            f"{change.get('direction', '')} {change.get('amount', '')}: {why}"[:60],
+            last[:70],
         )
     console.print(table)
 

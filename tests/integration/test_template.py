@@ -184,3 +184,15 @@ def test_the_recompute_runs_as_a_distributed_map_fed_by_the_queue():
     pipe = TEMPLATE.read_text().split("  RecomputePipe:\n", 1)[1].split("\n\n", 1)[0]
     assert "Source: !GetAtt RecomputeQueue.Arn" in pipe
     assert "Target: !Ref RecomputeStateMachine" in pipe
+
+
+def test_the_published_openapi_document_is_the_one_the_api_serves():
+    import subprocess
+
+    run = subprocess.run(
+        [sys.executable, "scripts/openapi.py", "--check"],
+        cwd=TEMPLATE.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -58,6 +58,7 @@ WEBHOOK_PATH = "/webhooks/events"
 LOCAL_PATHS = ("/local/clock", "/local/webhook-secret")
 REGION = "us-east-1"
 SWEEP_EVERY = 5.0  # seconds between local sweeps (hourly on AWS)
+SCORERS = 2  # concurrent scorer instances draining the changes queue
 
 
 class _Loader(yaml.SafeLoader):
@@ -106,9 +107,10 @@ def create_from_template(template: Path, prefix: str, dynamodb: Any, sqs: Any) -
     return Settings.for_prefix(prefix, **overrides)
 
 
-def load_handler(root: Path, name: str) -> ModuleType:
-    """functions/<name>/app.py as a module, as Lambda would import it."""
-    module_name = f"healthscore_function_{name}"
+def load_handler(root: Path, name: str, instance: int = 0) -> ModuleType:
+    """functions/<name>/app.py as a module, as Lambda would import it. Each `instance` is a
+    separate copy (its own module-level state), like concurrent Lambda execution environments."""
+    module_name = f"healthscore_function_{name}" + (f"_{instance}" if instance else "")
     if module_name in sys.modules:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, root / "functions" / name / "app.py")
@@ -236,6 +238,8 @@ class LocalStack:
             "AWS_SECRET_ACCESS_KEY": "local",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_SERVICE_NAME": "healthscore-local",
+            # quiet by default (warnings and errors still show); set it to INFO to see every line
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         }
 
     def token(
@@ -260,6 +264,7 @@ class LocalStack:
             getattr(load_handler(self.root, name), cached).cache_clear()
         secret = self.secret
         stack = self
+        locks = {module.__name__: threading.Lock() for module in (api, webhook)}
 
         class Handler(BaseHTTPRequestHandler):
             def _handle(self) -> None:
@@ -292,7 +297,10 @@ class LocalStack:
                     raw_query=parts.query,
                     headers=headers,
                 )
-                result = handler.lambda_handler(event, LocalLambdaContext())
+                # one invocation at a time per handler, as in one Lambda execution environment
+                # (the resolver keeps per-request state on the module's app)
+                with locks[handler.__name__]:
+                    result = handler.lambda_handler(event, LocalLambdaContext())
                 self.send_response(int(result["statusCode"]))
                 for name, value in (result.get("headers") or {}).items():
                     self.send_header(name, value)
@@ -340,13 +348,16 @@ class LocalStack:
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         threading.Thread(target=self._run_jobs, daemon=True).start()
-        threading.Thread(target=self._drain_changes, daemon=True).start()
+        for instance in range(SCORERS):
+            threading.Thread(target=self._drain_changes, args=(instance,), daemon=True).start()
         threading.Thread(target=self._sweep_now_and_then, daemon=True).start()
         return self.server
 
-    def _drain_changes(self) -> None:
-        """The changes queue → the real scorer handler, as Lambda's SQS event source would."""
-        scorer = load_handler(self.root, "scorer")
+    def _drain_changes(self, instance: int = 0) -> None:
+        """The changes queue → the real scorer handler, as Lambda's SQS event source would (one
+        thread per concurrent scorer instance)."""
+        scorer = load_handler(self.root, "scorer", instance)
+        scorer.scorer.cache_clear()
         sqs = self._client("sqs")
         url = self.settings.changes_queue_url
         while self.server is not None:
@@ -358,9 +369,13 @@ class LocalStack:
                 continue
             result = scorer.lambda_handler(_sqs_event(messages, url), LocalLambdaContext())
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-            for message in messages:
-                if message["MessageId"] not in failed:
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            done = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages)
+                if m["MessageId"] not in failed
+            ]
+            if done:
+                sqs.delete_message_batch(QueueUrl=url, Entries=done)
 
     def drain(self, timeout: float = 60.0) -> None:
         """Wait until the changes queue is empty and nothing is in flight (tests, the demo)."""
