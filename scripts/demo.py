@@ -260,7 +260,7 @@ def _post_events(url: str, secret: str, batch: list[Any]) -> int:
 
 def _wait_for_queue(stack: LocalStack, bar: Progress, task: Any, sent: float, below: int) -> None:
     """Until fewer than `below` changes wait in the queue; the bar shows how many are scored."""
-    sqs = stack._client("sqs")
+    sqs = stack.client("sqs")
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     while True:
         attributes = sqs.get_queue_attributes(

@@ -769,7 +769,15 @@ def webhook_secret(
 
 @webhook_app.command("send")
 def webhook_send(
-    batch: Annotated[Path, typer.Argument(help="A JSON array: native events or HubSpot items")],
+    batch: Annotated[
+        Path,
+        typer.Argument(
+            help="A JSON array: native events or HubSpot items",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
     account: Annotated[str, typer.Option(help="Account id")] = "demo",
     url: LocalUrl = DEFAULT_URL,
 ) -> None:

@@ -422,3 +422,14 @@ def test_sample_data_overview_and_a_10000_company_score(tmp_path):
     assert overview.returncode == 0
     assert "10,000 companies scored" in overview.stdout
     assert "most at-risk" in overview.stdout
+
+
+def test_webhook_send_names_a_missing_batch_file_without_a_traceback(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "healthscore", "webhook", "send", str(tmp_path / "nope.json")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert "does not exist" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -23,6 +23,7 @@ from healthscore.domain.changes import EventArrived, PropertiesChanged
 from healthscore.domain.dataset import AssociationLine, Event, Record
 from healthscore.domain.definition import parse_definition
 from healthscore.services.incremental import IncrementalScorer
+from healthscore.services.local_stack import LocalLambdaContext, sqs_event
 from healthscore.services.scoring import Engine, score_rows
 from healthscore.services.sweep import Sweep
 from healthscore.settings import Settings
@@ -251,7 +252,7 @@ def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_
                 ).get("Messages", [])
                 if not messages:
                     break
-                result = scorer_function.lambda_handler(_sqs_event(messages), _context())
+                result = scorer_function.lambda_handler(sqs_event(messages, queue), _context())
                 failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
                 reported_failures += len(failed)
                 for message in messages:
@@ -274,28 +275,7 @@ def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_
     )
 
 
-def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:changes",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
-
-
 def _context() -> Any:
-    from healthscore.services.local_stack import LocalLambdaContext
-
     return LocalLambdaContext()
 
 

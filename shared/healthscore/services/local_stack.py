@@ -195,7 +195,8 @@ class LocalStack:
     def clock(self) -> Clock:
         return Clock(self.settings.clock_file)
 
-    def _client(self, service: str) -> Any:
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stack's moto services (SQS, SSM, EventBridge)."""
         import boto3
 
         endpoint = self.settings.sqs_endpoint if service == "sqs" else self.settings.aws_endpoint
@@ -209,7 +210,7 @@ class LocalStack:
 
     def webhook_secret(self, account: str) -> str:
         """The account's webhook signing secret (created on first ask), as SSM holds it."""
-        ssm = self._client("ssm")
+        ssm = self.client("ssm")
         name = f"{self.settings.webhook_secrets_path}/{account}"
         try:
             return str(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
@@ -358,7 +359,7 @@ class LocalStack:
         thread per concurrent scorer instance)."""
         scorer = load_handler(self.root, "scorer", instance)
         scorer.scorer.cache_clear()
-        sqs = self._client("sqs")
+        sqs = self.client("sqs")
         url = self.settings.changes_queue_url
         while self.server is not None:
             reply = sqs.receive_message(
@@ -367,7 +368,7 @@ class LocalStack:
             messages = reply.get("Messages", [])
             if not messages:
                 continue
-            result = scorer.lambda_handler(_sqs_event(messages, url), LocalLambdaContext())
+            result = scorer.lambda_handler(sqs_event(messages, url), LocalLambdaContext())
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             done = [
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
@@ -379,7 +380,7 @@ class LocalStack:
 
     def drain(self, timeout: float = 60.0) -> None:
         """Wait until the changes queue is empty and nothing is in flight (tests, the demo)."""
-        sqs = self._client("sqs")
+        sqs = self.client("sqs")
         deadline = time.monotonic() + timeout
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         while time.monotonic() < deadline:
@@ -437,7 +438,7 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
-def _sqs_event(messages: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:
+def sqs_event(messages: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:
     arn = "arn:aws:sqs:us-east-1:000000000000:" + queue_url.rsplit("/", 1)[-1]
     return {
         "Records": [
