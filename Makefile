@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := .demo
 
-.PHONY: venv demo test lint format typecheck bench bench-incremental clean serve dynamodb-local java chromium
+.PHONY: venv demo test soak lint format typecheck bench bench-incremental clean serve dynamodb-local java chromium
 
 venv: $(STAMP)
 
@@ -55,7 +55,12 @@ java:
 # Two workers (one per core), a test file per worker at a time: DynamoDB Local and the
 # subprocesses the tests start overlap with Python's own work.
 test: lint typecheck dynamodb-local chromium
-	$(BIN)/python -m pytest -q --durations=10 -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q --durations=10 -n 2 --dist loadfile -m "not soak"
+
+# Long soaks and big data (8 concurrent workers, 10% throttling over 250 changes, a 10,000-state
+# sweep, a 10,000-company CLI run): the same tests as make test's, at full size.
+soak: $(STAMP) dynamodb-local
+	$(BIN)/python -m pytest -q --durations=10 -n 2 --dist load -m soak
 
 serve: $(STAMP) dynamodb-local
 	$(BIN)/healthscore serve

@@ -172,27 +172,40 @@ def _worker_run(store: DynamoStore, events: list[Event], clock: Clock, workers: 
     assert not errors, errors[:3]
 
 
-def test_eight_workers_scoring_5000_events_at_10_companies_lose_no_update(local_store, tmp_path):
-    # Given 10 companies with 3 contacts each and a live score
-    people = _portfolio(local_store, 10, 3)
+@pytest.mark.parametrize(
+    ("workers", "events_count", "companies"),
+    [
+        pytest.param(4, 400, 5, id="4-workers-400-events"),
+        pytest.param(8, 5000, 10, id="8-workers-5000-events", marks=pytest.mark.soak),
+    ],
+)
+def test_concurrent_workers_scoring_events_at_hot_companies_lose_no_update(
+    local_store, tmp_path, workers, events_count, companies
+):
+    # Given a few companies with 3 contacts each and a live score (10 and 8 workers in make soak)
+    people = _portfolio(local_store, companies, 3)
     clock = Clock(datetime(2026, 6, 15, 9, tzinfo=UTC))
     make_live(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
     rng = random.Random(8)
     contacts = [p for group in people.values() for p in group]
     events = [
         _event(n, rng.choice(contacts), clock() - timedelta(days=rng.randrange(200)), rng)
-        for n in range(5000)
+        for n in range(events_count)
     ]
-    # When 8 workers score them all at once (every one lands on one of 10 hot companies)
-    _worker_run(local_store, events, clock, workers=8)
+    # When the workers score them all at once (every one lands on one of a few hot companies)
+    _worker_run(local_store, events, clock, workers=workers)
     # Then every event counted exactly once: the scores are the batch engine's
     assert stored_scores(local_store, ACCOUNT, "health") == _batch_engine(
         local_store, tmp_path / "export", clock()
     )
 
 
+@pytest.mark.parametrize(
+    "events_count",
+    [pytest.param(60, id="60-events"), pytest.param(250, id="250-events", marks=pytest.mark.soak)],
+)
 def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_lost(
-    local_store, tmp_path, monkeypatch
+    local_store, tmp_path, monkeypatch, events_count
 ):
     from moto import mock_aws
 
@@ -204,7 +217,7 @@ def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_
     contacts = [p for group in people.values() for p in group]
     changes: list[Any] = [
         EventArrived(_event(n, rng.choice(contacts), now - timedelta(days=rng.randrange(90)), rng))
-        for n in range(250)
+        for n in range(events_count)
     ]
     changes += [
         PropertiesChanged("companies", company, {"nps_score": rng.randrange(11)}, 1000 + n)
@@ -279,20 +292,27 @@ def _context() -> Any:
     return LocalLambdaContext()
 
 
-def test_the_sweep_reads_only_the_due_records(local_store):
-    # Given 10,000 scored companies of which 1 % are due today (100,000 in `make bench`)
+@pytest.mark.parametrize(
+    "states",
+    [
+        pytest.param(1_000, id="1000-states"),
+        pytest.param(10_000, id="10000-states", marks=pytest.mark.soak),
+    ],
+)
+def test_the_sweep_reads_only_the_due_records(local_store, states):
+    # Given scored companies of which 1 % are due today (100,000 in `make bench`)
     today = datetime(2026, 6, 15, tzinfo=UTC).date()
     local_store.new_segment(ACCOUNT, SEGMENT["id"], SEGMENT).save()
     make_live(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=datetime.now(UTC))
-    due = seed_states(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, 10_000, 100, today)
+    due = seed_states(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, states, 100, today)
     clock = Clock(datetime(2026, 6, 15, 6, tzinfo=UTC))
     # When the sweep runs
     with metered() as meter:
         summary = Sweep(local_store, clock=clock).run()
     # Then it read each due state once (plus the definition and segment), never scanned,
     # and moved every due state on to a later day
-    print(f"sweep: {due} due of 10,000; {meter.summary()}")
-    assert summary.due == summary.rescored == due == 100
+    print(f"sweep: {due} due of {states:,}; {meter.summary()}")
+    assert summary.due == summary.rescored == due == states // 100
     assert meter.items_read <= 1.2 * due
     assert "Scan" not in meter.requests
     assert list(local_store.due_states(today)) == []
