@@ -7,7 +7,7 @@ changes status, and which groups moved them).
     marimo run notebooks/distribution_preview.py -- --dataset .demo/portfolio \
         --api http://127.0.0.1:3000 --token-file .healthscore/token --definition-id <id>
 
-Inputs as in healthscore/services/notebooks.py; `--compare` a second definition file (the live
+Inputs as in healthscore/dev/notebooks.py; `--compare` a second definition file (the live
 one) for the what-if; with `--api` the draft and live revisions of `--definition-id` are
 compared.
 """
@@ -27,7 +27,10 @@ def _():
     from healthscore.domain.batch_engine import segment_membership
     from healthscore.domain.definition import parse_definition
     from healthscore.services.analytics import status_changes_with_reasons, what_if
-    from healthscore.services.notebooks import NotebookInputs, notebook_args
+    from healthscore.dev.notebooks import (
+        NotebookInputs,
+        notebook_args,
+    )
     from healthscore.services.outcomes import thresholds_of
 
     return (

@@ -5,7 +5,7 @@ that dropped most in the last 30 days, with the groups that fell.
     marimo run notebooks/portfolio_health.py -- --dataset .demo/portfolio \
         --definition docs/examples/customer-health-score.json
 
-Inputs as in healthscore/services/notebooks.py; `--weeks` how far back the trend goes (52).
+Inputs as in healthscore/dev/notebooks.py; `--weeks` how far back the trend goes (52).
 """
 
 import marimo
@@ -28,7 +28,11 @@ def _():
         trend_days,
         trend_summary,
     )
-    from healthscore.services.notebooks import NotebookInputs, notebook_args, option
+    from healthscore.dev.notebooks import (
+        NotebookInputs,
+        notebook_args,
+        option,
+    )
     from healthscore.services.outcomes import thresholds_of
 
     return (

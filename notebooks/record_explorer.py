@@ -4,7 +4,7 @@ events that moved it, and the breakdown of every point.
     marimo run notebooks/record_explorer.py -- --dataset .demo/portfolio \
         --definition docs/examples/customer-health-score.json --record c0000042
 
-Inputs as in healthscore/services/notebooks.py; `--record` the record id (default: the
+Inputs as in healthscore/dev/notebooks.py; `--record` the record id (default: the
 lowest-scoring one); `--days` how far back the history goes (180). With `--api` and
 `--definition-id`, the stored health card and history (with their causes) are shown too.
 """
@@ -24,7 +24,11 @@ def _():
     import polars as pl
 
     from healthscore.adapters.dataset_files import read_dataset
-    from healthscore.services.notebooks import NotebookInputs, notebook_args, option
+    from healthscore.dev.notebooks import (
+        NotebookInputs,
+        notebook_args,
+        option,
+    )
     from healthscore.services.outcomes import thresholds_of
     from healthscore.services.scoring import (
         explain_record,

@@ -26,7 +26,10 @@ def _():
     import polars as pl
 
     from healthscore.services import outcomes
-    from healthscore.services.notebooks import NotebookInputs, notebook_args
+    from healthscore.dev.notebooks import (
+        NotebookInputs,
+        notebook_args,
+    )
 
     return NotebookInputs, alt, mo, notebook_args, outcomes, pl
 

@@ -90,7 +90,7 @@ def generate(folder: Path, companies: int) -> tuple[float, str]:
 
 
 def generate_here(folder: Path, companies: int) -> tuple[float, str]:
-    from healthscore.services.bulk_portfolio import generate_bulk_portfolio
+    from healthscore.dev.bulk_portfolio import generate_bulk_portfolio
 
     started = time.perf_counter()
     summary = generate_bulk_portfolio(folder, companies, seed=7, until=END)

@@ -32,8 +32,8 @@ from rich.table import Table
 from healthscore.adapters.dataset_files import read_dataset
 from healthscore.adapters.dynamodb_local import free_port
 from healthscore.adapters.webhooks import signed_headers
-from healthscore.services.local_stack import LocalStack
-from healthscore.services.sample_portfolio import generate_portfolio
+from healthscore.dev.local_stack import LocalStack
+from healthscore.dev.sample_portfolio import generate_portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / ".demo"

@@ -18,7 +18,7 @@ TARGET = ROOT / "docs" / "openapi.json"
 def document() -> str:
     # The handler reads its settings lazily; importing it needs none.
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    from healthscore.services.local_stack import load_handler
+    from healthscore.dev.local_stack import load_handler
 
     api = load_handler(ROOT, "api")
     return json.dumps(api.api_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -33,11 +33,18 @@ from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.event_bus import EventBridgePublisher
 from healthscore.adapters.job_queue import SqsJobStarter
-from healthscore.domain.definition import DefinitionError, PlanLimitExceeded
+from healthscore.domain.access import Caller
+from healthscore.domain.definition import DefinitionError
+from healthscore.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+)
+from healthscore.domain.plans import PlanLimitExceeded
 from healthscore.domain.templates import UnknownTemplate
 from healthscore.domain.values import parse_instant
-from healthscore.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from healthscore.services.health_scores import Caller, HealthScores
+from healthscore.services.health_scores import HealthScores
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.settings import Settings
 

@@ -46,7 +46,7 @@ from healthscore.domain.templates import (
 )
 from healthscore.domain.values import parse_as_of
 from healthscore.services import analytics
-from healthscore.services.sample_portfolio import generate_portfolio
+from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.services.scoring import (
     Engine,
     RecordNotFound,
@@ -674,7 +674,7 @@ def serve(
 ) -> None:
     """Run the API locally: tables and queues from template.yaml, the real handlers, dev tokens."""
     from healthscore.adapters.dynamodb_local import DynamoDBLocalMissing
-    from healthscore.services.local_stack import LocalStack
+    from healthscore.dev.local_stack import LocalStack
 
     root = Path.cwd()
     if not (root / "template.yaml").exists():

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from healthscore.domain.definition import Plan
+from healthscore.domain.plans import Plan
 from tests.api.conftest import Stack
 
 SEGMENT = {"name": "All companies", "object_type": "companies", "conditions": []}
@@ -229,8 +229,9 @@ def test_two_concurrent_edits_one_wins_the_other_gets_a_conflict(stack: Stack) -
     through. (DynamoDB Local: moto is not thread-safe.)"""
     import threading
 
-    from healthscore.services.errors import Conflict
-    from healthscore.services.health_scores import Caller, HealthScores
+    from healthscore.domain.access import Caller
+    from healthscore.domain.errors import Conflict
+    from healthscore.services.health_scores import HealthScores
 
     seeded(stack)
     definition = stack.admin("acme").post("/definitions", minimal()).body

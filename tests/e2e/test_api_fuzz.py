@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from healthscore.adapters.dynamodb_local import free_port
-from healthscore.services.local_stack import LocalStack
+from healthscore.dev.local_stack import LocalStack
 from tests.api.client import load_function
 
 ROOT = Path(__file__).parents[2]

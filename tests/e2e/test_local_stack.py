@@ -15,7 +15,10 @@ import boto3
 import pytest
 
 from healthscore.adapters.dynamodb_local import free_port
-from healthscore.services.local_stack import LocalStack, template_resources
+from healthscore.dev.local_stack import (
+    LocalStack,
+    template_resources,
+)
 
 ROOT = Path(__file__).parents[2]
 

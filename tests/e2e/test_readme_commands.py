@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from healthscore.adapters.dynamodb_local import free_port
-from healthscore.services.local_stack import LocalStack
+from healthscore.dev.local_stack import LocalStack
 
 ROOT = Path(__file__).parents[2]
 SECTIONS = (

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from healthscore.adapters.dynamodb_local import free_port
-from healthscore.services.sample_portfolio import generate_portfolio
+from healthscore.dev.sample_portfolio import generate_portfolio
 
 ROOT = Path(__file__).parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

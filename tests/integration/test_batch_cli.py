@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from healthscore.services.bulk_portfolio import generate_bulk_portfolio
+from healthscore.dev.bulk_portfolio import generate_bulk_portfolio
 from tests.integration.test_cli import AS_OF, EXAMPLES, healthscore
 
 DEFINITIONS = [

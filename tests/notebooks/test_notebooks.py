@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from healthscore.services.sample_portfolio import generate_portfolio
+from healthscore.dev.sample_portfolio import generate_portfolio
 
 ROOT = Path(__file__).parents[2]
 BIN = Path(sys.executable).parent

@@ -10,7 +10,7 @@ import pytest
 
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
-from healthscore.services.sample_portfolio import generate_portfolio
+from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.settings import Settings
 
 AS_OF_DAY = "2026-06-15"

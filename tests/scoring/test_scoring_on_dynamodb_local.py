@@ -23,7 +23,10 @@ from healthscore.domain.changes import EventArrived, PropertiesChanged
 from healthscore.domain.dataset import AssociationLine, Event, Record
 from healthscore.domain.definition import parse_definition
 from healthscore.services.incremental import IncrementalScorer
-from healthscore.services.local_stack import LocalLambdaContext, sqs_event
+from healthscore.dev.local_stack import (
+    LocalLambdaContext,
+    sqs_event,
+)
 from healthscore.services.scoring import Engine, score_rows
 from healthscore.services.sweep import Sweep
 from healthscore.settings import Settings

@@ -15,7 +15,7 @@ from healthscore.adapters.dataset_frames import frames_from_dataset
 from healthscore.domain.definition import parse_definition
 from healthscore.domain.reference_engine import score
 from healthscore.services import analytics
-from healthscore.services.sample_portfolio import generate_portfolio
+from healthscore.dev.sample_portfolio import generate_portfolio
 from tests.builders import AS_OF
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "customer-health-score.json"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from healthscore.domain.definition import (
+from healthscore.domain.definition import validate_definition
+from healthscore.domain.plans import (
     Plan,
     PlanLimitExceeded,
     check_plan_allows,
-    validate_definition,
 )
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"

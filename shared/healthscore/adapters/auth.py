@@ -15,9 +15,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from healthscore.domain.definition import Plan
-from healthscore.services.errors import Forbidden
-from healthscore.services.health_scores import MANAGE_PERMISSION, SERVICE_SEAT, Caller
+from healthscore.domain.access import (
+    MANAGE_PERMISSION,
+    SERVICE_SEAT,
+    Caller,
+)
+from healthscore.domain.errors import Forbidden
+from healthscore.domain.plans import Plan
 
 DEV_ISSUER = "healthscore-local"
 DEV_AUDIENCE = "healthscore-api"

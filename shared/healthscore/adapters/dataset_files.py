@@ -14,7 +14,10 @@ from typing import Any, TypeVar
 
 from healthscore.domain.conditions import Condition
 from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, Segment
-from healthscore.domain.definition import check_conditions, is_record_object_type
+from healthscore.domain.definition import (
+    check_conditions,
+    is_record_object_type,
+)
 from healthscore.domain.values import parse_instant
 
 FILES = ("records", "associations", "events", "segments")

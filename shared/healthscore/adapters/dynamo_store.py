@@ -33,7 +33,10 @@ from healthscore.adapters.dynamo_tables import (
     split_key,
 )
 from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, RecordKey
-from healthscore.services.errors import Conflict, InvalidRequest
+from healthscore.domain.errors import (
+    Conflict,
+    InvalidRequest,
+)
 
 
 def now() -> datetime:

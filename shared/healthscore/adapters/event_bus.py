@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from healthscore.adapters.aws_clients import client
-from healthscore.services.score_states import StatusChange
+from healthscore.domain.score_state import StatusChange
 from healthscore.settings import Settings
 
 SOURCE = "healthscore"

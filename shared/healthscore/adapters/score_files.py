@@ -9,20 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from healthscore.domain.definition import ScoreDefinition
-from healthscore.domain.reference_engine import HUNDREDTHS, RecordScore
+from healthscore.domain.reference_engine import RecordScore
+from healthscore.domain.values import points_json
 
 if TYPE_CHECKING:
     from healthscore.domain.batch_engine import BatchResult
 
 COLUMNS = ("object_type", "id", "score", "status", "color", "groups")
-
-
-def points_json(hundredths: int) -> int | float:
-    """A group total as a JSON number: an integer when whole, else at most two decimals."""
-    whole, rest = divmod(hundredths, HUNDREDTHS)
-    if rest == 0:
-        return whole
-    return round(hundredths / HUNDREDTHS, 2)
 
 
 def score_row(result: RecordScore) -> dict[str, Any]:

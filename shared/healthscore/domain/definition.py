@@ -12,7 +12,6 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import (
@@ -797,45 +796,3 @@ def _check_output_properties(properties: OutputProperties) -> Iterator[Issue]:
             yield Issue(f"properties.{field}.label", "must not be empty")
     if properties.score.name == properties.status.name:
         yield Issue("properties.status.name", "must differ from properties.score.name")
-
-
-# ---------------------------------------------------------------------------------------------
-# Plan limits
-
-
-class Plan(StrEnum):
-    PROFESSIONAL = "professional"
-    ENTERPRISE = "enterprise"
-
-
-@dataclass(frozen=True, slots=True)
-class PlanLimits:
-    live: int
-    drafts: int
-
-
-PLAN_LIMITS = {
-    Plan.PROFESSIONAL: PlanLimits(live=1, drafts=5),
-    Plan.ENTERPRISE: PlanLimits(live=10, drafts=20),
-}
-
-
-class PlanLimitExceeded(Exception):
-    """The account's plan does not allow another live score or draft."""
-
-
-def check_plan_allows(
-    plan: Plan, *, live: int, drafts: int, adding: Literal["live", "draft"]
-) -> None:
-    """Raise PlanLimitExceeded when adding one more live score or draft breaks the plan."""
-    limits = PLAN_LIMITS[plan]
-    if adding == "live" and live + 1 > limits.live:
-        raise PlanLimitExceeded(
-            f"the {plan.value} plan allows {limits.live} live health score"
-            f"{'s' if limits.live != 1 else ''}; turn one off first"
-        )
-    if adding == "draft" and drafts + 1 > limits.drafts:
-        raise PlanLimitExceeded(
-            f"the {plan.value} plan allows {limits.drafts} draft health scores; "
-            "delete or publish one first"
-        )

@@ -11,7 +11,10 @@ import copy
 from types import MappingProxyType
 from typing import Any
 
-from healthscore.domain.definition import ScoreDefinition, parse_definition
+from healthscore.domain.definition import (
+    ScoreDefinition,
+    parse_definition,
+)
 
 DEFAULT_THRESHOLDS: list[dict[str, Any]] = [
     {"min": 0, "label": "At-risk", "color": "#d64545"},

@@ -145,3 +145,14 @@ def parse_as_of(text: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+HUNDREDTHS_PER_POINT = 100
+
+
+def points_json(hundredths: int) -> int | float:
+    """A group total as a JSON number: an integer when whole, else at most two decimals."""
+    whole, rest = divmod(hundredths, HUNDREDTHS_PER_POINT)
+    if rest == 0:
+        return whole
+    return round(hundredths / HUNDREDTHS_PER_POINT, 2)

@@ -20,7 +20,11 @@ from healthscore.domain.batch_engine import (
     score_frames,
     segment_membership,
 )
-from healthscore.domain.definition import DefinitionError, Issue, ScoreDefinition
+from healthscore.domain.definition import (
+    DefinitionError,
+    Issue,
+    ScoreDefinition,
+)
 from healthscore.domain.reference_engine import HUNDREDTHS
 
 BIN_WIDTH = 5

@@ -15,7 +15,6 @@ import copy
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -28,7 +27,8 @@ from healthscore.adapters.dataset_files import (
 )
 from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.adapters.dynamo_tables import DefinitionItem
-from healthscore.adapters.score_files import points_json, score_row
+from healthscore.adapters.score_files import score_row
+from healthscore.domain.access import Caller
 from healthscore.domain.changes import (
     AssociationChanged,
     EventArrived,
@@ -38,11 +38,17 @@ from healthscore.domain.changes import (
 from healthscore.domain.dataset import AssociationLine, Dataset, Record, RecordKey
 from healthscore.domain.definition import (
     DefinitionError,
-    Plan,
     ScoreDefinition,
-    check_plan_allows,
     default_output_properties,
     parse_definition,
+)
+from healthscore.domain.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+)
+from healthscore.domain.plans import (
+    check_plan_allows,
 )
 from healthscore.domain.reference_engine import (
     RecordScore,
@@ -52,39 +58,12 @@ from healthscore.domain.reference_engine import (
     score_record,
 )
 from healthscore.domain.templates import definition_from_templates
-from healthscore.domain.values import utc_day
-from healthscore.services.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from healthscore.domain.values import points_json, utc_day
 from healthscore.services.incremental import IncrementalScorer
 
-MANAGE_PERMISSION = "manage_customer_success_settings"
-SERVICE_SEAT = "service"
 JOB_RETENTION = timedelta(days=30)
 Revision = Literal["draft", "live"]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is asking, from the API Gateway JWT authorizer's claims."""
-
-    account_id: str
-    user_id: str
-    permissions: frozenset[str] = frozenset()
-    seats: frozenset[str] = frozenset()
-    plan: Plan = Plan.PROFESSIONAL
-
-    @property
-    def can_manage(self) -> bool:
-        return MANAGE_PERMISSION in self.permissions and SERVICE_SEAT in self.seats
-
-    def require_manage(self) -> None:
-        if MANAGE_PERMISSION not in self.permissions:
-            raise Forbidden(
-                f"changing health scores needs the {MANAGE_PERMISSION} permission; "
-                "ask an account admin"
-            )
-        if SERVICE_SEAT not in self.seats:
-            raise Forbidden("changing health scores needs a Service seat; ask an account admin")
 
 
 # A job runner: given (account, job id), computes the job's scores now or later (a queue).

@@ -47,8 +47,15 @@ from healthscore.domain.changes import (
     RecordsMerged,
 )
 from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey, Segment
-from healthscore.domain.definition import ScoreDefinition, parse_definition
+from healthscore.domain.definition import (
+    ScoreDefinition,
+    parse_definition,
+)
 from healthscore.domain.reference_engine import in_scope
+from healthscore.domain.score_state import (
+    NewScore,
+    StatusChange,
+)
 from healthscore.domain.tallies import (
     Tally,
     build_tally,
@@ -63,8 +70,6 @@ from healthscore.domain.tallies import (
 )
 from healthscore.domain.values import utc_day
 from healthscore.services.score_states import (
-    NewScore,
-    StatusChange,
     moved_rules,
     removal_entry,
     stamp,

@@ -36,14 +36,20 @@ from healthscore.adapters.dataset_export import (
 from healthscore.adapters.dataset_files import parse_segment, read_dataset
 from healthscore.adapters.dynamo_store import DynamoStore, WriteRefused, now
 from healthscore.adapters.dynamo_tables import ScoreItem
-from healthscore.adapters.score_files import points_json
 from healthscore.domain.dataset import RecordKey
-from healthscore.domain.definition import DefinitionError, ScoreDefinition, parse_definition
+from healthscore.domain.definition import (
+    DefinitionError,
+    ScoreDefinition,
+    parse_definition,
+)
 from healthscore.domain.reference_engine import check_segments
+from healthscore.domain.score_state import (
+    NewScore,
+    rule_name,
+)
 from healthscore.domain.tallies import Tally, build_tally
-from healthscore.domain.values import utc_day
+from healthscore.domain.values import points_json, utc_day
 from healthscore.services.incremental import MAX_ATTEMPTS, LiveScore, ScoringContention, Unit
-from healthscore.services.score_states import NewScore, rule_name
 
 SHARD_SIZE = 2_000  # scored records per shard: a few seconds of work and well under 1 GB
 

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from healthscore.adapters.dataset_files import read_dataset
-from healthscore.adapters.score_files import batch_rows, score_row
+from healthscore.adapters.score_files import (
+    batch_rows,
+    score_row,
+)
 from healthscore.domain.dataset import Dataset, Event, RecordKey
 from healthscore.domain.definition import (
     DefinitionError,

@@ -20,6 +20,7 @@ from typing import Any
 from healthscore.adapters.dynamo_store import DynamoStore, WriteRefused
 from healthscore.adapters.dynamo_tables import ScoreItem
 from healthscore.domain.dataset import RecordKey
+from healthscore.domain.score_state import rule_name
 from healthscore.domain.values import utc_day
 from healthscore.services.incremental import (
     MAX_ATTEMPTS,
@@ -30,7 +31,6 @@ from healthscore.services.incremental import (
     current_tally,
     live_scores,
 )
-from healthscore.services.score_states import rule_name
 
 FIRST_RUN_LOOKBACK = timedelta(days=31)  # no checkpoint yet: how far back due days are read
 

@@ -49,7 +49,7 @@ from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, free_port
 from healthscore.adapters.gateway_events import gateway_event
 from healthscore.adapters.webhooks import WebhookRefused, check_account
-from healthscore.domain.definition import Plan
+from healthscore.domain.plans import Plan
 from healthscore.services.recompute import run_job
 from healthscore.settings import QUEUES, Settings
 

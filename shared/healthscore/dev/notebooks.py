@@ -29,7 +29,10 @@ import polars as pl
 
 from healthscore.adapters.dataset_frames import scan_dataset
 from healthscore.domain.batch_engine import BatchResult, Frames, property_text, score_frames
-from healthscore.domain.definition import ScoreDefinition, parse_definition
+from healthscore.domain.definition import (
+    ScoreDefinition,
+    parse_definition,
+)
 from healthscore.domain.values import parse_instant
 from healthscore.services.outcomes import Threshold
 
@@ -173,7 +176,7 @@ class NotebookInputs:
                 raise NotebookInputError(f"--dataset {self.dataset}: not a dataset folder")
             return self.dataset
         if not (SAMPLE / "records.jsonl").exists():
-            from healthscore.services.sample_portfolio import generate_portfolio
+            from healthscore.dev.sample_portfolio import generate_portfolio
 
             generate_portfolio(SAMPLE, SAMPLE_COMPANIES, seed=7)
         return SAMPLE

@@ -1,0 +1,2 @@
+"""Developer and analyst tooling: the local stack, sample portfolios, notebook inputs. Never
+imported by a Lambda function."""
