@@ -24,13 +24,13 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from healthscore.domain.batch_engine import segment_membership
-    from healthscore.domain.definition import parse_definition
-    from healthscore.services.analytics import status_changes_with_reasons, what_if
     from healthscore.dev.notebooks import (
         NotebookInputs,
         notebook_args,
     )
+    from healthscore.domain.batch_engine import segment_membership
+    from healthscore.domain.validation import parse_definition
+    from healthscore.services.analytics import status_changes_with_reasons, what_if
     from healthscore.services.outcomes import thresholds_of
 
     return (

@@ -20,6 +20,11 @@ def _():
     import marimo as mo
     import polars as pl
 
+    from healthscore.dev.notebooks import (
+        NotebookInputs,
+        notebook_args,
+        option,
+    )
     from healthscore.services.analytics import (
         UnknownProperty,
         biggest_drops,
@@ -27,11 +32,6 @@ def _():
         trend,
         trend_days,
         trend_summary,
-    )
-    from healthscore.dev.notebooks import (
-        NotebookInputs,
-        notebook_args,
-        option,
     )
     from healthscore.services.outcomes import thresholds_of
 

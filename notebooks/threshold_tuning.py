@@ -25,11 +25,11 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from healthscore.services import outcomes
     from healthscore.dev.notebooks import (
         NotebookInputs,
         notebook_args,
     )
+    from healthscore.services import outcomes
 
     return NotebookInputs, alt, mo, notebook_args, outcomes, pl
 

@@ -29,13 +29,13 @@ from healthscore.adapters.score_files import (
     write_jsonl,
     write_parquet,
 )
+from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.domain.batch_engine import Frames
 from healthscore.domain.dataset import Dataset
 from healthscore.domain.definition import (
     DefinitionError,
     Issue,
     ScoreDefinition,
-    validate_definition,
 )
 from healthscore.domain.reference_engine import GroupResult, RecordScore, RuleResult
 from healthscore.domain.templates import (
@@ -44,9 +44,9 @@ from healthscore.domain.templates import (
     definition_from_templates,
     template_group,
 )
+from healthscore.domain.validation import validate_definition
 from healthscore.domain.values import parse_as_of
 from healthscore.services import analytics
-from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.services.scoring import (
     Engine,
     RecordNotFound,

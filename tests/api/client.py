@@ -10,9 +10,9 @@ from typing import Any
 
 from healthscore.adapters.auth import dev_claims
 from healthscore.adapters.gateway_events import gateway_event
-from healthscore.domain.plans import Plan
 from healthscore.dev.local_stack import LocalLambdaContext as LambdaContext
 from healthscore.dev.local_stack import load_handler
+from healthscore.domain.plans import Plan
 
 ROOT = Path(__file__).parents[2]
 

@@ -20,9 +20,9 @@ from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.dynamodb_local import free_port
 from healthscore.adapters.webhooks import signed_headers
-from healthscore.domain.definition import parse_definition
 from healthscore.dev.local_stack import LocalStack
 from healthscore.dev.sample_portfolio import generate_portfolio
+from healthscore.domain.validation import parse_definition
 from healthscore.services.scoring import Engine, score_rows
 from tests.e2e.test_local_stack import call
 

@@ -17,8 +17,8 @@ from healthscore.domain.changes import (
     RecordsMerged,
 )
 from healthscore.domain.dataset import AssociationLine, Event
-from healthscore.domain.definition import parse_definition
 from healthscore.domain.reference_engine import score
+from healthscore.domain.validation import parse_definition
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.scoring import Engine, score_rows
 from healthscore.services.sweep import Sweep

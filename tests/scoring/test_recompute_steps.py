@@ -14,8 +14,8 @@ import pytest
 
 from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.adapters.dynamo_tables import Tables
-from healthscore.domain.definition import parse_definition
 from healthscore.dev.local_stack import LocalLambdaContext
+from healthscore.domain.validation import parse_definition
 from healthscore.services.scoring import Engine, score_rows
 from healthscore.settings import Settings
 from tests.api.client import load_function

@@ -19,14 +19,14 @@ from healthscore.adapters.dynamo_meter import metered
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.webhooks import change_message
-from healthscore.domain.changes import EventArrived, PropertiesChanged
-from healthscore.domain.dataset import AssociationLine, Event, Record
-from healthscore.domain.definition import parse_definition
-from healthscore.services.incremental import IncrementalScorer
 from healthscore.dev.local_stack import (
     LocalLambdaContext,
     sqs_event,
 )
+from healthscore.domain.changes import EventArrived, PropertiesChanged
+from healthscore.domain.dataset import AssociationLine, Event, Record
+from healthscore.domain.validation import parse_definition
+from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.scoring import Engine, score_rows
 from healthscore.services.sweep import Sweep
 from healthscore.settings import Settings

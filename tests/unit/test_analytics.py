@@ -12,10 +12,10 @@ import pytest
 
 from healthscore.adapters.dataset_files import read_dataset
 from healthscore.adapters.dataset_frames import frames_from_dataset
-from healthscore.domain.definition import parse_definition
-from healthscore.domain.reference_engine import score
-from healthscore.services import analytics
 from healthscore.dev.sample_portfolio import generate_portfolio
+from healthscore.domain.reference_engine import score
+from healthscore.domain.validation import parse_definition
+from healthscore.services import analytics
 from tests.builders import AS_OF
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "customer-health-score.json"

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from healthscore.domain.definition import validate_definition
 from healthscore.domain.reference_engine import score
+from healthscore.domain.validation import validate_definition
 from tests.builders import AS_OF
 from tests.strategies import datasets, definitions
 

@@ -7,9 +7,9 @@ from collections import Counter
 from datetime import UTC, date, datetime
 
 from healthscore.adapters.dataset_files import read_dataset
+from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.domain.reference_engine import score
 from healthscore.domain.templates import build_from_templates
-from healthscore.dev.sample_portfolio import generate_portfolio
 
 END = date(2026, 6, 15)
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from healthscore.domain.definition import validate_definition
 from healthscore.domain.plans import (
     Plan,
     PlanLimitExceeded,
     check_plan_allows,
 )
+from healthscore.domain.validation import validate_definition
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 DESIGN_EXAMPLE = json.loads((EXAMPLES / "upmarket-health-score.json").read_text())

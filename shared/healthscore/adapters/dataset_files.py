@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from healthscore.domain.condition_checks import check_conditions
 from healthscore.domain.conditions import Condition
 from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, Segment
-from healthscore.domain.definition import (
-    check_conditions,
-    is_record_object_type,
-)
+from healthscore.domain.definition import is_record_object_type
 from healthscore.domain.values import parse_instant
 
 FILES = ("records", "associations", "events", "segments")

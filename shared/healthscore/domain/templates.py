@@ -11,10 +11,8 @@ import copy
 from types import MappingProxyType
 from typing import Any
 
-from healthscore.domain.definition import (
-    ScoreDefinition,
-    parse_definition,
-)
+from healthscore.domain.definition import ScoreDefinition
+from healthscore.domain.validation import parse_definition
 
 DEFAULT_THRESHOLDS: list[dict[str, Any]] = [
     {"min": 0, "label": "At-risk", "color": "#d64545"},

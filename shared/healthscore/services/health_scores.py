@@ -40,7 +40,6 @@ from healthscore.domain.definition import (
     DefinitionError,
     ScoreDefinition,
     default_output_properties,
-    parse_definition,
 )
 from healthscore.domain.errors import (
     Conflict,
@@ -58,6 +57,7 @@ from healthscore.domain.reference_engine import (
     score_record,
 )
 from healthscore.domain.templates import definition_from_templates
+from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import points_json, utc_day
 from healthscore.services.incremental import IncrementalScorer
 

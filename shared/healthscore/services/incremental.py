@@ -47,10 +47,7 @@ from healthscore.domain.changes import (
     RecordsMerged,
 )
 from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey, Segment
-from healthscore.domain.definition import (
-    ScoreDefinition,
-    parse_definition,
-)
+from healthscore.domain.definition import ScoreDefinition
 from healthscore.domain.reference_engine import in_scope
 from healthscore.domain.score_state import (
     NewScore,
@@ -68,6 +65,7 @@ from healthscore.domain.tallies import (
     referenced_properties,
     score_from_tallies,
 )
+from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import utc_day
 from healthscore.services.score_states import (
     moved_rules,

@@ -40,7 +40,6 @@ from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import (
     DefinitionError,
     ScoreDefinition,
-    parse_definition,
 )
 from healthscore.domain.reference_engine import check_segments
 from healthscore.domain.score_state import (
@@ -48,6 +47,7 @@ from healthscore.domain.score_state import (
     rule_name,
 )
 from healthscore.domain.tallies import Tally, build_tally
+from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import points_json, utc_day
 from healthscore.services.incremental import MAX_ATTEMPTS, LiveScore, ScoringContention, Unit
 

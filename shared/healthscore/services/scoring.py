@@ -24,7 +24,6 @@ from healthscore.domain.definition import (
     Issue,
     Rule,
     ScoreDefinition,
-    parse_definition,
 )
 from healthscore.domain.reference_engine import (
     RecordScore,
@@ -33,6 +32,7 @@ from healthscore.domain.reference_engine import (
     score,
     score_record,
 )
+from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import utc_day
 
 if TYPE_CHECKING:
