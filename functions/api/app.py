@@ -1,16 +1,15 @@
 """The healthscore HTTP API (API Gateway HTTP API with a JWT authorizer → this function).
 
-Routing only: one Router per resource, every route calls one use case of
-`healthscore.services.health_scores.HealthScores` for the caller the token names. Domain errors
-become HTTP statuses once, in the exception handlers below. OpenAPI: `/openapi.json`, Swagger
-UI: `/docs`.
+Routing only: one Router per resource; every route calls one use case (segments, definitions,
+records, score views — wired once by `healthscore.bootstrap`) for the caller the token names.
+Domain errors become HTTP statuses once, in the exception handlers below. OpenAPI:
+`/openapi.json`, Swagger UI: `/docs`.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
@@ -27,12 +26,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from healthscore import bootstrap
 from healthscore.adapters.auth import Unauthenticated, caller_from_claims
-from healthscore.adapters.clock import Clock
-from healthscore.adapters.dynamo_store import DynamoStore
-from healthscore.adapters.dynamo_tables import Tables
-from healthscore.adapters.event_bus import EventBridgePublisher
-from healthscore.adapters.job_queue import SqsJobStarter
 from healthscore.domain.access import Caller
 from healthscore.domain.definition import DefinitionError
 from healthscore.domain.errors import (
@@ -44,8 +39,6 @@ from healthscore.domain.errors import (
 from healthscore.domain.plans import PlanLimitExceeded
 from healthscore.domain.templates import UnknownTemplate
 from healthscore.domain.values import parse_instant
-from healthscore.services.health_scores import HealthScores
-from healthscore.services.incremental import IncrementalScorer
 from healthscore.settings import Settings
 
 logger = Logger(service="healthscore-api")
@@ -64,14 +57,9 @@ JsonObject = Annotated[dict[str, Any], Body()]
 
 
 @functools.cache
-def health_scores() -> HealthScores:
-    """Wired once per container, on first use (settings from the environment)."""
-    settings = Settings.from_environment()
-    store = DynamoStore(Tables.bind(settings))
-    scorer = IncrementalScorer(
-        store, EventBridgePublisher(settings), clock=Clock(settings.clock_file).now
-    )
-    return HealthScores(store, SqsJobStarter(settings), scorer)
+def use_cases() -> bootstrap.ApiUseCases:
+    """Wired once per execution environment, on first use (settings from the environment)."""
+    return bootstrap.api_use_cases(Settings.from_environment())
 
 
 def caller() -> Caller:
@@ -92,7 +80,7 @@ def version_of(version: int | None, if_match: str | None) -> int | None:
 
 def instant(as_of: str | None) -> datetime:
     if as_of is None:
-        return Clock(os.environ.get("HEALTHSCORE_CLOCK_FILE")).now()
+        return use_cases().clock.now()
     moment = parse_instant(as_of)
     if moment is None:
         raise InvalidRequest("as_of", "must be ISO-8601 with an offset, e.g. 2026-06-15T12:00:00Z")
@@ -107,24 +95,26 @@ segments = Router()
 
 @segments.get("/segments")
 def list_segments() -> list[dict[str, Any]]:
-    return health_scores().list_segments(caller())
+    return use_cases().segments.list_segments(caller())
 
 
 @segments.get("/segments/<segment_id>")
 def get_segment(segment_id: Id) -> dict[str, Any]:
-    return health_scores().get_segment(caller(), segment_id)
+    return use_cases().segments.get_segment(caller(), segment_id)
 
 
 @segments.put("/segments/<segment_id>")
 def put_segment(
     segment_id: Id, body: JsonObject, version: VersionQuery = None, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    return health_scores().put_segment(caller(), segment_id, body, version_of(version, if_match))
+    return use_cases().segments.put_segment(
+        caller(), segment_id, body, version_of(version, if_match)
+    )
 
 
 @segments.delete("/segments/<segment_id>", status_code=204)
 def delete_segment(segment_id: Id) -> Response[Any]:
-    health_scores().delete_segment(caller(), segment_id)
+    use_cases().segments.delete_segment(caller(), segment_id)
     return Response(status_code=204)
 
 
@@ -151,31 +141,31 @@ class TestRecord(BaseModel):
 
 @definitions.get("/definitions")
 def list_definitions() -> list[dict[str, Any]]:
-    return health_scores().list_definitions(caller())
+    return use_cases().definitions.list_definitions(caller())
 
 
 @definitions.post("/definitions", status_code=201)
 def create_definition(body: JsonObject) -> dict[str, Any]:
-    return health_scores().create_definition(caller(), body)
+    return use_cases().definitions.create_definition(caller(), body)
 
 
 @definitions.post("/definitions/from-templates", status_code=201)
 def create_from_templates(body: FromTemplates) -> dict[str, Any]:
-    return health_scores().create_from_templates(
+    return use_cases().definitions.create_from_templates(
         caller(), body.name, body.segments, body.templates, body.object_type
     )
 
 
 @definitions.get("/definitions/<definition_id>")
 def get_definition(definition_id: Id) -> dict[str, Any]:
-    return health_scores().get_definition(caller(), definition_id)
+    return use_cases().definitions.get_definition(caller(), definition_id)
 
 
 @definitions.put("/definitions/<definition_id>")
 def edit_definition(
     definition_id: Id, body: JsonObject, version: VersionQuery = None, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    return health_scores().edit_definition(
+    return use_cases().definitions.edit_definition(
         caller(), definition_id, body, version_of(version, if_match)
     )
 
@@ -184,7 +174,9 @@ def edit_definition(
 def delete_definition(
     definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
 ) -> Response[Any]:
-    health_scores().delete_definition(caller(), definition_id, version_of(version, if_match))
+    use_cases().definitions.delete_definition(
+        caller(), definition_id, version_of(version, if_match)
+    )
     return Response(status_code=204)
 
 
@@ -192,7 +184,7 @@ def delete_definition(
 def turn_on(
     definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    definition, job = health_scores().turn_on(
+    definition, job = use_cases().definitions.turn_on(
         caller(), definition_id, version_of(version, if_match)
     )
     return {"definition": definition, "job": job}
@@ -202,7 +194,7 @@ def turn_on(
 def publish(
     definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    definition, job = health_scores().publish(
+    definition, job = use_cases().definitions.publish(
         caller(), definition_id, version_of(version, if_match)
     )
     return {"definition": definition, "job": job}
@@ -212,14 +204,14 @@ def publish(
 def turn_off(
     definition_id: Id, version: VersionQuery = None, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    return health_scores().turn_off(caller(), definition_id, version_of(version, if_match))
+    return use_cases().definitions.turn_off(caller(), definition_id, version_of(version, if_match))
 
 
 @definitions.post("/definitions/<definition_id>/groups/<group_id>/clone")
 def clone_group(
     definition_id: Id, group_id: Id, version: VersionQuery = None, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    return health_scores().clone_group(
+    return use_cases().definitions.clone_group(
         caller(), definition_id, group_id, version_of(version, if_match)
     )
 
@@ -228,7 +220,7 @@ def clone_group(
 def delete_group(
     definition_id: Id, group_id: Id, version: VersionQuery = None, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    return health_scores().delete_group(
+    return use_cases().definitions.delete_group(
         caller(), definition_id, group_id, version_of(version, if_match)
     )
 
@@ -237,7 +229,7 @@ def delete_group(
 def clone_rule(
     definition_id: Id, rule_id: Id, version: VersionQuery = None, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    return health_scores().clone_rule(
+    return use_cases().definitions.clone_rule(
         caller(), definition_id, rule_id, version_of(version, if_match)
     )
 
@@ -246,14 +238,14 @@ def clone_rule(
 def delete_rule(
     definition_id: Id, rule_id: Id, version: VersionQuery = None, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    return health_scores().delete_rule(
+    return use_cases().definitions.delete_rule(
         caller(), definition_id, rule_id, version_of(version, if_match)
     )
 
 
 @definitions.post("/definitions/<definition_id>/test")
 def test_record(definition_id: Id, body: TestRecord) -> dict[str, Any]:
-    return health_scores().test_record(
+    return use_cases().views.test_record(
         caller(), definition_id, body.revision, body.record_id, instant(body.as_of)
     )
 
@@ -262,7 +254,7 @@ def test_record(definition_id: Id, body: TestRecord) -> dict[str, Any]:
 def preview(
     definition_id: Id, revision: RevisionQuery = "draft", as_of: AsOf = None
 ) -> dict[str, Any]:
-    return health_scores().preview(caller(), definition_id, revision, instant(as_of))
+    return use_cases().views.preview(caller(), definition_id, revision, instant(as_of))
 
 
 @definitions.get("/definitions/<definition_id>/what-if")
@@ -271,7 +263,7 @@ def what_if(
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
 ) -> dict[str, Any]:
-    return health_scores().what_if(caller(), definition_id, instant(as_of), limit)
+    return use_cases().views.what_if(caller(), definition_id, instant(as_of), limit)
 
 
 @definitions.get("/definitions/<definition_id>/report")
@@ -280,7 +272,7 @@ def report(
     by: Annotated[str, Query(min_length=1, max_length=200)],
     as_of: AsOf = None,
 ) -> dict[str, Any]:
-    return health_scores().report(caller(), definition_id, by, instant(as_of))
+    return use_cases().views.report(caller(), definition_id, by, instant(as_of))
 
 
 @definitions.get("/definitions/<definition_id>/scores")
@@ -290,12 +282,12 @@ def scores(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
     """The stored scores: how many records have each status, and the lowest-scoring ones."""
-    return health_scores().scores(caller(), definition_id, status, limit)
+    return use_cases().views.scores(caller(), definition_id, status, limit)
 
 
 @definitions.get("/definitions/<definition_id>/records/<object_type>/<record_id>/health")
 def health_card(definition_id: Id, object_type: ObjectType, record_id: Id) -> dict[str, Any]:
-    return health_scores().health_card(caller(), definition_id, (object_type, record_id))
+    return use_cases().views.health_card(caller(), definition_id, (object_type, record_id))
 
 
 @definitions.get("/definitions/<definition_id>/records/<object_type>/<record_id>/history")
@@ -306,7 +298,9 @@ def history(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> dict[str, Any]:
-    return health_scores().history(caller(), definition_id, (object_type, record_id), limit, cursor)
+    return use_cases().views.history(
+        caller(), definition_id, (object_type, record_id), limit, cursor
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,12 +311,12 @@ jobs = Router()
 
 @jobs.get("/jobs/<job_id>")
 def get_job(job_id: Id) -> dict[str, Any]:
-    return health_scores().get_job(caller(), job_id)
+    return use_cases().definitions.get_job(caller(), job_id)
 
 
 @jobs.get("/output-properties")
 def output_properties() -> list[dict[str, Any]]:
-    return health_scores().store.output_properties(caller().account_id)
+    return use_cases().definitions.output_properties(caller())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,24 +328,24 @@ records = Router()
 @records.put("/records/<object_type>/<record_id>")
 def put_record(object_type: ObjectType, record_id: Id, body: JsonObject) -> dict[str, Any]:
     who = caller()
-    health_scores().put_record(who, object_type, record_id, body)
-    return health_scores().get_record(who, (object_type, record_id))
+    use_cases().records.put_record(who, object_type, record_id, body)
+    return use_cases().records.get_record(who, (object_type, record_id))
 
 
 @records.get("/records/<object_type>/<record_id>")
 def get_record(object_type: ObjectType, record_id: Id) -> dict[str, Any]:
-    return health_scores().get_record(caller(), (object_type, record_id))
+    return use_cases().records.get_record(caller(), (object_type, record_id))
 
 
 @records.delete("/records/<object_type>/<record_id>", status_code=204)
 def delete_record(object_type: ObjectType, record_id: Id) -> Response[Any]:
-    health_scores().delete_record(caller(), (object_type, record_id))
+    use_cases().records.delete_record(caller(), (object_type, record_id))
     return Response(status_code=204)
 
 
 @records.post("/associations", status_code=201)
 def put_association(body: JsonObject) -> dict[str, Any]:
-    line = health_scores().put_association(caller(), body)
+    line = use_cases().records.put_association(caller(), body)
     return {
         "from_type": line.from_type,
         "from_id": line.from_id,
@@ -363,13 +357,13 @@ def put_association(body: JsonObject) -> dict[str, Any]:
 
 @records.delete("/associations", status_code=204)
 def delete_association(body: JsonObject) -> Response[Any]:
-    health_scores().delete_association(caller(), body)
+    use_cases().records.delete_association(caller(), body)
     return Response(status_code=204)
 
 
 @records.post("/events")
 def put_events(body: Annotated[list[Any], Body()]) -> dict[str, int]:
-    return health_scores().put_events(caller(), body)
+    return use_cases().records.put_events(caller(), body)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,11 +30,9 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from healthscore.adapters.aws_clients import client
-from healthscore.adapters.clock import Clock
-from healthscore.adapters.dataset_export import ExportStorage, Manifest, S3Exports
+from healthscore import bootstrap
+from healthscore.adapters.dataset_export import ExportStorage, Manifest
 from healthscore.adapters.dynamo_store import DynamoStore
-from healthscore.adapters.dynamo_tables import Tables
 from healthscore.services.recompute import (
     end_job,
     finish,
@@ -58,16 +56,15 @@ def settings() -> Settings:
 
 @functools.cache
 def store() -> DynamoStore:
-    return DynamoStore(Tables.bind(settings()))
+    return bootstrap.store(settings())
 
 
 def exports() -> ExportStorage | None:
-    bucket = settings().export_bucket
-    return S3Exports(bucket, "exports", client("s3", settings())) if bucket else None
+    return bootstrap.exports(settings())
 
 
 def now() -> Any:
-    return Clock(settings().clock_file).now()
+    return bootstrap.clock(settings()).now()
 
 
 def run(record: SQSRecord) -> None:

@@ -22,10 +22,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from healthscore.adapters.clock import Clock
-from healthscore.adapters.dynamo_store import DynamoStore
-from healthscore.adapters.dynamo_tables import Tables
-from healthscore.adapters.event_bus import EventBridgePublisher
+from healthscore import bootstrap
 from healthscore.adapters.webhooks import read_message
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.settings import Settings
@@ -38,12 +35,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @functools.cache
 def scorer() -> IncrementalScorer:
-    settings = Settings.from_environment()
-    return IncrementalScorer(
-        DynamoStore(Tables.bind(settings)),
-        EventBridgePublisher(settings),
-        clock=Clock(settings.clock_file).now,
-    )
+    return bootstrap.incremental_scorer(Settings.from_environment())
 
 
 @tracer.capture_method

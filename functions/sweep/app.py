@@ -11,10 +11,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from healthscore.adapters.clock import Clock
-from healthscore.adapters.dynamo_store import DynamoStore
-from healthscore.adapters.dynamo_tables import Tables
-from healthscore.adapters.event_bus import EventBridgePublisher
+from healthscore import bootstrap
 from healthscore.services.sweep import Sweep
 from healthscore.settings import Settings
 
@@ -25,12 +22,7 @@ metrics = Metrics(namespace="healthscore", service="sweep")
 
 @functools.cache
 def sweep() -> Sweep:
-    settings = Settings.from_environment()
-    return Sweep(
-        DynamoStore(Tables.bind(settings)),
-        EventBridgePublisher(settings),
-        clock=Clock(settings.clock_file).now,
-    )
+    return bootstrap.sweep(Settings.from_environment())
 
 
 @logger.inject_lambda_context

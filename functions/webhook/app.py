@@ -20,6 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from healthscore import bootstrap
 from healthscore.adapters.aws_clients import client
 from healthscore.adapters.change_queue import QueueUnavailable, SqsChangeQueue
 from healthscore.adapters.clock import Clock
@@ -45,7 +46,7 @@ def secrets() -> parameters.SSMProvider:
 
 @functools.cache
 def queue() -> SqsChangeQueue:
-    return SqsChangeQueue(settings())
+    return bootstrap.change_queue(settings())
 
 
 def secret_of(account: str) -> str:

@@ -78,11 +78,11 @@ def stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
         tables = Tables.bind(settings)
         tables.create_missing()
         api = load_function("api")
-        api.health_scores.cache_clear()
+        api.use_cases.cache_clear()
         try:
             yield Stack(api, settings, DynamoStore(tables), sqs)
         finally:
-            api.health_scores.cache_clear()
+            api.use_cases.cache_clear()
             if endpoint:
                 for model in tables.all():
                     model.delete_table()

@@ -231,11 +231,11 @@ def test_two_concurrent_edits_one_wins_the_other_gets_a_conflict(stack: Stack) -
 
     from healthscore.domain.access import Caller
     from healthscore.domain.errors import Conflict
-    from healthscore.services.health_scores import HealthScores
+    from healthscore.services.definitions import Definitions
 
     seeded(stack)
     definition = stack.admin("acme").post("/definitions", minimal()).body
-    service = HealthScores(stack.store, lambda account, job: None)
+    service = Definitions(stack.store, lambda account, job: None)
     who = Caller(
         "acme", "u", frozenset({"manage_customer_success_settings"}), frozenset({"service"})
     )

@@ -257,7 +257,7 @@ class LocalStack:
         """Start the HTTP API and the job runner in background threads."""
         os.environ.update(self.environment())
         api = load_handler(self.root, "api")
-        api.health_scores.cache_clear()
+        api.use_cases.cache_clear()
         webhook = load_handler(self.root, "webhook")
         for name in ("settings", "secrets", "queue"):
             getattr(webhook, name).cache_clear()

@@ -1,0 +1,76 @@
+"""The composition root: settings → clients → stores → use cases, wired in one place for every
+Lambda handler, the CLI and the local stack. Nothing here runs at import time; each handler
+builds what it needs once per execution environment (cold start) and keeps it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from healthscore.adapters.aws_clients import client
+from healthscore.adapters.change_queue import SqsChangeQueue
+from healthscore.adapters.clock import Clock
+from healthscore.adapters.dataset_export import ExportStorage, S3Exports
+from healthscore.adapters.dynamo_store import DynamoStore
+from healthscore.adapters.dynamo_tables import Tables
+from healthscore.adapters.event_bus import EventBridgePublisher
+from healthscore.adapters.job_queue import SqsJobStarter
+from healthscore.services.definitions import Definitions
+from healthscore.services.incremental import IncrementalScorer
+from healthscore.services.records import Records
+from healthscore.services.score_views import ScoreViews
+from healthscore.services.segments import Segments
+from healthscore.services.sweep import Sweep
+from healthscore.settings import Settings
+
+
+@dataclass(frozen=True)
+class ApiUseCases:
+    """What the HTTP API calls: one use case object per resource."""
+
+    segments: Segments
+    definitions: Definitions
+    records: Records
+    views: ScoreViews
+    clock: Clock
+
+
+def store(settings: Settings) -> DynamoStore:
+    return DynamoStore(Tables.bind(settings))
+
+
+def clock(settings: Settings) -> Clock:
+    """The scoring clock (locally: offset by `healthscore clock advance`)."""
+    return Clock(settings.clock_file)
+
+
+def incremental_scorer(settings: Settings, on: DynamoStore | None = None) -> IncrementalScorer:
+    return IncrementalScorer(
+        on or store(settings), EventBridgePublisher(settings), clock=clock(settings).now
+    )
+
+
+def sweep(settings: Settings) -> Sweep:
+    return Sweep(store(settings), EventBridgePublisher(settings), clock=clock(settings).now)
+
+
+def change_queue(settings: Settings) -> SqsChangeQueue:
+    return SqsChangeQueue(settings)
+
+
+def exports(settings: Settings) -> ExportStorage | None:
+    """Where the recompute's sharded exports go on AWS; None locally (a temporary folder)."""
+    if not settings.export_bucket:
+        return None
+    return S3Exports(settings.export_bucket, "exports", client("s3", settings))
+
+
+def api_use_cases(settings: Settings) -> ApiUseCases:
+    shared = store(settings)
+    definitions = Definitions(shared, SqsJobStarter(settings))
+    return ApiUseCases(
+        segments=Segments(shared),
+        definitions=definitions,
+        records=Records(shared, incremental_scorer(settings, on=shared)),
+        views=ScoreViews(shared, definitions),
+        clock=clock(settings),
+    )

@@ -1,0 +1,107 @@
+"""Use cases for records, associations and events (admin and test data; volume arrives by
+webhook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from healthscore.adapters.dataset_files import (
+    parse_association,
+    parse_event,
+    parse_record,
+)
+from healthscore.adapters.dynamo_store import DynamoStore, now
+from healthscore.domain.access import Caller
+from healthscore.domain.changes import (
+    AssociationChanged,
+    EventArrived,
+    PropertiesChanged,
+    RecordDeleted,
+)
+from healthscore.domain.dataset import AssociationLine, Record, RecordKey
+from healthscore.domain.errors import (
+    InvalidRequest,
+    NotFound,
+)
+from healthscore.services.incremental import IncrementalScorer
+from healthscore.services.views import (
+    parse_request,
+    record_view,
+)
+
+
+class Records:
+    """Records, associations and events of the caller's account; each change is scored at once,
+    as the scorer would score it from a webhook."""
+
+    def __init__(self, store: DynamoStore, scorer: IncrementalScorer | None = None) -> None:
+        self.store = store
+        self.scorer = scorer or IncrementalScorer(store)
+
+    def put_record(self, caller: Caller, object_type: str, record_id: str, body: Any) -> Record:
+        caller.require_manage()
+        raw = {
+            **(body if isinstance(body, dict) else {}),
+            "object_type": object_type,
+            "id": record_id,
+        }
+        record = parse_request(parse_record, raw, "")
+        at_ms = int(now().timestamp() * 1000)
+        self.scorer.apply(
+            caller.account_id,
+            PropertiesChanged(
+                object_type,
+                record_id,
+                dict(record.properties),
+                at_ms,
+                lists=record.lists,
+                replace=True,
+                created=True,
+            ),
+        )
+        return record
+
+    def get_record(self, caller: Caller, key: RecordKey) -> dict[str, Any]:
+        record = self.store.record(caller.account_id, key)
+        if record is None:
+            raise NotFound(f"no {key[0]} record {key[1]!r}")
+        links = self.store.associations_of(caller.account_id, key)
+        return {
+            **record_view(record),
+            "associations": [
+                {"object_type": line.to_type, "id": line.to_id, "labels": list(line.labels)}
+                for line in links
+            ],
+        }
+
+    def delete_record(self, caller: Caller, key: RecordKey) -> None:
+        caller.require_manage()
+        if self.store.record(caller.account_id, key) is None:
+            raise NotFound(f"no {key[0]} record {key[1]!r}")
+        self.scorer.apply(caller.account_id, RecordDeleted(*key))
+
+    def put_association(self, caller: Caller, body: Any) -> AssociationLine:
+        caller.require_manage()
+        line = parse_request(parse_association, body, "")
+        self.scorer.apply(caller.account_id, AssociationChanged(line))
+        return line
+
+    def delete_association(self, caller: Caller, body: Any) -> None:
+        caller.require_manage()
+        line = parse_request(parse_association, body, "")
+        if self.store.association_labels(caller.account_id, line) is None:
+            raise NotFound("no such association")
+        self.scorer.apply(caller.account_id, AssociationChanged(line, removed=True))
+
+    def put_events(self, caller: Caller, body: Any) -> dict[str, int]:
+        """Store native events and score them (idempotent per owner and id: a duplicate is
+        counted, not applied). Senders with volume use the signed webhook instead."""
+        caller.require_manage()
+        if not isinstance(body, list):
+            raise InvalidRequest("body", "must be a JSON array of events")
+        events = [parse_request(parse_event, raw, f"[{i}].") for i, raw in enumerate(body)]
+        stored = sum(
+            not self.scorer.apply(caller.account_id, EventArrived(event)).duplicate
+            for event in events
+        )
+        return {"received": len(events), "stored": stored, "duplicates": len(events) - stored}

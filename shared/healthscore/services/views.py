@@ -1,0 +1,168 @@
+"""JSON views of stored items for the API, and the small request checks every use case shares
+(versions, ids, parsing a body into a domain object)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from healthscore.adapters.dataset_files import (
+    RowError,
+)
+from healthscore.adapters.dynamo_tables import DefinitionItem
+from healthscore.domain.dataset import Dataset, Record
+from healthscore.domain.definition import (
+    DefinitionError,
+    ScoreDefinition,
+    default_output_properties,
+)
+from healthscore.domain.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+)
+from healthscore.domain.reference_engine import (
+    check_segments,
+)
+
+T = TypeVar("T")
+
+
+def health_card_view(object_type: str, record_id: str, item: Any) -> dict[str, Any]:
+    """A record's health card from its score state."""
+    change = item.change or {}
+    delta = int(change.get("delta", 0))
+    return {
+        "object_type": object_type,
+        "id": record_id,
+        "score": int(item.score),
+        "status": item.status,
+        "color": item.color,
+        "groups": item.groups,
+        "next_change_day": item.due_day,
+        "last_change": {
+            "amount": abs(delta),
+            "direction": direction(delta),
+            "at": item.changed_at.isoformat() if item.changed_at else None,
+            "status_before": change.get("status_before"),
+            "why": change.get("cause"),
+        }
+        if change
+        else None,
+    }
+
+
+def direction(delta: int) -> str:
+    return "up" if delta > 0 else "down" if delta < 0 else "none"
+
+
+def stored_json(definition: ScoreDefinition) -> dict[str, Any]:
+    return definition.model_dump(mode="json", exclude_none=True)
+
+
+def working_revision(item: DefinitionItem) -> dict[str, Any]:
+    return dict(item.draft if item.draft is not None else item.live or {})
+
+
+def definition_summary(item: DefinitionItem) -> dict[str, Any]:
+    return {
+        "id": item.sk,
+        "name": item.name,
+        "object_type": item.object_type,
+        "state": item.state,
+        "live_revision": item.live_revision or None,
+        "draft_revision": item.draft_revision if item.draft is not None else None,
+        "has_unpublished_edits": item.state == "live" and item.draft is not None,
+        "version": item.version,
+        "updated_at": item.updated_at.isoformat(),
+        "updated_by": item.updated_by,
+        "last_job": item.last_job,
+    }
+
+
+def segment_view(item: Any) -> dict[str, Any]:
+    return {**item.body, "version": item.version, "updated_at": item.updated_at.isoformat()}
+
+
+def record_view(record: Record) -> dict[str, Any]:
+    return {
+        "object_type": record.object_type,
+        "id": record.id,
+        "properties": dict(record.properties),
+        "lists": sorted(record.lists),
+    }
+
+
+def job_view(item: Any) -> dict[str, Any]:
+    return {
+        "id": item.sk,
+        "kind": item.kind,
+        "status": item.status,
+        "definition_id": item.definition_id,
+        "detail": item.detail,
+        "created_at": item.created_at.isoformat(),
+        "updated_at": item.updated_at.isoformat(),
+    }
+
+
+def output_property_entries(
+    definition: ScoreDefinition, definition_id: str
+) -> list[dict[str, Any]]:
+    properties = definition.properties or default_output_properties(definition.name)
+    return [
+        {
+            "name": prop.name,
+            "label": prop.label,
+            "description": prop.description
+            or f"{kind.capitalize()} from the health score {definition.name!r}",
+            "group": "Customer health",
+            "kind": kind,
+            "object_type": definition.object_type,
+            "definition_id": definition_id,
+            **(
+                {"options": [t.label for t in reversed(definition.thresholds)]}
+                if kind == "status"
+                else {}
+            ),
+        }
+        for kind, prop in (("score", properties.score), ("status", properties.status))
+    ]
+
+
+def check_version(current: int | None, sent: int | None, what: str) -> None:
+    if sent is None:
+        raise InvalidRequest(
+            "version", f"is required: send the version of {what} you read (If-Match or ?version=)"
+        )
+    if sent != current:
+        raise Conflict(
+            f"{what} is at version {current}, not {sent}: someone changed it; read it again"
+        )
+
+
+def find_index(items: list[dict[str, Any]], item_id: str, what: str) -> int:
+    for index, item in enumerate(items):
+        if item.get("id") == item_id:
+            return index
+    raise NotFound(f"no {what} {item_id!r} in this health score")
+
+
+def find_rule(working: dict[str, Any], rule_id: str) -> tuple[dict[str, Any], int]:
+    for group in working.get("groups", []):
+        for index, rule in enumerate(group.get("rules", [])):
+            if rule.get("id") == rule_id:
+                return group, index
+    raise NotFound(f"no rule {rule_id!r} in this health score")
+
+
+def raise_segment_issues(definition: ScoreDefinition, dataset: Dataset) -> None:
+    issues = check_segments(definition, dataset.segments)
+    if issues:
+        raise DefinitionError(issues)
+
+
+def parse_request(parse: Callable[[Any], T], raw: Any, prefix: str) -> T:
+    try:
+        return parse(raw)
+    except RowError as error:
+        raise InvalidRequest(prefix + error.field, error.message) from error
