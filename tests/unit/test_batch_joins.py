@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from healthscore.domain.batch_engine import (
+from healthscore.domain.batch_frames import (
     first_of_each,
     ids_hash_uniquely,
     join_on_ids,

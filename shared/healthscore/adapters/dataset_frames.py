@@ -23,7 +23,11 @@ from healthscore.adapters.dataset_files import (
     parse_segment,
     read_dataset,
 )
-from healthscore.domain.batch_engine import Frames, day_number, property_column
+from healthscore.domain.batch_frames import (
+    Frames,
+    day_number,
+    property_column,
+)
 from healthscore.domain.dataset import Dataset, Segment
 from healthscore.domain.definition import is_record_object_type
 from healthscore.domain.values import parse_instant

@@ -13,7 +13,7 @@ from healthscore.domain.reference_engine import RecordScore
 from healthscore.domain.values import points_json
 
 if TYPE_CHECKING:
-    from healthscore.domain.batch_engine import BatchResult
+    from healthscore.domain.batch_frames import BatchResult
 
 COLUMNS = ("object_type", "id", "score", "status", "color", "groups")
 

@@ -28,7 +28,14 @@ from typing import Any
 import polars as pl
 
 from healthscore.adapters.dataset_frames import scan_dataset
-from healthscore.domain.batch_engine import BatchResult, Frames, property_text, score_frames
+from healthscore.domain.batch_engine import (
+    property_text,
+    score_frames,
+)
+from healthscore.domain.batch_frames import (
+    BatchResult,
+    Frames,
+)
 from healthscore.domain.definition import ScoreDefinition
 from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import parse_instant

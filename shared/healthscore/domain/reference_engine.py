@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from healthscore.domain.definition import (
     Rule,
     ScoreDefinition,
 )
+from healthscore.domain.event_time import event_percent, event_time_changes, never_counts_again
 from healthscore.domain.values import utc_day, values_equal
 
 HUNDREDTHS = 100
@@ -256,15 +257,9 @@ def _score_event_rule(
     matches = []
     for event, source in event_sources(definition, rule, dataset, record, today):
         age = (today - event.day).days
-        if age < 0:
-            continue  # events in the future are ignored
-        if rule.timeframe is not None and age >= rule.timeframe.days:
+        factor = event_percent(group, rule, age)
+        if factor == 0 or not all_hold(rule.conditions, event.properties, frozenset(), today):
             continue
-        if not all_hold(rule.conditions, event.properties, frozenset(), today):
-            continue
-        factor = group.decay.factor_percent(age) if group.decay is not None else 100
-        if factor == 0:
-            continue  # fully decayed: it no longer matches at all
         base = base_points(rule, event.properties)
         matches.append(
             EventMatch(event.id, event.type, source, event.day, age, base, factor, base * factor)
@@ -488,19 +483,13 @@ def _event_rule_change_days(
         if age < 0:
             yield event.day  # it starts to count that day
             continue
-        if rule.timeframe is not None and age >= rule.timeframe.days:
-            continue
-        if group.decay is not None and group.decay.factor_percent(age) == 0:
+        if never_counts_again(group, rule, age):
             continue
         yield from boundary_days(rule.conditions, event.properties, today)
         if source != "own":
             contact = dataset.record(("contacts", source))
             yield from boundary_days(association.filters, contact.properties, today)
-        if rule.timeframe is not None:
-            yield event.day + timedelta(days=rule.timeframe.days)
-        if group.decay is not None:
-            period = group.decay.every.days
-            yield event.day + timedelta(days=(age // period + 1) * period)
+        yield from event_time_changes(group, rule, event.day, age)
 
 
 def _associated_change_days(

@@ -29,7 +29,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from healthscore.domain.conditions import Condition, static_conditions_hold
@@ -40,6 +40,7 @@ from healthscore.domain.definition import (
     Rule,
     ScoreDefinition,
 )
+from healthscore.domain.event_time import event_percent, event_time_changes, never_counts_again
 from healthscore.domain.reference_engine import (
     HUNDREDTHS,
     aggregate_counted,
@@ -262,9 +263,7 @@ def compact(definition: ScoreDefinition, tally: Tally, today: date) -> None:
         for (points, day, days, filters), count in counts.items():
             age = today.toordinal() - day if day != ALWAYS else 0
             if day != ALWAYS and age >= 0:
-                if rule.timeframe is not None and age >= rule.timeframe.days:
-                    continue
-                if group.decay is not None and group.decay.factor_percent(age) == 0:
+                if never_counts_again(group, rule, age):
                     continue
                 if timeless and not days and not filters:
                     day = ALWAYS
@@ -352,14 +351,10 @@ def _event_rule_total(
     decayed = 0
     for (points, day, days, filters), count in counts.items():
         age = today.toordinal() - day if day != ALWAYS else 0
-        if age < 0 or (rule.timeframe is not None and age >= rule.timeframe.days):
-            continue
-        if not _dates_hold(rule_dates, days, today):
+        factor = event_percent(group, rule, age)
+        if factor == 0 or not _dates_hold(rule_dates, days, today):
             continue
         if filters is not None and not _dates_hold(filter_dates, filters, today):
-            continue
-        factor = group.decay.factor_percent(age) if group.decay is not None else 100
-        if factor == 0:
             continue
         weighted.append((points * factor, count))
         decayed += count if factor < 100 else 0
@@ -437,18 +432,12 @@ def _event_change_days(
         if age < 0:
             yield day
             continue
-        if rule.timeframe is not None and age >= rule.timeframe.days:
-            continue
-        if group.decay is not None and group.decay.factor_percent(age) == 0:
+        if never_counts_again(group, rule, age):
             continue
         yield from _flips(rule_dates, days, today)
         if filters is not None:
             yield from _flips(filter_dates, filters, today)
-        if rule.timeframe is not None:
-            yield day + timedelta(days=rule.timeframe.days)
-        if group.decay is not None:
-            period = group.decay.every.days
-            yield day + timedelta(days=(age // period + 1) * period)
+        yield from event_time_changes(group, rule, day, age)
 
 
 # ---------------------------------------------------------------------------------------------

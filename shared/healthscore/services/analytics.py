@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from healthscore.domain.batch_engine import (
-    Frames,
     property_text,
     score_frames,
     segment_membership,
 )
+from healthscore.domain.batch_frames import Frames
 from healthscore.domain.definition import (
     DefinitionError,
     Issue,

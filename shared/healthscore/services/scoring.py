@@ -36,7 +36,10 @@ from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import utc_day
 
 if TYPE_CHECKING:
-    from healthscore.domain.batch_engine import BatchResult, Frames
+    from healthscore.domain.batch_frames import (
+        BatchResult,
+        Frames,
+    )
 
 
 def read_definition_json(path: Path) -> Any:

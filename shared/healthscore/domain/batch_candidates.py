@@ -1,0 +1,346 @@
+"""The rows each rule counts: associated pairs, the records a rule needs, and the matching
+events and records per scored record with their points and the days they change."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from healthscore.domain.batch_conditions import (
+    _admits,
+    _condition_properties,
+    _dated,
+    _flips,
+    _static,
+    _Values,
+)
+from healthscore.domain.batch_frames import (
+    EVENT_PREFIX,
+    ID,
+    NO_DAY,
+    PROPERTY_PREFIX,
+    RULE,
+    SCORED,
+    Frames,
+    day_number,
+    first_of_each,
+    ids_hash_uniquely,
+    join_on_ids,
+    property_column,
+    repeated_values,
+)
+from healthscore.domain.definition import (
+    DEFAULT_ASSOCIATION,
+    Group,
+    Rule,
+    ScoreDefinition,
+)
+from healthscore.domain.reference_engine import HUNDREDTHS
+
+
+def _pairs(
+    associations: pl.LazyFrame, object_type: str, neighbour_types: list[str], engine: Any
+) -> pl.LazyFrame:
+    """Each record of the score's type with its associated records of the types rules read,
+    once per pair, with the union of the labels of every line linking them."""
+    directions = [
+        associations.filter(
+            pl.col(one + "_type") == object_type, pl.col(other + "_type").is_in(neighbour_types)
+        ).select(
+            pl.col(one + "_type").alias("a_type"),
+            pl.col(one + "_id").alias("a_id"),
+            pl.col(other + "_type").alias("b_type"),
+            pl.col(other + "_id").alias("b_id"),
+            pl.col("labels"),
+        )
+        for one, other in (("from", "to"), ("to", "from"))
+    ]
+    lines = (
+        pl.concat(directions)
+        .with_columns(pl.struct("a_type", "a_id", "b_type", "b_id").hash().alias("_pair_hash"))
+        .collect(engine=engine)
+    )
+    repeated = repeated_values(lines.get_column("_pair_hash"))
+    if repeated is None:
+        repeated = pl.repeat(False, lines.height, dtype=pl.Boolean, eager=True)
+    # Only pairs linked by several lines (and hash collisions) need their labels merged.
+    merged = (
+        lines.lazy()
+        .filter(repeated)
+        .group_by(["a_type", "a_id", "b_type", "b_id"])
+        .agg(pl.col("labels").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls())
+        .with_columns(pl.col("labels").list.unique())
+    )
+    # A null label matches no association's labels, so single lines keep theirs as they are.
+    single = lines.lazy().filter(~repeated).select("a_type", "a_id", "b_type", "b_id", "labels")
+    return pl.concat([single, merged])
+
+
+def _needed_records(
+    definition: ScoreDefinition, records: pl.LazyFrame, names: set[str], engine: Any
+) -> pl.LazyFrame:
+    """The records rules and segments read (the last line of each), with only the columns they
+    read: the score's type, the types of associated-record rules, and contacts when event
+    rules filter on their properties."""
+    types: set[str] = {definition.object_type}
+    for _group, rule in definition.rules():
+        association = rule.association or DEFAULT_ASSOCIATION
+        if rule.event_type is None and rule.target != "self":
+            types.add(rule.target)
+        elif rule.event_type is not None and association.filters:
+            types.add("contacts")
+    available = set(records.collect_schema().names())
+    columns = [property_column(n) for n in sorted(names) if property_column(n) in available]
+    needed = records.filter(pl.col("object_type").is_in(sorted(types))).select(
+        "object_type", ID, "lists", *columns
+    )
+    return first_of_each(needed, ["object_type", ID], engine, keep="last").lazy()
+
+
+def _candidates(
+    definition: ScoreDefinition,
+    keyed: list[tuple[int, int, Group, Rule]],
+    frames: Frames,
+    records: pl.LazyFrame,
+    scope: pl.DataFrame,
+    record_values: _Values,
+    today: date,
+    engine: Any,
+) -> pl.LazyFrame:
+    object_type = definition.object_type
+    scope_index = scope.lazy().select(ID, SCORED)
+    event_rules = [(i, g, r) for i, (_, _, g, r) in enumerate(keyed) if r.event_type is not None]
+    linked_rules = [
+        (i, r)
+        for i, (_, _, g, r) in enumerate(keyed)
+        if g.kind == "property" and r.target != "self"
+    ]
+    neighbour_types = {r.target for _i, r in linked_rules}
+    if object_type == "companies" and event_rules:
+        neighbour_types.add("contacts")
+    pairs = join_on_ids(
+        _pairs(frames.associations, object_type, sorted(neighbour_types), engine),
+        scope_index,
+        "a_id",
+        ID,
+    ).select(SCORED, "b_type", "b_id", "labels")
+    if neighbour_types:
+        pairs = pairs.collect(engine=engine).lazy()
+        all_labels = (
+            pairs.select(
+                pl.col("labels")
+                .list.explode(keep_nulls=False, empty_as_null=False)
+                .drop_nulls()
+                .unique()
+            )
+            .collect(engine=engine)
+            .to_series()
+            .to_list()
+        )
+    else:
+        all_labels = []
+    # Associated records with the properties filters and conditions read (none: no line).
+    properties = [c for c in records.collect_schema().names() if c.startswith(PROPERTY_PREFIX)]
+    by_type = []
+    for neighbour_type in sorted(neighbour_types):
+        of_type = records.filter(pl.col("object_type") == neighbour_type).select(
+            ID, "lists", *properties
+        )
+        ids = of_type.select(ID).collect(engine=engine)
+        by_type.append(
+            join_on_ids(
+                pairs.filter(pl.col("b_type") == neighbour_type),
+                of_type,
+                "b_id",
+                ID,
+                how="left",
+                right_unique=ids_hash_uniquely(ids, ID),
+            )
+        )
+    neighbours = (
+        pl.concat(by_type)
+        if by_type
+        else pairs.with_columns(
+            pl.lit(None, dtype=pl.List(pl.String)).alias("lists"),
+            *(pl.lit(None).alias(c) for c in properties),
+        )
+    ).with_columns(pl.col("lists").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+
+    parts: list[pl.LazyFrame] = []
+    if event_rules:
+        parts.extend(
+            _event_candidates(
+                definition,
+                event_rules,
+                frames.events,
+                scope_index,
+                neighbours,
+                record_values,
+                all_labels,
+                frames.encoded,
+                today,
+                engine,
+            )
+        )
+    for index, rule in linked_rules:
+        association = rule.association or DEFAULT_ASSOCIATION
+        criteria = [*association.filters, *rule.conditions]
+        rows = neighbours.filter(
+            pl.col("b_type") == rule.target,
+            _admits(association, all_labels),
+            _static(criteria, record_values, today),
+        )
+        parts.append(
+            rows.select(
+                pl.col(SCORED),
+                pl.lit(index, dtype=pl.Int32).alias(RULE),
+                _dated(criteria, record_values, today).alias("matched"),
+                (record_values.base_points(rule) * HUNDREDTHS).alias("hundredths"),
+                _flips(criteria, record_values, today).alias("next_day"),
+            )
+        )
+    if not parts:
+        return pl.LazyFrame(
+            schema={
+                SCORED: pl.UInt32,
+                RULE: pl.Int32,
+                "matched": pl.Boolean,
+                "hundredths": pl.Int64,
+                "next_day": pl.Int64,
+            }
+        )
+    return pl.concat(parts)
+
+
+def _event_candidates(
+    definition: ScoreDefinition,
+    event_rules: list[tuple[int, Group, Rule]],
+    events: pl.LazyFrame,
+    scope_index: pl.LazyFrame,
+    neighbours: pl.LazyFrame,
+    record_values: _Values,
+    all_labels: list[str],
+    encoded: bool,
+    today: date,
+    engine: Any,
+) -> list[pl.LazyFrame]:
+    today_n = day_number(today)
+    types = sorted({rule.event_type for _i, _g, rule in event_rules if rule.event_type})
+    event_properties = set()
+    for _i, _g, rule in event_rules:
+        event_properties |= _condition_properties(rule.conditions)
+    # Event properties are renamed `e.<name>` so they never meet a contact's `p.<name>`.
+    columns = set(events.collect_schema().names())
+    wanted = [n for n in sorted(event_properties) if property_column(n) in columns]
+    needed = events.select(
+        ID, "type", "day", "object_type", "object_id", *(property_column(n) for n in wanted)
+    )
+    base = (
+        first_of_each(needed, ["object_type", "object_id", ID], engine)
+        .lazy()
+        .filter(pl.col("type").is_in(types))
+        .select(
+            pl.col("type"),
+            pl.col("day").cast(pl.Int64),
+            pl.col("object_type"),
+            pl.col("object_id"),
+            *(pl.col(property_column(n)).alias(EVENT_PREFIX + n) for n in wanted),
+        )
+        .collect(engine=engine)
+        .lazy()
+    )
+    event_values = _Values(base, event_properties, encoded, engine, prefix=EVENT_PREFIX)
+    own_events = join_on_ids(
+        base.filter(pl.col("object_type") == definition.object_type),
+        scope_index,
+        "object_id",
+        ID,
+    )
+    own = own_events.select(
+        pl.col(SCORED),
+        pl.lit(True).alias("own"),
+        pl.exclude(SCORED, "object_id", "object_type"),
+    )
+    sources = [own]
+    if definition.object_type == "companies":
+        # A contact's association filters and labels are decided once per (company, contact)
+        # link, so event rows carry a few Boolean and day columns rather than the contact.
+        link_columns = []
+        for index, _group, rule in event_rules:
+            association = rule.association or DEFAULT_ASSOCIATION
+            if association.labels or association.filters:
+                link_columns += [
+                    (
+                        _admits(association, all_labels)
+                        & _static(association.filters, record_values, today)
+                    ).alias(f"ok{index}"),
+                    _dated(association.filters, record_values, today).alias(f"dated{index}"),
+                    _flips(association.filters, record_values, today).alias(f"flip{index}"),
+                ]
+        links = neighbours.filter(pl.col("b_type") == "contacts").select(
+            SCORED, "b_id", *link_columns
+        )
+        theirs = join_on_ids(
+            base.filter(pl.col("object_type") == "contacts"), links, "object_id", "b_id"
+        )
+        sources.append(
+            theirs.select(
+                pl.col(SCORED),
+                pl.lit(False).alias("own"),
+                pl.exclude(SCORED, "object_id", "object_type"),
+            )
+        )
+    rows = pl.concat(sources, how="diagonal_relaxed").collect(engine=engine).lazy()
+
+    parts = []
+    age = pl.lit(today_n) - pl.col("day")
+    for index, group, rule in event_rules:
+        association = rule.association or DEFAULT_ASSOCIATION
+        linked = bool(association.labels or association.filters) and (
+            definition.object_type == "companies"
+        )
+        contact_ok = pl.col(f"ok{index}") if linked else pl.lit(True)
+        selected = rows.filter(
+            pl.col("type") == rule.event_type,
+            _static(rule.conditions, event_values, today),
+            pl.col("own") | contact_ok,
+        )
+        in_timeframe = age < rule.timeframe.days if rule.timeframe else pl.lit(True)
+        if group.decay is not None:
+            steps = age // group.decay.every.days
+            factor = (pl.lit(100) - steps * group.decay.percent).clip(lower_bound=0)
+            step_day = pl.col("day") + (steps + 1) * group.decay.every.days
+        else:
+            factor, step_day = pl.lit(100), NO_DAY
+        filter_dated = pl.col("own") | (pl.col(f"dated{index}") if linked else pl.lit(True))
+        counts = (age >= 0) & in_timeframe & (factor > 0)
+        matched = counts & _dated(rule.conditions, event_values, today) & filter_dated
+        exit_day = pl.col("day") + rule.timeframe.days if rule.timeframe else NO_DAY
+        filter_flips = (
+            pl.when(pl.col("own"))
+            .then(NO_DAY)
+            .otherwise(pl.col(f"flip{index}") if linked else NO_DAY)
+        )
+        next_day = (
+            pl.when(age < 0)
+            .then(pl.col("day"))
+            .when(~counts)
+            .then(NO_DAY)
+            .otherwise(
+                pl.min_horizontal(
+                    _flips(rule.conditions, event_values, today), filter_flips, exit_day, step_day
+                )
+            )
+        )
+        parts.append(
+            selected.select(
+                pl.col(SCORED),
+                pl.lit(index, dtype=pl.Int32).alias(RULE),
+                matched.alias("matched"),
+                (event_values.base_points(rule) * factor).cast(pl.Int64).alias("hundredths"),
+                next_day.cast(pl.Int64).alias("next_day"),
+            )
+        )
+    return parts

@@ -1,0 +1,161 @@
+"""The frames the batch engine reads and the frame operations it relies on: exact duplicate
+detection and joins on string ids through 64-bit hashes, half-up division, clamping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from healthscore.domain.dataset import Segment
+from healthscore.domain.values import EPOCH
+
+PROPERTY_PREFIX = "p."
+
+EVENT_PREFIX = "e."  # event properties, once event rows meet contact rows
+
+ID = "id"
+
+SCORED = "scored"  # the scored record's position in the scope (UInt32)
+
+ID_HASH = "_id_hash"
+
+RULE = "rule"
+
+NO_DAY = pl.lit(None, dtype=pl.Int64)
+
+
+def property_column(name: str) -> str:
+    return PROPERTY_PREFIX + name
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01: how days are held in frames."""
+    return (day - EPOCH).days
+
+
+@dataclass(frozen=True)
+class Frames:
+    """A dataset as lazy frames (see adapters/dataset_frames.py for how folders become these).
+
+    - records: object_type, id, lists (list of str) and one `p.<name>` column per property;
+    - associations: from_type, from_id, to_type, to_id, labels (list of str), one line per link;
+    - events: id, type, day (Int32 days since epoch, UTC), object_type, object_id, `p.<name>`;
+    - segments: by id (small; plain domain objects).
+
+    `encoded`: property columns hold each value as JSON text (from the shared JSONL loader,
+    where one property may mix types); otherwise they are typed columns (Parquet).
+    Duplicates are allowed as in files: the engine keeps the last record line and the first
+    event per (object_type, object_id, id).
+    """
+
+    records: pl.LazyFrame
+    associations: pl.LazyFrame
+    events: pl.LazyFrame
+    segments: dict[str, Segment] = field(default_factory=dict)
+    encoded: bool = False
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Scores as a frame: object_type, id, score, status, color, one Int64 column of group
+    hundredths per group (`group_columns`, in definition order), next_change_day (Date), and
+    one Int64 column of rule hundredths per rule (`rule_columns`, group by group)."""
+
+    frame: pl.DataFrame
+    group_columns: tuple[str, ...]
+    rule_columns: tuple[str, ...] = ()
+
+
+def divide_half_up(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
+    """Integer division rounding half away from zero: (2|n| + d) // 2d, signed."""
+    quotient = (numerator.abs() * 2 + denominator) // (pl.lit(2) * denominator)
+    return pl.when(numerator < 0).then(-quotient).otherwise(quotient)
+
+
+def _clamp(expr: pl.Expr, low: int, high: int) -> pl.Expr:
+    return expr.clip(low, high)
+
+
+def repeated_values(hashes: pl.Series) -> pl.Series | None:
+    """Which elements occur more than once (None when none does).
+
+    Sort-based: at 20M rows it is several times faster than `Series.is_duplicated`, and the
+    common case, no repeats at all, is settled by `n_unique` alone.
+    """
+    if hashes.n_unique() == hashes.len():
+        return None
+    order = hashes.arg_sort()
+    ordered = hashes.gather(order)
+    repeats = ((ordered == ordered.shift(1)) | (ordered == ordered.shift(-1))).fill_null(False)
+    return (
+        pl.repeat(False, hashes.len(), dtype=pl.Boolean, eager=True)
+        .scatter(order.filter(repeats), True)
+        .alias(hashes.name)
+    )
+
+
+def first_of_each(
+    frame: pl.LazyFrame, keys: list[str], engine: Any, *, keep: str = "first"
+) -> pl.DataFrame:
+    """Rows with distinct keys, keeping the first (or last) of each in file order.
+
+    Exact, and cheap when duplicates are rare: rows are bucketed by a 64-bit hash of their keys,
+    and only rows whose hash repeats (true duplicates and hash collisions) are compared on the
+    keys themselves.
+    """
+    hashed = frame.with_columns(pl.struct(keys).hash().alias("_key_hash")).collect(engine=engine)
+    repeated = repeated_values(hashed.get_column("_key_hash"))
+    if repeated is None:
+        return hashed.drop("_key_hash")
+    distinct = (
+        pl.struct(keys).is_first_distinct()
+        if keep == "first"
+        else pl.struct(keys).is_last_distinct()
+    )
+    return pl.concat([hashed.filter(~repeated), hashed.filter(repeated).filter(distinct)]).drop(
+        "_key_hash"
+    )
+
+
+def join_on_ids(
+    left: pl.LazyFrame,
+    right: pl.LazyFrame,
+    left_on: str,
+    right_on: str,
+    *,
+    how: str = "inner",
+    right_unique: bool = False,
+) -> pl.LazyFrame:
+    """`left.join(right, left_on=..., right_on=...)` on string ids, exact, without hashing the
+    strings into a join table: rows are joined on a 64-bit hash of the id and then the ids
+    themselves are compared.
+
+    An inner join is exact whatever the hashes (it only drops hash-equal, id-different pairs).
+    A left join needs `right_unique` (no two right ids share a hash — check with
+    `ids_hash_uniquely`): the one hash match of a row is then kept or nulled by the comparison.
+    """
+    hashed_left = left.with_columns(pl.col(left_on).hash().alias(ID_HASH))
+    hashed_right = right.with_columns(pl.col(right_on).hash().alias(ID_HASH))
+    if how == "inner":
+        joined = hashed_left.join(hashed_right, on=ID_HASH, how="inner", suffix="_r")
+        right_id = right_on if right_on != left_on else right_on + "_r"
+        same = joined.filter(pl.col(left_on) == pl.col(right_id))
+        return same.drop(ID_HASH, *([right_id] if right_id != left_on else []))
+    if how != "left" or not right_unique:
+        return left.join(right, left_on=left_on, right_on=right_on, how=how)  # type: ignore[arg-type]
+    right_columns = [c for c in right.collect_schema().names() if c != right_on]
+    kept = hashed_right.select(ID_HASH, pl.col(right_on).alias("_right_id"), *right_columns)
+    joined = hashed_left.join(kept, on=ID_HASH, how="left")
+    matches = pl.col("_right_id") == pl.col(left_on)
+    return joined.with_columns(
+        pl.when(matches).then(pl.col(c)).otherwise(None).alias(c) for c in right_columns
+    ).drop(ID_HASH, "_right_id")
+
+
+def ids_hash_uniquely(frame: pl.DataFrame, column: str) -> bool:
+    """Whether no two rows' ids share a 64-bit hash (ids must already be distinct)."""
+    distinct: int = frame.select(pl.col(column).hash().n_unique()).item()
+    return distinct == frame.height
