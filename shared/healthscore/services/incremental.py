@@ -23,21 +23,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
 
 from pynamodb.exceptions import PynamoDBException
 
-from healthscore.adapters.dataset_files import parse_segment
 from healthscore.adapters.dynamo_store import (
     DynamoStore,
-    Transaction,
     WriteRefused,
     is_throttled,
 )
-from healthscore.adapters.dynamo_tables import RecordItem, ScoreItem
 from healthscore.domain.changes import (
     AssociationChanged,
     Change,
@@ -46,198 +41,31 @@ from healthscore.domain.changes import (
     RecordDeleted,
     RecordsMerged,
 )
-from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey, Segment
-from healthscore.domain.definition import ScoreDefinition
-from healthscore.domain.reference_engine import in_scope
-from healthscore.domain.score_state import (
-    NewScore,
-    StatusChange,
-)
+from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey
 from healthscore.domain.tallies import (
     Tally,
-    build_tally,
     compact,
     contact_events,
     contribution,
-    decode_tally,
-    encode_tally,
     own_events,
     referenced_properties,
-    score_from_tallies,
 )
-from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import utc_day
-from healthscore.services.score_states import (
-    moved_rules,
-    removal_entry,
-    stamp,
-    status_change,
+from healthscore.services.score_writes import (
+    MAX_ATTEMPTS,
+    THROTTLE_RETRIES,
+    LiveRevision,
+    Outcome,
+    Publisher,
+    ScoreWrite,
+    ScoringContention,
+    absent,
+    current_tally,
+    live_revisions,
+    put_first,
+    record_of,
+    refused_at,
 )
-
-MAX_ATTEMPTS = 25  # lost races for the same records before the queue redelivers the change
-THROTTLE_RETRIES = 3  # throttled reads/writes retried here before the queue redelivers it
-MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
-
-
-class Publisher(Protocol):
-    def publish(self, changes: Sequence[StatusChange]) -> None: ...
-
-
-class ScoringContention(RuntimeError):
-    """A change lost the race for its records too many times; the queue will redeliver it."""
-
-
-class TooManyAffected(ValueError):
-    """A change touches more records than one transaction can hold."""
-
-
-@dataclass(frozen=True)
-class LiveScore:
-    """A live health score as the scorer uses it: the revision its states must carry."""
-
-    id: str
-    revision: int
-    definition: ScoreDefinition
-    segments: tuple[Segment, ...]
-
-    @property
-    def object_type(self) -> str:
-        return self.definition.object_type
-
-
-@dataclass
-class Outcome:
-    """What applying one change did."""
-
-    duplicate: bool = False
-    written: int = 0  # score states written or removed
-    history: list[dict[str, Any]] = field(default_factory=list)
-    status_changes: list[StatusChange] = field(default_factory=list)
-    attempts: int = 1
-
-
-def live_scores(store: DynamoStore, account: str) -> list[LiveScore]:
-    """The account's live scores, parsed (one query for definitions, one for segments when
-    there is a live score)."""
-    items = [d for d in store.definitions(account) if d.state == "live" and d.live]
-    if not items:
-        return []
-    segments = {s.sk: parse_segment(s.body) for s in store.segments(account)}
-    scores = []
-    for item in items:
-        definition = parse_definition(item.live)
-        chosen = tuple(segments[s] for s in definition.segments if s in segments)
-        scores.append(LiveScore(item.sk, int(item.live_revision), definition, chosen))
-    return scores
-
-
-class Unit:
-    """The transaction one attempt builds, and what it will report once committed."""
-
-    def __init__(
-        self,
-        store: DynamoStore,
-        account: str,
-        at: datetime,
-        cause: dict[str, Any],
-        explain: Callable[[LiveScore, list[dict[str, Any]]], str] | None = None,
-    ) -> None:
-        self.store, self.account, self.at, self.cause = store, account, at, cause
-        self.explain = explain
-        self.transaction = Transaction()
-        self.outcome = Outcome()
-        self._checked: set[str] = set()
-        self.first_put: int | None = None  # index of the item whose refusal means "duplicate"
-
-    def check_live(self, live: LiveScore) -> None:
-        if live.id not in self._checked:
-            self._checked.add(live.id)
-            self.transaction.checks.append(
-                self.store.definition_is_live(self.account, live.id, live.revision)
-            )
-
-    def put(self, item: Any, condition: Any = None) -> None:
-        self.transaction.puts.append((item, condition))
-
-    def delete(self, item: Any, condition: Any = None) -> None:
-        self.transaction.deletes.append((item, condition))
-
-    def write_state(
-        self,
-        live: LiveScore,
-        key: RecordKey,
-        before: ScoreItem | None,
-        tally: Tally | None,
-        today: date,
-    ) -> None:
-        """Score `tally` and write the state (None, or out of scope: the state goes)."""
-        self.check_live(live)
-        # the state's next version orders (and keeps apart) history entries of one instant
-        sequence = int(before.version or 0) + 1 if before is not None else 1
-        definition = live.definition
-        if tally is not None:
-            own = Record(key[0], key[1], tally.properties, tally.lists)
-            if not in_scope(own, live.segments, today):
-                tally = None
-        if tally is None:
-            if before is not None:
-                self.delete(before)
-                removal = removal_entry(before, {**self.cause, "scope": "left"}, self.at)
-                self._history(live, key, removal, sequence)
-            return
-        compact(definition, tally, today)
-        result = score_from_tallies(definition, tally, today, live.segments)
-        self.write_scored(live, key, before, NewScore.from_tally(definition, result), tally)
-
-    def write_scored(
-        self,
-        live: LiveScore,
-        key: RecordKey,
-        before: ScoreItem | None,
-        new: NewScore,
-        tally: Tally | None,
-    ) -> None:
-        """Write a state already scored (by its tally, or by the batch engine with the tally
-        that goes with it — or None: built from storage on the record's next change)."""
-        self.check_live(live)
-        sequence = int(before.version or 0) + 1 if before is not None else 1
-        moved = moved_rules(before, new)
-        cause = {**self.cause, "rules": moved}
-        if self.explain is not None:
-            cause["summary"] = self.explain(live, moved)
-        item = before or self.store.new_score(self.account, live.id, key)
-        entry = stamp(
-            item,
-            self.account,
-            live.id,
-            key,
-            new,
-            revision=live.revision,
-            tallies=None if tally is None else encode_tally(tally),
-            cause=cause,
-            at=self.at,
-        )
-        self.put(item)
-        self.outcome.written += 1
-        if entry is not None:
-            self._history(live, key, entry, sequence)
-
-    def _history(self, live: LiveScore, key: RecordKey, entry: dict[str, Any], seq: int) -> None:
-        sequenced = {**entry, "sequence": seq}
-        self.put(self.store.history_item(self.account, live.id, key, self.at, sequenced))
-        self.outcome.history.append({**sequenced, "definition_id": live.id, "record": list(key)})
-        change = status_change(self.account, live.id, key, sequenced)
-        if change is not None:
-            self.outcome.status_changes.append(change)
-
-    def commit(self) -> Outcome:
-        if len(self.transaction) > MAX_TRANSACTION_ITEMS:
-            raise TooManyAffected(
-                f"this change touches {len(self.transaction)} items; one transaction holds "
-                f"{MAX_TRANSACTION_ITEMS}"
-            )
-        self.store.commit(self.transaction)
-        return self.outcome
 
 
 class IncrementalScorer:
@@ -272,7 +100,7 @@ class IncrementalScorer:
                 self.sleep(random.uniform(0, 0.05 * 2**throttled))
                 continue
             except WriteRefused as refused:
-                if unit.first_put is not None and _refused_at(refused, unit.first_put):
+                if unit.first_put is not None and refused_at(refused, unit.first_put):
                     return Outcome(duplicate=True, attempts=attempt)
                 self.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
                 continue
@@ -288,9 +116,9 @@ class IncrementalScorer:
 
     # -- planning one attempt ------------------------------------------------------------------
 
-    def _plan(self, account: str, change: Change, at: datetime) -> Unit:
+    def _plan(self, account: str, change: Change, at: datetime) -> ScoreWrite:
         today = utc_day(at)
-        lives = live_scores(self.store, account)
+        lives = live_revisions(self.store, account)
         if isinstance(change, EventArrived):
             return self._event(account, change.event, lives, today, at)
         if isinstance(change, PropertiesChanged):
@@ -302,8 +130,8 @@ class IncrementalScorer:
         raise TypeError(f"not a change: {change!r}")  # pragma: no cover - Change is closed
 
     def _event(
-        self, account: str, event: Event, lives: list[LiveScore], today: date, at: datetime
-    ) -> Unit:
+        self, account: str, event: Event, lives: list[LiveRevision], today: date, at: datetime
+    ) -> ScoreWrite:
         owner = event.owner
         cause = {
             "kind": "event",
@@ -318,7 +146,7 @@ class IncrementalScorer:
                 }
             ],
         }
-        unit = Unit(self.store, account, at, cause)
+        unit = ScoreWrite(self.store, account, at, cause)
         relevant = [
             live
             for live in lives
@@ -329,7 +157,7 @@ class IncrementalScorer:
         )
         links = self.store.associations_of(account, owner) if rollup else []
         record = self.store.record(account, owner) if relevant else None
-        targets: list[tuple[LiveScore, RecordKey, Tally]] = []
+        targets: list[tuple[LiveRevision, RecordKey, Tally]] = []
         for live in relevant:
             if live.object_type == owner[0]:
                 if record is not None:
@@ -351,20 +179,20 @@ class IncrementalScorer:
                 continue
             tally.add(delta)
             unit.write_state(live, key, state, tally, today)
-        _put_first(unit, self.store.event_item(account, event), _absent(self.store))
+        put_first(unit, self.store.event_item(account, event), absent(self.store))
         return unit
 
     def _properties(
         self,
         account: str,
         change: PropertiesChanged,
-        lives: list[LiveScore],
+        lives: list[LiveRevision],
         today: date,
         at: datetime,
-    ) -> Unit:
+    ) -> ScoreWrite:
         key = change.key
         item = self.store.record_item(account, key)
-        old = _record_of(item, key)
+        old = record_of(item, key)
         properties = dict(old.properties) if item is not None else {}
         times: dict[str, int] = dict(item.property_times or {}) if item is not None else {}
         changed: set[str] = set()
@@ -392,7 +220,7 @@ class IncrementalScorer:
             "record": f"{key[0]}/{key[1]}",
             "properties": sorted(changed),
         }
-        unit = Unit(self.store, account, at, cause)
+        unit = ScoreWrite(self.store, account, at, cause)
         if item is not None and new == old and not change.created:
             return unit  # nothing new: already applied, or older than what is stored
         if item is None:
@@ -403,7 +231,7 @@ class IncrementalScorer:
         unit.put(item)  # the version condition serialises changes of one record
         links = self.store.associations_of(account, key)
         contact_history: list[Event] | None = None
-        wanted: list[tuple[LiveScore, RecordKey]] = []
+        wanted: list[tuple[LiveRevision, RecordKey]] = []
         for live in lives:
             if live.object_type == key[0]:
                 wanted.append((live, key))
@@ -451,15 +279,15 @@ class IncrementalScorer:
         self,
         account: str,
         change: AssociationChanged,
-        lives: list[LiveScore],
+        lives: list[LiveRevision],
         today: date,
         at: datetime,
-    ) -> Unit:
+    ) -> ScoreWrite:
         line = change.line
         old_labels = self.store.association_labels(account, line)
         new_labels = None if change.removed else tuple(sorted(set(line.labels)))
         cause = {"kind": "association", "summary": change.summary}
-        unit = Unit(self.store, account, at, cause)
+        unit = ScoreWrite(self.store, account, at, cause)
         if (old_labels is None and new_labels is None) or (
             old_labels is not None and new_labels is not None and set(old_labels) == set(new_labels)
         ):
@@ -514,11 +342,16 @@ class IncrementalScorer:
         return unit
 
     def _deletion(
-        self, account: str, change: RecordDeleted, lives: list[LiveScore], today: date, at: datetime
-    ) -> Unit:
+        self,
+        account: str,
+        change: RecordDeleted,
+        lives: list[LiveRevision],
+        today: date,
+        at: datetime,
+    ) -> ScoreWrite:
         key = change.key
         cause = {"kind": "deletion", "summary": change.summary, "record": f"{key[0]}/{key[1]}"}
-        unit = Unit(self.store, account, at, cause)
+        unit = ScoreWrite(self.store, account, at, cause)
         item = self.store.record_item(account, key)
         links = self.store.associations_of(account, key)
         if item is not None:
@@ -526,7 +359,7 @@ class IncrementalScorer:
         for line in links:
             for one in self.store.association_items(account, line):
                 unit.delete(one, type(one).pk.exists())
-        record = _record_of(item, key)
+        record = record_of(item, key)
         wanted = [(live, key) for live in lives if live.object_type == key[0]]
         wanted += [
             (live, (link.to_type, link.to_id))
@@ -601,48 +434,3 @@ class IncrementalScorer:
                 total.history += outcome.history
                 total.status_changes += outcome.status_changes
         return total
-
-
-def current_tally(
-    store: DynamoStore,
-    account: str,
-    live: LiveScore,
-    key: RecordKey,
-    state: ScoreItem | None,
-    today: date,
-    new_record: bool = False,
-) -> Tally | None:
-    """The record's current tally: from its state, or rebuilt from what is stored (a new state,
-    or one from an older revision). None: the record has no line, so no score (unless
-    `new_record`: the change being applied creates the line)."""
-    if state is not None and int(state.revision) == live.revision and state.tallies:
-        tally = decode_tally(state.tallies)
-    else:
-        data = store.neighbourhood(account, key, contacts_events=live.object_type == "companies")
-        if not data.has_record(key) and not new_record:
-            return None
-        tally = build_tally(live.definition, data, data.record(key), live.segments)
-    compact(live.definition, tally, today)
-    return tally
-
-
-def _record_of(item: RecordItem | None, key: RecordKey) -> Record:
-    if item is None:
-        return Record(key[0], key[1], {})
-    return Record(
-        key[0], key[1], dict(item.properties or {}), frozenset(str(v) for v in item.lists or [])
-    )
-
-
-def _absent(store: DynamoStore) -> Any:
-    return store.tables.events.pk.does_not_exist()
-
-
-def _put_first(unit: Unit, item: Any, condition: Any) -> None:
-    """Put the item whose refusal means the change was already applied, first among puts."""
-    unit.transaction.puts.insert(0, (item, condition))
-    unit.first_put = len(unit.transaction.checks) + len(unit.transaction.deletes)
-
-
-def _refused_at(refused: WriteRefused, index: int) -> bool:
-    return index < len(refused.codes) and refused.codes[index] == "ConditionalCheckFailed"

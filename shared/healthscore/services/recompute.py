@@ -49,7 +49,12 @@ from healthscore.domain.score_state import (
 from healthscore.domain.tallies import Tally, build_tally
 from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import points_json, utc_day
-from healthscore.services.incremental import MAX_ATTEMPTS, LiveScore, ScoringContention, Unit
+from healthscore.services.score_writes import (
+    MAX_ATTEMPTS,
+    LiveRevision,
+    ScoreWrite,
+    ScoringContention,
+)
 
 SHARD_SIZE = 2_000  # scored records per shard: a few seconds of work and well under 1 GB
 
@@ -196,7 +201,7 @@ def score_shard(
     dataset = read_dataset(storage.fetch(f"{manifest.job_id}/{shard_name(shard)}"))
     result = score_frames(definition, frames_from_dataset(dataset), as_of)
     segments = tuple(dataset.segments[s] for s in definition.segments)
-    live = LiveScore(manifest.definition_id, revision, definition, segments)
+    live = LiveRevision(manifest.definition_id, revision, definition, segments)
     names = [group.name for group in definition.groups]
     rules = [
         rule_name(group.name, rule.id, rule.summary())
@@ -237,7 +242,7 @@ def score_shard(
 def finish(store: DynamoStore, storage: ExportStorage, manifest: Manifest) -> RecomputeSummary:
     """Step 3: remove the states of records that left scope; sum up the job."""
     definition, revision = _live(store, manifest.account_id, manifest.definition_id)
-    live = LiveScore(manifest.definition_id, revision, definition, ())
+    live = LiveRevision(manifest.definition_id, revision, definition, ())
     scored: dict[int, set[str]] = {}
     left = changed = total = 0
     for shard in range(manifest.shards):
@@ -274,7 +279,7 @@ def _same(item: ScoreItem, new: NewScore) -> bool:
 def _write(
     store: DynamoStore,
     account: str,
-    live: LiveScore,
+    live: LiveRevision,
     key: RecordKey,
     before: ScoreItem | None,
     new: NewScore | None,
@@ -290,7 +295,7 @@ def _write(
             return None
         if before is None and new is None:
             return None
-        unit = Unit(store, account, at, cause)
+        unit = ScoreWrite(store, account, at, cause)
         if new is None:
             unit.write_state(live, key, before, None, utc_day(at))
         else:

@@ -29,7 +29,7 @@ def moved_rules(before: ScoreItem | None, new: NewScore) -> list[dict[str, Any]]
     return moved
 
 
-def stamp(
+def set_new_score(
     item: ScoreItem,
     account: str,
     definition_id: str,

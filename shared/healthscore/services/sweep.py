@@ -22,14 +22,14 @@ from healthscore.adapters.dynamo_tables import ScoreItem
 from healthscore.domain.dataset import RecordKey
 from healthscore.domain.score_state import rule_name
 from healthscore.domain.values import utc_day
-from healthscore.services.incremental import (
+from healthscore.services.score_writes import (
     MAX_ATTEMPTS,
-    LiveScore,
+    LiveRevision,
     Publisher,
+    ScoreWrite,
     ScoringContention,
-    Unit,
     current_tally,
-    live_scores,
+    live_revisions,
 )
 
 FIRST_RUN_LOOKBACK = timedelta(days=31)  # no checkpoint yet: how far back due days are read
@@ -64,14 +64,14 @@ class Sweep:
         last = self.store.sweep_checkpoint()
         day = min(last, today) if last is not None else today - FIRST_RUN_LOOKBACK
         summary = SweepSummary()
-        lives: dict[str, dict[str, LiveScore]] = {}
+        lives: dict[str, dict[str, LiveRevision]] = {}
         while day <= today:
             summary.days.append(day.isoformat())
             for item in self.store.due_states(day):
                 summary.due += 1
                 account, definition_id, key = self.store.state_owner(item)
                 if account not in lives:
-                    lives[account] = {s.id: s for s in live_scores(self.store, account)}
+                    lives[account] = {s.id: s for s in live_revisions(self.store, account)}
                 live = lives[account].get(definition_id)
                 self._rescore(account, definition_id, live, key, item, today, summary)
             day += timedelta(days=1)
@@ -82,7 +82,7 @@ class Sweep:
         self,
         account: str,
         definition_id: str,
-        live: LiveScore | None,
+        live: LiveRevision | None,
         key: RecordKey,
         item: ScoreItem | None,
         today: date,
@@ -99,7 +99,7 @@ class Sweep:
                 return  # the state went (record deleted or out of scope) since it was due
             if item.due_day is None or date.fromisoformat(item.due_day) > today:
                 return  # someone rescored it since the index said it was due
-            unit = Unit(
+            unit = ScoreWrite(
                 self.store,
                 account,
                 self.clock(),
@@ -125,7 +125,7 @@ class Sweep:
         raise ScoringContention(f"{key[0]}/{key[1]} kept changing while the sweep rescored it")
 
 
-def _explain_time(live: LiveScore, moved: list[dict[str, Any]]) -> str:
+def _explain_time(live: LiveRevision, moved: list[dict[str, Any]]) -> str:
     """'time passed: Engagement / meeting_booked 20 → 10 (decay step)' for each moved rule."""
     reasons = {}
     for group in live.definition.groups:
