@@ -27,9 +27,7 @@ from healthscore.cli.common import (
     err,
     out,
 )
-from healthscore.domain.definition import (
-    DefinitionError,
-)
+from healthscore.domain.definition import DefinitionError
 from healthscore.services import analytics
 from healthscore.services.scoring import (
     overview,

@@ -17,9 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal
 
-from healthscore.adapters.dataset_files import (
-    parse_segment,
-)
+from healthscore.adapters.dataset_files import parse_segment
 from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.adapters.dynamo_tables import DefinitionItem
 from healthscore.domain.access import Caller
@@ -32,12 +30,8 @@ from healthscore.domain.errors import (
     InvalidRequest,
     NotFound,
 )
-from healthscore.domain.plans import (
-    check_plan_allows,
-)
-from healthscore.domain.reference_engine import (
-    check_segments,
-)
+from healthscore.domain.plans import check_plan_allows
+from healthscore.domain.reference_engine import check_segments
 from healthscore.domain.templates import definition_from_templates
 from healthscore.domain.validation import parse_definition
 from healthscore.services.views import (

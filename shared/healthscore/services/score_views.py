@@ -11,9 +11,7 @@ from typing import Any
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.domain.access import Caller
 from healthscore.domain.dataset import RecordKey
-from healthscore.domain.definition import (
-    ScoreDefinition,
-)
+from healthscore.domain.definition import ScoreDefinition
 from healthscore.domain.errors import (
     InvalidRequest,
     NotFound,

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from healthscore.adapters.dataset_files import (
-    parse_segment,
-)
+from healthscore.adapters.dataset_files import parse_segment
 from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.domain.access import Caller
 from healthscore.domain.errors import (

@@ -6,12 +6,8 @@ from collections import Counter
 from typing import Any
 
 from healthscore.adapters.score_files import score_row
-from healthscore.domain.definition import (
-    ScoreDefinition,
-)
-from healthscore.domain.reference_engine import (
-    RecordScore,
-)
+from healthscore.domain.definition import ScoreDefinition
+from healthscore.domain.reference_engine import RecordScore
 from healthscore.domain.values import points_json
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from healthscore.adapters.dataset_files import (
-    RowError,
-)
+from healthscore.adapters.dataset_files import RowError
 from healthscore.adapters.dynamo_tables import DefinitionItem
 from healthscore.domain.dataset import Dataset, Record
 from healthscore.domain.definition import (
@@ -21,9 +19,7 @@ from healthscore.domain.errors import (
     InvalidRequest,
     NotFound,
 )
-from healthscore.domain.reference_engine import (
-    check_segments,
-)
+from healthscore.domain.reference_engine import check_segments
 
 T = TypeVar("T")
 
