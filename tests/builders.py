@@ -8,7 +8,10 @@ from typing import Any
 from healthscore.domain.conditions import Condition
 from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, Segment
 from healthscore.domain.definition import ScoreDefinition
-from healthscore.domain.reference_engine import RecordScore, score
+from healthscore.domain.reference_engine import (
+    RecordScore,
+    score,
+)
 from healthscore.domain.validation import parse_definition
 
 AS_OF = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)

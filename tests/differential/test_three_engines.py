@@ -18,7 +18,10 @@ from hypothesis import strategies as st
 from healthscore.adapters.dataset_frames import frames_from_dataset
 from healthscore.domain.batch_engine import score_frames
 from healthscore.domain.dataset import Dataset
-from healthscore.domain.reference_engine import RecordScore, score
+from healthscore.domain.reference_engine import (
+    RecordScore,
+    score,
+)
 from healthscore.domain.tallies import TallyScore, build_tally, score_from_tallies
 from healthscore.domain.validation import parse_definition
 from tests.builders import AS_OF

@@ -54,24 +54,25 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
     assert "2 kept, 0 broken" in run.stdout
 
 
+def lint_with_a_wrong_import(tmp_path: Path, module: str, line: str) -> str:
+    """import-linter's report on the package with `line` appended to domain/`module`.py."""
+    folder = _copy_with_config(tmp_path)
+    target = folder / "healthscore" / "domain" / f"{module}.py"
+    target.write_text(target.read_text() + f"\n{line}  # deliberately wrong\n")
+    run = lint_imports(folder, folder)
+    assert run.returncode != 0, run.stdout
+    return run.stdout
+
+
 def test_a_domain_module_importing_a_service_breaks_the_layers(tmp_path: Path) -> None:
-    # Given the package with one deliberately wrong import: the domain reaching up to services
-    folder = _copy_with_config(tmp_path)
-    values = folder / "healthscore" / "domain" / "values.py"
-    values.write_text(values.read_text() + "\nimport healthscore.services.analytics  # wrong\n")
-    # When import-linter checks it
-    run = lint_imports(folder, folder)
+    # Given the domain reaching up to services, When import-linter checks the package
+    report = lint_with_a_wrong_import(tmp_path, "values", "import healthscore.services.analytics")
     # Then the layers contract is broken, naming the import
-    assert run.returncode != 0
-    assert "BROKEN" in run.stdout
-    assert "healthscore.domain.values -> healthscore.services.analytics" in run.stdout
+    assert "BROKEN" in report
+    assert "healthscore.domain.values -> healthscore.services.analytics" in report
 
 
-def test_an_adapter_importing_boto3_is_fine_but_the_domain_may_not(tmp_path: Path) -> None:
-    folder = _copy_with_config(tmp_path)
-    conditions = folder / "healthscore" / "domain" / "conditions.py"
-    conditions.write_text(conditions.read_text() + "\nimport boto3  # wrong: I/O in the domain\n")
-    run = lint_imports(folder, folder)
-    assert run.returncode != 0
-    assert "the domain does no I/O" in run.stdout
-    assert "healthscore.domain.conditions -> boto3" in run.stdout
+def test_the_domain_importing_boto3_breaks_its_purity(tmp_path: Path) -> None:
+    report = lint_with_a_wrong_import(tmp_path, "conditions", "import boto3")
+    assert "the domain does no I/O" in report
+    assert "healthscore.domain.conditions -> boto3" in report

@@ -8,7 +8,8 @@ import pytest
 
 from healthscore.domain.dataset import Segment
 from healthscore.domain.definition import DefinitionError
-from healthscore.domain.reference_engine import divide_half_up, score
+from healthscore.domain.points import divide_half_up
+from healthscore.domain.reference_engine import score
 from tests.builders import (
     ALL_CONTACTS,
     AS_OF,

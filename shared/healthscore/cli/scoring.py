@@ -39,7 +39,11 @@ from healthscore.domain.definition import (
     DefinitionError,
     ScoreDefinition,
 )
-from healthscore.domain.reference_engine import GroupResult, RecordScore, RuleResult
+from healthscore.domain.reference_engine import (
+    GroupResult,
+    RecordScore,
+    RuleResult,
+)
 from healthscore.domain.templates import (
     TEMPLATES,
     UnknownTemplate,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from healthscore.dev.sample_portfolio import SEGMENTS
+from healthscore.dev.sample_catalog import SEGMENTS
 
 TRAJECTORIES = ("steady", "growing", "declining", "churning")
 INDUSTRIES = (

@@ -37,7 +37,7 @@ from healthscore.domain.definition import (
     Rule,
     ScoreDefinition,
 )
-from healthscore.domain.reference_engine import HUNDREDTHS
+from healthscore.domain.points import HUNDREDTHS
 
 
 def _pairs(

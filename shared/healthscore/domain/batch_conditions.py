@@ -21,7 +21,7 @@ from healthscore.domain.definition import (
     Association,
     Rule,
 )
-from healthscore.domain.reference_engine import points_by_position
+from healthscore.domain.points import points_by_position
 from healthscore.domain.values import as_text, is_missing
 
 

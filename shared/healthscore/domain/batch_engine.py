@@ -65,7 +65,8 @@ from healthscore.domain.definition import (
     Rule,
     ScoreDefinition,
 )
-from healthscore.domain.reference_engine import HUNDREDTHS, check_segments
+from healthscore.domain.points import HUNDREDTHS
+from healthscore.domain.reference_engine import check_segments
 from healthscore.domain.values import EPOCH, utc_day
 
 

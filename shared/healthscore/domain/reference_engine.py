@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from healthscore.domain.conditions import (
-    Condition,
     all_hold,
     boundary_days,
     static_conditions_hold,
@@ -32,13 +31,16 @@ from healthscore.domain.definition import (
     ScoreDefinition,
 )
 from healthscore.domain.event_time import event_percent, event_time_changes, never_counts_again
-from healthscore.domain.values import utc_day, values_equal
-
-HUNDREDTHS = 100
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
+from healthscore.domain.points import (
+    HUNDREDTHS,
+    aggregate,
+    apply_limit,
+    base_points,
+    clamp,
+    divide_half_up,
+    to_points,
+)
+from healthscore.domain.values import utc_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,26 +129,6 @@ class RecordScore:
     color: str
     groups: tuple[GroupResult, ...]
     next_change_day: date | None
-
-
-def to_points(hundredths: int) -> Decimal:
-    return Decimal(hundredths) / HUNDREDTHS
-
-
-def divide_half_up(numerator: int, denominator: int) -> int:
-    """Integer division rounding half away from zero (decimal.ROUND_HALF_UP)."""
-    quotient, remainder = divmod(abs(numerator), denominator)
-    if 2 * remainder >= denominator:
-        quotient += 1
-    return quotient if numerator >= 0 else -quotient
-
-
-def clamp(value: int, low: int, high: int) -> int:
-    return max(low, min(high, value))
-
-
-# ---------------------------------------------------------------------------------------------
-# Scoring
 
 
 def check_against_dataset(definition: ScoreDefinition, dataset: Dataset) -> list[Issue]:
@@ -370,57 +352,6 @@ def _matched(rule: Rule, record: Record) -> tuple[Any, ...]:
         return ()
     values = condition.values or []
     return tuple(values[i] for i in condition.matched_values(record.properties))
-
-
-def base_points(rule: Rule, properties: Mapping[str, Any]) -> int:
-    """`points`, or — scoring individually — the points of every value the property matches."""
-    condition = rule.scored_individually_by
-    if condition is None:
-        return rule.points or 0
-    points = points_by_position(condition)
-    return sum(points[i] for i in condition.matched_values(properties))
-
-
-def points_by_position(condition: Condition) -> list[int]:
-    """The points of each of `values`, from the `points_by_value` key that names it."""
-    keyed = condition.points_by_value or {}
-    return [
-        next(points for key, points in keyed.items() if values_equal(key, value))
-        for value in condition.values or ()
-    ]
-
-
-def aggregate(values: list[int], how: Aggregation) -> int:
-    """sum / avg (rounded to hundredths) / min / max of per-event or per-record points."""
-    return aggregate_counted([(value, 1) for value in values], how)
-
-
-def aggregate_counted(weighted: Sequence[tuple[int, int]], how: Aggregation) -> int:
-    """`aggregate` over (points, how many times) pairs: what tallies and group-bys hold."""
-    counted = [(value, count) for value, count in weighted if count > 0]
-    if not counted:
-        return 0
-    match how:
-        case "sum":
-            return sum(value * count for value, count in counted)
-        case "avg":
-            total = sum(value * count for value, count in counted)
-            return divide_half_up(total, sum(count for _value, count in counted))
-        case "min":
-            return min(value for value, _count in counted)
-        case "max":
-            return max(value for value, _count in counted)
-
-
-def apply_limit(value: int, limit: int | None) -> int:
-    """A rule's `limit` caps it to ±limit points."""
-    if limit is None:
-        return value
-    return clamp(value, -limit * HUNDREDTHS, limit * HUNDREDTHS)
-
-
-# ---------------------------------------------------------------------------------------------
-# Next change day
 
 
 def next_change_day(

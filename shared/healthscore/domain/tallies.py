@@ -41,7 +41,7 @@ from healthscore.domain.definition import (
     ScoreDefinition,
 )
 from healthscore.domain.event_time import event_percent, event_time_changes, never_counts_again
-from healthscore.domain.reference_engine import (
+from healthscore.domain.points import (
     HUNDREDTHS,
     aggregate_counted,
     apply_limit,

@@ -25,7 +25,7 @@ from healthscore.domain.definition import (
     Issue,
     ScoreDefinition,
 )
-from healthscore.domain.reference_engine import HUNDREDTHS
+from healthscore.domain.points import HUNDREDTHS
 
 BIN_WIDTH = 5
 UNKNOWN = "(unknown)"
