@@ -9,7 +9,6 @@ redelivered duplicate is recognised and changes nothing.
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,7 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from healthscore import bootstrap
-from healthscore.adapters.webhooks import read_message
+from healthscore.domain.change_messages import decode_change
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.settings import Settings
 
@@ -40,7 +39,7 @@ def scorer() -> IncrementalScorer:
 
 @tracer.capture_method
 def apply(record: SQSRecord) -> None:
-    message = read_message(json.loads(record.body))
+    message = decode_change(record.body)
     outcome = scorer().apply(message.account_id, message.change)
     if outcome.duplicate:
         metrics.add_metric(name="DuplicateChanges", unit=MetricUnit.Count, value=1)

@@ -24,7 +24,13 @@ from healthscore import bootstrap
 from healthscore.adapters.aws_clients import client
 from healthscore.adapters.change_queue import QueueUnavailable, SqsChangeQueue
 from healthscore.adapters.clock import Clock
-from healthscore.adapters.webhooks import WebhookRefused, check_account, parse_batch, verify
+from healthscore.adapters.webhooks import (
+    WebhookRefused,
+    check_account,
+    parse_batch,
+    queue_messages,
+    verify,
+)
 from healthscore.settings import Settings
 
 logger = Logger(service="healthscore-webhook")
@@ -84,8 +90,9 @@ def receive() -> Response[dict[str, Any]]:
     now = Clock().now()  # the wall clock: signatures are about real time, not the scoring clock
     verify(secret_of(account), "POST", uri, body, headers, now)
     changes = parse_batch(body, account, now)
+    messages = queue_messages(account, changes)
     try:
-        queue().send(account, changes)
+        queue().send(messages)
     except QueueUnavailable as error:
         logger.exception("enqueue failed")
         return Response(503, "application/json", {"message": f"{error}; send the batch again"})

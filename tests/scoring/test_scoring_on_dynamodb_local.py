@@ -18,11 +18,11 @@ import pytest
 from healthscore.adapters.dynamo_meter import metered
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
-from healthscore.adapters.webhooks import change_message
 from healthscore.dev.local_stack import (
     LocalLambdaContext,
     sqs_event,
 )
+from healthscore.domain.change_messages import encode_change
 from healthscore.domain.changes import EventArrived, PropertiesChanged
 from healthscore.domain.dataset import AssociationLine, Event, Record
 from healthscore.domain.validation import parse_definition
@@ -255,7 +255,7 @@ def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_
             sqs.send_message_batch(
                 QueueUrl=queue,
                 Entries=[
-                    {"Id": str(i), "MessageBody": json.dumps(change_message(ACCOUNT, c))}
+                    {"Id": str(i), "MessageBody": encode_change(ACCOUNT, c)}
                     for i, c in enumerate(changes[start : start + 10])
                 ],
             )

@@ -10,13 +10,13 @@ import pytest
 from healthscore.adapters.webhooks import (
     MAX_BODY_BYTES,
     WebhookRefused,
-    change_message,
     check_account,
     parse_batch,
-    read_message,
+    queue_messages,
     signed_headers,
     verify,
 )
+from healthscore.domain.change_messages import decode_change, encode_change
 from healthscore.domain.changes import (
     AssociationChanged,
     EventArrived,
@@ -135,7 +135,7 @@ def test_native_events_and_hubspot_items_become_changes():
     assert isinstance(changes[6], PropertiesChanged)
     assert changes[6].object_type == "custom:2-123"
     for change in changes:  # and each survives the queue
-        assert read_message(json.loads(json.dumps(change_message("acme", change)))).change == change
+        assert decode_change(encode_change("acme", change)).change == change
 
 
 @pytest.mark.parametrize(
@@ -203,3 +203,34 @@ def test_a_body_over_the_documented_size_is_413():
 def test_the_account_parameter_must_be_an_account_id(account):
     with pytest.raises(WebhookRefused, match="account"):
         check_account(account)
+
+
+def test_a_change_too_large_for_one_queue_message_refuses_the_batch_naming_it() -> None:
+    # Given a batch whose second event carries ~300 KB of properties
+    items = [
+        {
+            "id": "e1",
+            "type": "meeting_booked",
+            "occurred_at": "2026-06-01T10:00:00Z",
+            "object_type": "contacts",
+            "object_id": "p1",
+            "properties": {},
+        },
+        {
+            "id": "e2",
+            "type": "meeting_booked",
+            "occurred_at": "2026-06-01T10:00:00Z",
+            "object_type": "contacts",
+            "object_id": "p1",
+            "properties": {"notes": "x" * 300_000},
+        },
+    ]
+    changes = parse_batch(_body(items), "acme", NOW)
+    # When its queue messages are made Then the whole batch is refused with 413 at [1]
+    with pytest.raises(WebhookRefused) as refused:
+        queue_messages("acme", changes)
+    assert refused.value.status == 413
+    assert refused.value.message.startswith("[1]: larger than")
+    # and a batch of small items encodes one message per change, each decoding back to it
+    small = queue_messages("acme", changes[:1])
+    assert [decode_change(m).change for m in small] == changes[:1]

@@ -1,15 +1,12 @@
-"""Changes leave the webhook (and the records API) through the changes queue (SQS, with a DLQ);
-the scorer function reads them, one change per message."""
+"""Changes leave the webhook through the changes queue (SQS, with a DLQ), one encoded change
+per message (domain/change_messages.py); the scorer function reads them."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from healthscore.adapters.aws_clients import client
-from healthscore.adapters.webhooks import change_message
-from healthscore.domain.changes import Change
 from healthscore.settings import Settings
 
 SQS_BATCH = 10  # SendMessageBatch's limit
@@ -24,11 +21,12 @@ class SqsChangeQueue:
         self.queue_url = settings.changes_queue_url
         self.sqs = sqs if sqs is not None else client("sqs", settings)
 
-    def send(self, account: str, changes: Sequence[Change]) -> None:
-        for start in range(0, len(changes), SQS_BATCH):
+    def send(self, messages: Sequence[str]) -> None:
+        """Enqueue encoded changes (domain/change_messages.py), ten per SendMessageBatch."""
+        for start in range(0, len(messages), SQS_BATCH):
             entries = [
-                {"Id": str(i), "MessageBody": json.dumps(change_message(account, change))}
-                for i, change in enumerate(changes[start : start + SQS_BATCH])
+                {"Id": str(i), "MessageBody": message}
+                for i, message in enumerate(messages[start : start + SQS_BATCH])
             ]
             reply = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
             if reply.get("Failed"):

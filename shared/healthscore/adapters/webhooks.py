@@ -1,5 +1,5 @@
-"""Webhooks in (DESIGN.md §6): HubSpot v3 signatures, batch parsing, and the queue messages the
-scorer reads.
+"""Webhooks in: HubSpot v3 signatures, and batches parsed once into typed changes (the changes
+queue carries them, domain/change_messages.py is its codec).
 
 A batch is a JSON array mixing native events (`{"id","type","occurred_at","object_type",
 "object_id","properties"}`) and HubSpot-style items (`subscriptionType`, `objectId`,
@@ -14,12 +14,12 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from healthscore.adapters.dataset_files import RowError, parse_event
+from healthscore.domain.change_messages import encode_change
 from healthscore.domain.changes import (
     AssociationChanged,
     Change,
@@ -28,7 +28,7 @@ from healthscore.domain.changes import (
     RecordDeleted,
     RecordsMerged,
 )
-from healthscore.domain.dataset import AssociationLine, Event
+from healthscore.domain.dataset import AssociationLine
 
 MAX_BODY_BYTES = 1_000_000  # a HubSpot batch of 100 is far smaller; API Gateway allows 10 MB
 MAX_ITEMS = 500
@@ -151,10 +151,18 @@ def parse_batch(body: bytes, account: str, now: datetime) -> list[Change]:
             except RowError as error:
                 raise WebhookRefused(400, f"{where}.{error.field}: {error.message}") from error
         _not_in_future(change, where, now)
-        if len(json.dumps(change_message(account, change))) > MAX_MESSAGE_BYTES:
-            raise WebhookRefused(413, f"{where}: larger than {MAX_MESSAGE_BYTES} bytes")
         changes.append(change)
     return changes
+
+
+def queue_messages(account: str, changes: Sequence[Change]) -> list[str]:
+    """Each change encoded once as the changes queue's message; an item too large for one SQS
+    message refuses the whole batch (413, naming the item)."""
+    messages = [encode_change(account, change) for change in changes]
+    for index, message in enumerate(messages):
+        if len(message) > MAX_MESSAGE_BYTES:
+            raise WebhookRefused(413, f"[{index}]: larger than {MAX_MESSAGE_BYTES} bytes")
+    return messages
 
 
 def _not_in_future(change: Change, where: str, now: datetime) -> None:
@@ -241,90 +249,3 @@ def _hubspot(item: dict[str, Any], where: str, account: str) -> Change:
         f"{where}.subscriptionType: {subscription!r}: healthscore reads .creation, "
         ".propertyChange, .deletion, .merge, .associationChange and .restore",
     )
-
-
-# -- queue messages ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Message:
-    account_id: str
-    change: Change
-
-
-def change_message(account: str, change: Change) -> dict[str, Any]:
-    body: dict[str, Any]
-    if isinstance(change, EventArrived):
-        e = change.event
-        body = {
-            "kind": "event",
-            "id": e.id,
-            "type": e.type,
-            "occurred_at": e.occurred_at.isoformat(),
-            "object_type": e.object_type,
-            "object_id": e.object_id,
-            "properties": dict(e.properties),
-        }
-    elif isinstance(change, PropertiesChanged):
-        body = {
-            "kind": "properties",
-            "object_type": change.object_type,
-            "id": change.id,
-            "properties": dict(change.properties),
-            "occurred_at_ms": change.occurred_at_ms,
-            "lists": None if change.lists is None else sorted(change.lists),
-            "replace": change.replace,
-            "created": change.created,
-        }
-    elif isinstance(change, RecordDeleted):
-        body = {"kind": "deletion", "object_type": change.object_type, "id": change.id}
-    elif isinstance(change, RecordsMerged):
-        body = {
-            "kind": "merge",
-            "object_type": change.object_type,
-            "primary": change.primary,
-            "merged": list(change.merged),
-        }
-    else:
-        line = change.line
-        body = {
-            "kind": "association",
-            "from_type": line.from_type,
-            "from_id": line.from_id,
-            "to_type": line.to_type,
-            "to_id": line.to_id,
-            "labels": list(line.labels),
-            "removed": change.removed,
-        }
-    return {"account_id": account, "change": body}
-
-
-def read_message(message: Mapping[str, Any]) -> Message:
-    body = dict(message["change"])
-    kind = body.pop("kind")
-    change: Change
-    if kind == "event":
-        change = EventArrived(
-            Event(
-                body["id"],
-                body["type"],
-                datetime.fromisoformat(body["occurred_at"]),
-                body["object_type"],
-                body["object_id"],
-                body["properties"],
-            )
-        )
-    elif kind == "properties":
-        lists = body.pop("lists")
-        change = PropertiesChanged(**body, lists=None if lists is None else frozenset(lists))
-    elif kind == "deletion":
-        change = RecordDeleted(**body)
-    elif kind == "merge":
-        change = RecordsMerged(body["object_type"], body["primary"], tuple(body["merged"]))
-    elif kind == "association":
-        removed = body.pop("removed")
-        body["labels"] = tuple(body["labels"])
-        change = AssociationChanged(AssociationLine(**body), removed=removed)
-    else:
-        raise ValueError(f"unknown change kind {kind!r}")
-    return Message(str(message["account_id"]), change)
