@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -32,11 +32,12 @@ from healthscore.adapters.dynamo_tables import (
     join_key,
     split_key,
 )
-from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, RecordKey
+from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, RecordKey, Segment
 from healthscore.domain.errors import (
     Conflict,
     InvalidRequest,
 )
+from healthscore.ports import record_neighbourhood, whole_account
 
 
 def now() -> datetime:
@@ -268,34 +269,34 @@ class DynamoStore:
         for item in self.tables.events.query(account):
             yield _event(item)
 
-    def dataset(self, account: str) -> Dataset:
-        """The whole account as a Dataset (segments included)."""
+    def put_event(self, account: str, event: Event) -> bool:
+        """Store the event once per (owner, id): True if stored, False if it already was."""
+        item = self.event_item(account, event)
+        try:
+            item.save(condition=self.tables.events.pk.does_not_exist())
+        except PutError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def put_segment(self, account: str, body: Mapping[str, Any]) -> None:
+        """Write a segment as it is, whatever is stored (loading data; the segments use case
+        writes with version checks)."""
+        self.new_segment(account, str(body["id"]), dict(body)).save(add_version_condition=False)
+
+    def segment_list(self, account: str) -> list[Segment]:
         from healthscore.adapters.dataset_files import parse_segment
 
-        return Dataset(
-            records=self.all_records(account),
-            associations=self.all_associations(account),
-            events=self.all_events(account),
-            segments=[parse_segment(s.body) for s in self.segments(account)],
-        )
+        return [parse_segment(s.body) for s in self.segments(account)]
+
+    def dataset(self, account: str) -> Dataset:
+        """The whole account as a Dataset (segments included)."""
+        return whole_account(self, account)
 
     def neighbourhood(self, account: str, key: RecordKey, contacts_events: bool) -> Dataset:
         """One record, its associated records and the events scoring it can read."""
-        from healthscore.adapters.dataset_files import parse_segment
-
-        links = self.associations_of(account, key)
-        others = [(line.to_type, line.to_id) for line in links]
-        events = self.events_of(account, key)
-        if contacts_events:
-            for other in others:
-                if other[0] == "contacts":
-                    events += self.events_of(account, other)
-        return Dataset(
-            records=self.records(account, [key, *others]),
-            associations=links,
-            events=events,
-            segments=[parse_segment(s.body) for s in self.segments(account)],
-        )
+        return record_neighbourhood(self, account, key, contacts_events)
 
     # -- scores and history --------------------------------------------------------------------
 
