@@ -11,9 +11,19 @@ Every method takes the account first: one account's calls only ever reach that a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
 from typing import Any, Protocol
 
-from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, RecordKey, Segment
+from healthscore.domain.dataset import (
+    AssociationLine,
+    Dataset,
+    Event,
+    Record,
+    RecordKey,
+    Segment,
+    StoredRecord,
+)
+from healthscore.domain.score_state import ScoreState
 
 
 class AccountData(Protocol):
@@ -63,6 +73,9 @@ class AccountData(Protocol):
 
     def segment_list(self, account: str) -> list[Segment]: ...
 
+    def segment_bodies(self, account: str) -> list[dict[str, Any]]:
+        """The segments as they were written (JSON), for exports."""
+
     def dataset(self, account: str) -> Dataset:
         """The whole account (segments included)."""
 
@@ -70,6 +83,108 @@ class AccountData(Protocol):
         """One record, its associated records, its events (and, with `contacts_events`, the
         events of its associated contacts) and the account's segments: all that scoring that
         record can read."""
+
+
+MAX_TRANSACTION_ITEMS = 100  # a change's writes, at most (DynamoDB's TransactWriteItems limit)
+
+
+class WriteRefused(Exception):
+    """A change's writes were refused whole (a condition failed: someone changed a record,
+    link or state since it was read, or the score went to another revision). `codes` has one
+    entry per write where the store reports them; `duplicate` when the change's event was
+    already stored, i.e. the change was applied before."""
+
+    def __init__(self, codes: list[str | None], duplicate: bool = False) -> None:
+        super().__init__(", ".join(c or "-" for c in codes))
+        self.codes = codes
+        self.duplicate = duplicate
+
+
+class TooManyAffected(ValueError):
+    """A change touches more items than one transaction can hold."""
+
+
+class ChangeWrites(Protocol):
+    """The writes of one change to one account: all of them, or none (a unit of work)."""
+
+    def __len__(self) -> int: ...
+
+    def require_live(self, definition_id: str, revision: int) -> None:
+        """Refuse the whole change unless the score is still live at `revision`."""
+
+    def put_event_once(self, event: Event) -> None:
+        """Store the event; if it is already stored, the change was applied before."""
+
+    def put_record(self, stored: StoredRecord, at: datetime) -> None:
+        """Write the record, if it is still at the version read."""
+
+    def delete_record(self, stored: StoredRecord) -> None: ...
+
+    def set_link(self, line: AssociationLine, was: tuple[str, ...] | None, at: datetime) -> None:
+        """Both directions get `line.labels`, if the link still has the labels read (`was`;
+        None: it must not exist yet)."""
+
+    def remove_link(self, line: AssociationLine, was: tuple[str, ...] | None = None) -> None:
+        """Both directions go, if the link still has the labels read (None: if it exists)."""
+
+    def put_state(self, state: ScoreState) -> None:
+        """Write the score state, if it is still at the version read."""
+
+    def delete_state(self, state: ScoreState) -> None: ...
+
+    def append_history(
+        self, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Write everything or nothing; WriteRefused when a condition failed."""
+
+
+class ScoreStore(AccountData, Protocol):
+    """What the scorer, the sweep and the recompute read and write: the account's data, its live
+    revisions, score states, history, and units of work for changes."""
+
+    def put_live_definition(
+        self, account: str, definition_id: str, raw: Mapping[str, Any], revision: int
+    ) -> None:
+        """Make the score live at `revision` (loading data and tests; the API's lifecycle
+        goes through the definitions use case)."""
+
+    def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
+        """(id, live revision, its JSON) of each live score of the account."""
+
+    def live_definition(
+        self, account: str, definition_id: str
+    ) -> tuple[dict[str, Any], int] | None:
+        """(JSON, revision) of the score if it is live."""
+
+    def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None: ...
+
+    def score_states(
+        self, account: str, wanted: Iterable[tuple[str, RecordKey]]
+    ) -> dict[tuple[str, RecordKey], ScoreState]:
+        """Score states by (definition id, record key); fresh copies the caller may change."""
+
+    def score(self, account: str, definition_id: str, key: RecordKey) -> ScoreState | None: ...
+
+    def scores(self, account: str, definition_id: str) -> Iterator[ScoreState]: ...
+
+    def due_states(self, day: date) -> Iterator[tuple[str, ScoreState]]:
+        """Every account's states whose next change day is `day`, with their account."""
+
+    def save_state(self, account: str, state: ScoreState) -> None:
+        """Write one state on its own, if it is still at the version read (else Conflict)."""
+
+    def change_writes(self, account: str) -> ChangeWrites: ...
+
+    def history(
+        self, account: str, definition_id: str, key: RecordKey, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A record's history entries, newest first, a page at a time."""
+
+    def sweep_checkpoint(self) -> date | None: ...
+
+    def save_sweep_checkpoint(self, day: date) -> None: ...
 
 
 def whole_account(data: AccountData, account: str) -> Dataset:

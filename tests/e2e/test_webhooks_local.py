@@ -138,8 +138,8 @@ def test_signed_webhooks_shuffled_and_duplicated_then_swept_equal_the_batch_engi
     rows = score_rows(parse_definition(CUSTOMER_HEALTH), folder, as_of, Engine.POLARS)
     expected = {r["id"]: (r["score"], r["status"], r["groups"]) for r in rows}
     stored = {
-        item.sk.split("#")[1]: (int(item.score), item.status, item.groups)
-        for item in _store(local).scores(account, created["id"])
+        state.key[1]: (state.score, state.status, state.groups)
+        for state in _store(local).scores(account, created["id"])
     }
     assert stored == expected
     # and a company's history tells what moved it

@@ -10,6 +10,7 @@ import pytest
 
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
+from healthscore.adapters.memory_store import MemoryStore
 from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.settings import Settings
 
@@ -26,6 +27,13 @@ def moto_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStore]:
         tables = Tables.bind(Settings.for_prefix(f"t{uuid.uuid4().hex[:8]}"))
         tables.create_missing()
         yield DynamoStore(tables)
+
+
+@pytest.fixture
+def memory_store() -> MemoryStore:
+    """The in-memory store: the use cases' tests run on it (tests/contract holds it to
+    DynamoDB's behaviour; the DynamoDB-only guarantees are tested on DynamoDB Local)."""
+    return MemoryStore()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from typing import Any
 from healthscore.adapters.dataset_files import read_dataset
 from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.domain.dataset import AssociationLine, Dataset
+from healthscore.ports import ScoreStore
 from healthscore.services.recompute import recompute
 
 ROOT = Path(__file__).parents[2]
@@ -33,12 +34,12 @@ class Clock:
         self.at = midnight(day) + timedelta(hours=1)
 
 
-def load_data(store: DynamoStore, account: str, folder: Path) -> Dataset:
+def load_data(store: ScoreStore, account: str, folder: Path) -> Dataset:
     """Records, links and segments stored as they are (events are left for the test to send)."""
     data = read_dataset(folder)
     for line in (folder / "segments.jsonl").read_text().splitlines():
         body = json.loads(line)
-        store.new_segment(account, body["id"], body).save()
+        store.put_segment(account, body)
     for record in data.all_records():
         store.put_record(account, record)
     for one, other, labels in data.association_pairs():
@@ -48,7 +49,7 @@ def load_data(store: DynamoStore, account: str, folder: Path) -> Dataset:
 
 
 def make_live(
-    store: DynamoStore,
+    store: ScoreStore,
     account: str,
     definition_id: str,
     raw: dict[str, Any],
@@ -56,30 +57,16 @@ def make_live(
     as_of: datetime | None = None,
 ) -> None:
     """Turn the score on as the API does: the live revision, then the initial computation."""
-    at = now()
-    store.new_definition(
-        account,
-        definition_id,
-        name=raw["name"],
-        object_type=raw["object_type"],
-        state="live",
-        live=raw,
-        live_revision=revision,
-        created_at=at,
-        updated_at=at,
-        updated_by="tests",
-    ).save()
-    recompute(store, account, definition_id, f"turn-on-{revision}", as_of or at, shard_size=7)
+    store.put_live_definition(account, definition_id, raw, revision)
+    at = as_of or now()
+    recompute(store, account, definition_id, f"turn-on-{revision}", at, shard_size=7)
 
 
 def publish_revision(
-    store: DynamoStore, account: str, definition_id: str, raw: dict[str, Any], revision: int
+    store: ScoreStore, account: str, definition_id: str, raw: dict[str, Any], revision: int
 ) -> None:
     """A new live revision, before its recompute has run."""
-    item = store.definition(account, definition_id)
-    assert item is not None
-    item.live, item.live_revision = raw, revision
-    store.save(item)
+    store.put_live_definition(account, definition_id, raw, revision)
 
 
 @dataclass
@@ -92,10 +79,10 @@ class Published:
         self.changes.extend(changes)
 
 
-def stored_scores(store: DynamoStore, account: str, definition_id: str) -> dict[str, Any]:
+def stored_scores(store: ScoreStore, account: str, definition_id: str) -> dict[str, Any]:
     return {
-        store.state_owner(item)[2][1]: (int(item.score), item.status, item.groups)
-        for item in store.scores(account, definition_id)
+        state.key[1]: (state.score, state.status, state.groups)
+        for state in store.scores(account, definition_id)
     }
 
 

@@ -65,18 +65,18 @@ def _batch(raw, folder, day):
 
 
 def test_replayed_events_shuffled_and_duplicated_then_swept_equal_the_batch_engine(
-    moto_store, small_portfolio
+    memory_store, small_portfolio
 ):
     # Given a portfolio's records and links stored, and a live score, a year before the as-of day
-    data = load_data(moto_store, ACCOUNT, small_portfolio)
+    data = load_data(memory_store, ACCOUNT, small_portfolio)
     clock = Clock(midnight(AS_OF - timedelta(days=365)))
-    make_live(moto_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
+    make_live(memory_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
     # When every event arrives once, shuffled, 10 % of them twice, and the sweep runs weekly
-    _scorer, outcomes = _replay(moto_store, data, clock, Published())
-    _sweep_to(moto_store, clock, AS_OF)
+    _scorer, outcomes = _replay(memory_store, data, clock, Published())
+    _sweep_to(memory_store, clock, AS_OF)
     # Then each duplicate was recognised, and the scores are exactly the batch engine's
     assert sum(o.duplicate for o in outcomes) == len(outcomes) - len(data.all_events())
-    assert stored_scores(moto_store, ACCOUNT, "health") == _batch(
+    assert stored_scores(memory_store, ACCOUNT, "health") == _batch(
         CUSTOMER_HEALTH, small_portfolio, AS_OF
     )
 
@@ -92,16 +92,16 @@ def _scores(store, definition_id):
 
 
 def test_record_link_label_deletion_and_merge_changes_rescore_like_the_reference(
-    moto_store, tiny_portfolio
+    memory_store, tiny_portfolio
 ):
     # Given four live scores (companies and contacts, labels and filters on contacts' events)
-    data = load_data(moto_store, ACCOUNT, tiny_portfolio)
+    data = load_data(memory_store, ACCOUNT, tiny_portfolio)
     lives = {"health": CUSTOMER_HEALTH, **EXAMPLES}
     clock = Clock(midnight(AS_OF))
     for definition_id, raw in lives.items():
-        make_live(moto_store, ACCOUNT, definition_id, raw, as_of=clock())
+        make_live(memory_store, ACCOUNT, definition_id, raw, as_of=clock())
     published = Published()
-    scorer = IncrementalScorer(moto_store, published, clock=clock)
+    scorer = IncrementalScorer(memory_store, published, clock=clock)
     for event in data.all_events():
         scorer.apply(ACCOUNT, EventArrived(event))
     company = data.records_of("companies")[0]
@@ -139,23 +139,25 @@ def test_record_link_label_deletion_and_merge_changes_rescore_like_the_reference
         outcome = scorer.apply(ACCOUNT, change)
         assert not outcome.duplicate
         # Then every live score equals the reference engine over what is now stored
-        stored = moto_store.dataset(ACCOUNT)
-        after = {d: stored_scores(moto_store, ACCOUNT, d) for d in lives}
+        stored = memory_store.dataset(ACCOUNT)
+        after = {d: stored_scores(memory_store, ACCOUNT, d) for d in lives}
         for definition_id, raw in lives.items():
             assert {k: v[:2] for k, v in after[definition_id].items()} == _reference(
-                moto_store, raw, AS_OF, stored
+                memory_store, raw, AS_OF, stored
             ), f"{definition_id} after {change.summary}"
         # and the same change delivered again writes nothing
         again = scorer.apply(ACCOUNT, change)
         assert (again.written, again.history) == (0, []), change.summary
-        assert {d: stored_scores(moto_store, ACCOUNT, d) for d in lives} == after
+        assert {d: stored_scores(memory_store, ACCOUNT, d) for d in lives} == after
     assert published.changes, "status changes were published"
 
 
-def test_property_changes_arriving_out_of_order_keep_the_latest_value(moto_store, small_portfolio):
-    data = load_data(moto_store, ACCOUNT, small_portfolio)
-    make_live(moto_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=midnight(AS_OF))
-    scorer = IncrementalScorer(moto_store, clock=Clock(midnight(AS_OF)))
+def test_property_changes_arriving_out_of_order_keep_the_latest_value(
+    memory_store, small_portfolio
+):
+    data = load_data(memory_store, ACCOUNT, small_portfolio)
+    make_live(memory_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=midnight(AS_OF))
+    scorer = IncrementalScorer(memory_store, clock=Clock(midnight(AS_OF)))
     company = data.records_of("companies")[0]
     # Given the later change (NPS 10) arrives first, then the earlier one (NPS 2)
     scorer.apply(ACCOUNT, PropertiesChanged("companies", company.id, {"nps_score": 10}, 2_000))
@@ -163,16 +165,16 @@ def test_property_changes_arriving_out_of_order_keep_the_latest_value(moto_store
         ACCOUNT, PropertiesChanged("companies", company.id, {"nps_score": 2}, 1_000)
     )
     # Then the record keeps NPS 10, and the stale change wrote nothing
-    assert moto_store.record(ACCOUNT, company.key).properties["nps_score"] == 10
+    assert memory_store.record(ACCOUNT, company.key).properties["nps_score"] == 10
     assert late.written == 0
 
 
-def test_history_reads_like_a_story(moto_store, tiny_portfolio):
+def test_history_reads_like_a_story(memory_store, tiny_portfolio):
     # Given a new company with NPS 9 whose contact books two meetings, then a month passes
-    load_data(moto_store, ACCOUNT, tiny_portfolio)
+    load_data(memory_store, ACCOUNT, tiny_portfolio)
     clock = Clock(midnight(AS_OF))
-    make_live(moto_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
-    scorer = IncrementalScorer(moto_store, clock=clock)
+    make_live(memory_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
+    scorer = IncrementalScorer(memory_store, clock=clock)
     story = ("companies", "c-story")
     scorer.apply(ACCOUNT, PropertiesChanged(*story, {"name": "Story Inc", "nps_score": 9}, 1))
     scorer.apply(ACCOUNT, AssociationChanged(AssociationLine(*story, "contacts", "p-story")))
@@ -180,9 +182,9 @@ def test_history_reads_like_a_story(moto_store, tiny_portfolio):
         meeting = Event(f"m{n}", "meeting_booked", clock(), "contacts", "p-story", {})
         scorer.apply(ACCOUNT, EventArrived(meeting))
     clock.to(AS_OF + timedelta(days=31))
-    Sweep(moto_store, clock=clock).run()
+    Sweep(memory_store, clock=clock).run()
     # When its history is read, newest first
-    entries, _cursor = moto_store.history(ACCOUNT, "health", story, 10, None)
+    entries, _cursor = memory_store.history(ACCOUNT, "health", story, 10, None)
     # Then each entry says what moved it: the decay step, each meeting, the company's creation
     causes = [e["cause"] for e in entries]
     assert [c["kind"] for c in causes] == ["time", "event", "event", "property"]
@@ -205,27 +207,27 @@ def test_history_reads_like_a_story(moto_store, tiny_portfolio):
 
 @pytest.mark.parametrize("definition_id", ["health"])
 def test_a_score_updated_to_a_new_revision_rebuilds_states_on_their_next_change(
-    moto_store, small_portfolio, definition_id
+    memory_store, small_portfolio, definition_id
 ):
     # Given states written under revision 1
-    data = load_data(moto_store, ACCOUNT, small_portfolio)
+    data = load_data(memory_store, ACCOUNT, small_portfolio)
     clock = Clock(midnight(AS_OF))
-    make_live(moto_store, ACCOUNT, definition_id, CUSTOMER_HEALTH, as_of=clock())
-    scorer = IncrementalScorer(moto_store, clock=clock)
+    make_live(memory_store, ACCOUNT, definition_id, CUSTOMER_HEALTH, as_of=clock())
+    scorer = IncrementalScorer(memory_store, clock=clock)
     for event in data.all_events():
         scorer.apply(ACCOUNT, EventArrived(event))
     # When revision 2 (meetings worth 20) goes live and one contact books a meeting
     changed = json.loads(json.dumps(CUSTOMER_HEALTH))
     changed["groups"][0]["rules"][0]["points"] = 20
-    publish_revision(moto_store, ACCOUNT, definition_id, changed, revision=2)
+    publish_revision(memory_store, ACCOUNT, definition_id, changed, revision=2)
     company = data.records_of("companies")[0]
     contact = data.neighbours(company.key, "contacts")[0].record
     scorer.apply(
         ACCOUNT, EventArrived(Event("r2", "meeting_booked", clock(), "contacts", contact.id, {}))
     )
     # Then that company's state is rebuilt under revision 2 and equals the reference
-    state = moto_store.score_states(ACCOUNT, [(definition_id, company.key)])[
+    state = memory_store.score_states(ACCOUNT, [(definition_id, company.key)])[
         (definition_id, company.key)
     ]
     assert int(state.revision) == 2
-    assert _reference(moto_store, changed, AS_OF)[company.id] == (int(state.score), state.status)
+    assert _reference(memory_store, changed, AS_OF)[company.id] == (int(state.score), state.status)

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.domain.dataset import RecordKey
+from healthscore.ports import AccountData
 
 FILES = ("records.jsonl", "associations.jsonl", "events.jsonl", "segments.jsonl")
 FLUSH_LINES = 2_000
@@ -149,7 +149,7 @@ class _ShardFiles:
 
 
 def export_shards(
-    store: DynamoStore,
+    store: AccountData,
     storage: ExportStorage,
     *,
     account: str,
@@ -215,7 +215,7 @@ def export_shards(
             }
             for shard in targets:
                 files.add(shard, "events.jsonl", row)
-        segments = [item.body for item in store.segments(account)]
+        segments = store.segment_bodies(account)
         for shard in range(shards):
             for segment in segments:
                 files.add(shard, "segments.jsonl", segment)

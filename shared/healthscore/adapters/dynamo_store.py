@@ -6,37 +6,46 @@ reach that account's partition keys.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError
-from pynamodb.expressions.condition import Condition
+from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
+from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dynamo_tables import (
     AssociationItem,
     DefinitionItem,
     EventItem,
-    HistoryItem,
     JobItem,
     RecordItem,
-    ScoreItem,
     SegmentItem,
     Tables,
     join_key,
     split_key,
 )
-from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, RecordKey, Segment
+from healthscore.adapters.dynamo_writes import (
+    DynamoChangeWrites,
+    association_keys,
+    history_item,
+    state_item,
+    state_of,
+)
+from healthscore.domain.dataset import (
+    AssociationLine,
+    Dataset,
+    Event,
+    Record,
+    RecordKey,
+    Segment,
+    StoredRecord,
+)
 from healthscore.domain.errors import (
     Conflict,
-    InvalidRequest,
 )
+from healthscore.domain.score_state import ScoreState
 from healthscore.ports import record_neighbourhood, whole_account
 
 
@@ -47,61 +56,6 @@ def now() -> datetime:
 def _conditional_failed(error: PutError | DeleteError) -> bool:
     cause = getattr(error, "cause_response_code", None)
     return cause == "ConditionalCheckFailedException"
-
-
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
-
-
-def decode_cursor(cursor: str | None, account_prefix: str) -> dict[str, Any] | None:
-    """A cursor from a previous page; refused unless it points into the caller's own items."""
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        pk = key["pk"]["S"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise InvalidRequest("cursor", "is not a cursor this API returned") from error
-    if not isinstance(pk, str) or not pk.startswith(account_prefix):
-        raise InvalidRequest("cursor", "is not a cursor this API returned")
-    return dict(key)
-
-
-THROTTLED = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-}
-
-
-def is_throttled(error: BaseException) -> bool:
-    """A transient refusal worth retrying the whole change for (the change is idempotent)."""
-    return isinstance(error, PynamoDBException) and error.cause_response_code in THROTTLED
-
-
-class WriteRefused(Exception):
-    """A transaction was cancelled: `codes` has one entry per item (None where it was fine),
-    in the order checks, deletes, puts."""
-
-    def __init__(self, codes: list[str | None]) -> None:
-        super().__init__(", ".join(c or "-" for c in codes))
-        self.codes = codes
-
-
-@dataclass
-class Transaction:
-    """What one change writes, all or nothing (DynamoDB TransactWriteItems, ≤ 100 items)."""
-
-    checks: list[tuple[type[Model], str, str, Condition]] = field(default_factory=list)
-    deletes: list[tuple[Model, Condition | None]] = field(default_factory=list)
-    puts: list[tuple[Model, Condition | None]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.checks) + len(self.deletes) + len(self.puts)
 
 
 class DynamoStore:
@@ -174,8 +128,16 @@ class DynamoStore:
             updated_at=now(),
         )
 
-    def record_item(self, account: str, key: RecordKey) -> RecordItem | None:
-        return _get(self.tables.records, account, join_key(*key))
+    def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None:
+        """The record with when each property was set and its version (for a change to it)."""
+        item = _get(self.tables.records, account, join_key(*key))
+        if item is None:
+            return None
+        return StoredRecord(
+            _record(item),
+            dict(item.property_times or {}),
+            None if item.version is None else int(item.version),
+        )
 
     def record(self, account: str, key: RecordKey) -> Record | None:
         item = _get(self.tables.records, account, join_key(*key))
@@ -200,7 +162,7 @@ class DynamoStore:
 
     def put_association(self, account: str, line: AssociationLine) -> None:
         with self.tables.associations.batch_write() as batch:
-            for sk in _association_keys(line):
+            for sk in association_keys(line):
                 batch.save(
                     self.tables.associations(
                         account, sk, labels=list(line.labels), updated_at=now()
@@ -225,18 +187,8 @@ class DynamoStore:
 
     def association_labels(self, account: str, line: AssociationLine) -> tuple[str, ...] | None:
         """The labels of the stored link between the line's two records; None when unlinked."""
-        item = _get(self.tables.associations, account, _association_keys(line)[0])
+        item = _get(self.tables.associations, account, association_keys(line)[0])
         return None if item is None else tuple(str(v) for v in item.labels or [])
-
-    def association_items(
-        self, account: str, line: AssociationLine
-    ) -> tuple[AssociationItem, AssociationItem]:
-        """Both stored directions of a link, as items to put or delete."""
-        one, other = (
-            self.tables.associations(account, sk, labels=list(line.labels), updated_at=now())
-            for sk in _association_keys(line)
-        )
-        return one, other
 
     def event_item(self, account: str, event: Event) -> EventItem:
         return self.tables.events(
@@ -285,6 +237,9 @@ class DynamoStore:
         writes with version checks)."""
         self.new_segment(account, str(body["id"]), dict(body)).save(add_version_condition=False)
 
+    def segment_bodies(self, account: str) -> list[dict[str, Any]]:
+        return [dict(s.body) for s in self.segments(account)]
+
     def segment_list(self, account: str) -> list[Segment]:
         from healthscore.adapters.dataset_files import parse_segment
 
@@ -300,82 +255,71 @@ class DynamoStore:
 
     # -- scores and history --------------------------------------------------------------------
 
-    def score(self, account: str, definition_id: str, key: RecordKey) -> ScoreItem | None:
-        return _get(self.tables.scores, join_key(account, definition_id), join_key(*key))
+    def score(self, account: str, definition_id: str, key: RecordKey) -> ScoreState | None:
+        item = _get(self.tables.scores, join_key(account, definition_id), join_key(*key))
+        return None if item is None else state_of(item)
 
-    def scores(self, account: str, definition_id: str) -> Iterator[ScoreItem]:
-        yield from self.tables.scores.query(join_key(account, definition_id))
-
-    def new_score(self, account: str, definition_id: str, key: RecordKey) -> ScoreItem:
-        return self.tables.scores(join_key(account, definition_id), join_key(*key))
+    def scores(self, account: str, definition_id: str) -> Iterator[ScoreState]:
+        for item in self.tables.scores.query(join_key(account, definition_id)):
+            yield state_of(item)
 
     def score_states(
         self, account: str, wanted: Iterable[tuple[str, RecordKey]]
-    ) -> dict[tuple[str, RecordKey], ScoreItem]:
+    ) -> dict[tuple[str, RecordKey], ScoreState]:
         """Score states by (definition id, record key), in one BatchGetItem (≤ 100 keys)."""
         keys = sorted({(join_key(account, d), join_key(*key)) for d, key in wanted})
         if not keys:
             return {}
         found = {}
         for item in self.tables.scores.batch_get(keys, consistent_read=True):
-            definition_id = split_key(item.pk)[1]
-            object_type, record_id = split_key(item.sk)
-            found[(definition_id, (object_type, record_id))] = item
+            state = state_of(item)
+            found[(state.definition_id, state.key)] = state
         return found
 
-    def due_states(self, day: date) -> Iterator[ScoreItem]:
-        """Every account's score states whose next change day is `day` (the sparse index)."""
-        yield from self.tables.scores.due.query(day.isoformat())
+    def due_states(self, day: date) -> Iterator[tuple[str, ScoreState]]:
+        """Every account's score states whose next change day is `day` (the sparse index), with
+        the account each belongs to."""
+        for item in self.tables.scores.due.query(day.isoformat()):
+            yield split_key(item.pk)[0], state_of(item)
 
-    def state_owner(self, item: ScoreItem) -> tuple[str, str, RecordKey]:
-        """(account, definition id, record key) of a score state."""
-        account, definition_id = split_key(item.pk)
-        object_type, record_id = split_key(item.sk)
-        return account, definition_id, (object_type, record_id)
+    def save_state(self, account: str, state: ScoreState) -> None:
+        """Write one state on its own, if it is still at the version read (else Conflict)."""
+        self.save(state_item(self.tables, account, state))
 
-    def definition_is_live(
-        self, account: str, definition_id: str, revision: int
-    ) -> tuple[type[Model], str, str, Condition]:
-        """A transaction check: the score is still live at this revision (a change scored
-        with a revision that has since been replaced is refused and scored again)."""
-        model = self.tables.definitions
-        return (
-            model,
+    def change_writes(self, account: str) -> DynamoChangeWrites:
+        """A unit of work for one change to the account: all its writes in one transaction."""
+        return DynamoChangeWrites(self.tables, self._connection, account)
+
+    def put_live_definition(
+        self, account: str, definition_id: str, raw: Mapping[str, Any], revision: int
+    ) -> None:
+        at = now()
+        item = self.definition(account, definition_id) or self.new_definition(
             account,
             definition_id,
-            (model.state == "live") & (model.live_revision == revision),
+            name=raw["name"],
+            object_type=raw["object_type"],
+            created_at=at,
+            updated_by="loader",
         )
+        item.state, item.live, item.live_revision, item.updated_at = "live", dict(raw), revision, at
+        self.save(item)
 
-    def history_item(
-        self, account: str, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
-    ) -> HistoryItem:
-        return self.tables.history(
-            join_key(account, definition_id, *key),
-            f"{at.isoformat(timespec='microseconds')}#{entry.get('sequence', 0):06d}",
-            entry=entry,
-        )
+    def live_definition(
+        self, account: str, definition_id: str
+    ) -> tuple[dict[str, Any], int] | None:
+        item = self.definition(account, definition_id)
+        if item is None or item.live is None or item.state != "live":
+            return None
+        return dict(item.live), int(item.live_revision)
 
-    def commit(self, transaction: Transaction) -> None:
-        """Write the transaction; WriteRefused says which items' conditions failed."""
-        if not len(transaction):
-            return
-        try:
-            with TransactWrite(connection=self._connection) as write:
-                for model, hash_key, range_key, check in transaction.checks:
-                    write.condition_check(model, hash_key, range_key, condition=check)
-                for item, condition in transaction.deletes:
-                    write.delete(item, condition=condition)
-                for item, condition in transaction.puts:
-                    write.save(item, condition=condition)
-        except TransactWriteError as error:
-            if error.cause_response_code in (
-                "TransactionCanceledException",
-                "TransactionConflictException",
-            ):
-                reasons = error.cancellation_reasons or []
-                codes = [None if r is None or r.code == "None" else r.code for r in reasons]
-                raise WriteRefused(codes or ["TransactionConflict"]) from error
-            raise
+    def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
+        """(id, live revision, the live revision's JSON) of the account's live scores."""
+        return [
+            (d.sk, int(d.live_revision), dict(d.live))
+            for d in self.definitions(account)
+            if d.state == "live" and d.live
+        ]
 
     def sweep_checkpoint(self) -> date | None:
         item = _get(self.tables.jobs, SWEEP_KEY, "checkpoint")
@@ -404,7 +348,7 @@ class DynamoStore:
     def append_history(
         self, account: str, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
     ) -> None:
-        self.history_item(account, definition_id, key, at, entry).save()
+        history_item(self.tables, account, definition_id, key, at, entry).save()
 
     def history(
         self,
@@ -456,13 +400,6 @@ def _get(model: type[M], pk: str, sk: str) -> M | None:
         return model.get(pk, sk)
     except model.DoesNotExist:
         return None
-
-
-def _association_keys(line: AssociationLine) -> tuple[str, str]:
-    return (
-        join_key(line.from_type, line.from_id, line.to_type, line.to_id),
-        join_key(line.to_type, line.to_id, line.from_type, line.from_id),
-    )
 
 
 def _record(item: RecordItem) -> Record:

@@ -32,6 +32,16 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record as stored: with when each property was last set (epoch ms, so later changes win
+    whatever order they arrive in) and its stored version (None: not stored yet)."""
+
+    record: Record
+    property_times: Mapping[str, int] = field(default_factory=dict)
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AssociationLine:
     """One line of associations.jsonl; it links both ways."""
 

@@ -1,12 +1,20 @@
-"""What a record's score state is set to, and the status change it can announce: one shape for
-every path that writes scores (incremental scorer, sweep, recompute)."""
+"""A record's score state, what it is set to, the history entry a change leaves and the status
+change it can announce: one shape for every path that writes scores (incremental scorer, sweep,
+recompute), so a history reads the same whatever moved the score.
+
+A history entry: `{at, before, after, delta, status_before, status_after, cause}`; the cause has a
+`kind` (event, property, association, deletion, merge, time, recompute), a one-line `summary` a
+customer-success manager can read, and the details (event ids, property names, the rules whose
+points moved and by how much).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
 
+from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import ScoreDefinition
 from healthscore.domain.tallies import TallyScore
 from healthscore.domain.values import points_json
@@ -62,3 +70,105 @@ class StatusChange:
 
     def detail(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(slots=True)
+class ScoreState:
+    """A record's stored score under one health score: what its health card shows, the tally
+    (encoded) it is a pure function of, and the day it next changes with no new input.
+    `version` is the stored version (None: not stored yet); writes are conditional on it."""
+
+    definition_id: str
+    key: RecordKey
+    score: int = 0
+    status: str | None = None
+    color: str | None = None
+    groups: dict[str, int | float] = field(default_factory=dict)
+    rules: dict[str, int | float] = field(default_factory=dict)
+    revision: int = 0  # the live revision the tallies belong to
+    tallies: bytes | None = None
+    due_day: date | None = None
+    changed_at: datetime | None = None
+    change: dict[str, Any] | None = None  # the last change: delta, status before, cause
+    updated_at: datetime | None = None
+    version: int | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.status is not None and self.version is not None
+
+
+def moved_rules(before: ScoreState | None, new: NewScore) -> list[dict[str, Any]]:
+    """The rules whose points changed, with before and after."""
+    old = dict(before.rules or {}) if before is not None else {}
+    moved = []
+    for name in sorted(set(old) | set(new.rules)):
+        was, now = old.get(name, 0), new.rules.get(name, 0)
+        if was != now:
+            moved.append({"rule": name, "before": was, "after": now})
+    return moved
+
+
+def set_new_score(
+    state: ScoreState,
+    new: NewScore,
+    *,
+    revision: int,
+    tallies: bytes | None,
+    cause: dict[str, Any],
+    at: datetime,
+) -> dict[str, Any] | None:
+    """Set the state to `new`; the history entry to append when score or status moved."""
+    old_score = state.score if state.stored else None
+    old_status = state.status if state.stored else None
+    state.score, state.status, state.color = new.score, new.status, new.color
+    state.groups, state.rules = new.groups, new.rules
+    state.revision, state.tallies = revision, tallies
+    state.due_day = new.next_change_day
+    state.updated_at = at
+    if old_score == new.score and old_status == new.status:
+        return None
+    delta = new.score - (old_score or 0)
+    state.changed_at = at
+    state.change = {"delta": delta, "status_before": old_status, "cause": cause}
+    return {
+        "at": at.isoformat(),
+        "before": old_score,
+        "after": new.score,
+        "delta": delta,
+        "status_before": old_status,
+        "status_after": new.status,
+        "cause": cause,
+    }
+
+
+def removal_entry(state: ScoreState, cause: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The history entry of a record that no longer has a score (left scope, or deleted)."""
+    return {
+        "at": at.isoformat(),
+        "before": state.score,
+        "after": None,
+        "delta": -state.score,
+        "status_before": state.status,
+        "status_after": None,
+        "cause": cause,
+    }
+
+
+def status_change(
+    account: str, definition_id: str, key: RecordKey, entry: dict[str, Any]
+) -> StatusChange | None:
+    if entry["status_before"] == entry["status_after"]:
+        return None
+    return StatusChange(
+        account,
+        definition_id,
+        key[0],
+        key[1],
+        entry["before"],
+        entry["after"],
+        entry["status_before"],
+        entry["status_after"],
+        entry["at"],
+        entry["cause"],
+    )

@@ -26,13 +26,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from pynamodb.exceptions import PynamoDBException
-
-from healthscore.adapters.dynamo_store import (
-    DynamoStore,
-    WriteRefused,
-    is_throttled,
-)
+from healthscore.adapters.dynamo_writes import is_throttled
 from healthscore.domain.changes import (
     AssociationChanged,
     Change,
@@ -41,7 +35,7 @@ from healthscore.domain.changes import (
     RecordDeleted,
     RecordsMerged,
 )
-from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey
+from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey, StoredRecord
 from healthscore.domain.tallies import (
     Tally,
     compact,
@@ -51,6 +45,7 @@ from healthscore.domain.tallies import (
     referenced_properties,
 )
 from healthscore.domain.values import utc_day
+from healthscore.ports import ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
     MAX_ATTEMPTS,
     THROTTLE_RETRIES,
@@ -59,12 +54,8 @@ from healthscore.services.score_writes import (
     Publisher,
     ScoreWrite,
     ScoringContention,
-    absent,
     current_tally,
     live_revisions,
-    put_first,
-    record_of,
-    refused_at,
 )
 
 
@@ -73,7 +64,7 @@ class IncrementalScorer:
 
     def __init__(
         self,
-        store: DynamoStore,
+        store: ScoreStore,
         publisher: Publisher | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
@@ -93,16 +84,16 @@ class IncrementalScorer:
             try:
                 unit = self._plan(account, change, at)
                 outcome = unit.commit()
-            except PynamoDBException as error:
+            except WriteRefused as refused:
+                if refused.duplicate:
+                    return Outcome(duplicate=True, attempts=attempt)
+                self.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
+                continue
+            except Exception as error:  # a throttled read or write is retried; nothing else
                 throttled += 1
                 if not is_throttled(error) or throttled > THROTTLE_RETRIES:
                     raise
                 self.sleep(random.uniform(0, 0.05 * 2**throttled))
-                continue
-            except WriteRefused as refused:
-                if unit.first_put is not None and refused_at(refused, unit.first_put):
-                    return Outcome(duplicate=True, attempts=attempt)
-                self.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
                 continue
             outcome.attempts = attempt
             if self.publisher is not None and outcome.status_changes:
@@ -179,7 +170,7 @@ class IncrementalScorer:
                 continue
             tally.add(delta)
             unit.write_state(live, key, state, tally, today)
-        put_first(unit, self.store.event_item(account, event), absent(self.store))
+        unit.writes.put_event_once(event)
         return unit
 
     def _properties(
@@ -191,10 +182,10 @@ class IncrementalScorer:
         at: datetime,
     ) -> ScoreWrite:
         key = change.key
-        item = self.store.record_item(account, key)
-        old = record_of(item, key)
-        properties = dict(old.properties) if item is not None else {}
-        times: dict[str, int] = dict(item.property_times or {}) if item is not None else {}
+        stored = self.store.stored_record(account, key)
+        old = stored.record if stored is not None else Record(key[0], key[1], {})
+        properties = dict(old.properties)
+        times: dict[str, int] = dict(stored.property_times) if stored is not None else {}
         changed: set[str] = set()
         if change.replace:
             changed = set(properties) | set(change.properties)
@@ -221,14 +212,11 @@ class IncrementalScorer:
             "properties": sorted(changed),
         }
         unit = ScoreWrite(self.store, account, at, cause)
-        if item is not None and new == old and not change.created:
+        if stored is not None and new == old and not change.created:
             return unit  # nothing new: already applied, or older than what is stored
-        if item is None:
-            item = self.store.new_record_item(account, new)
-        item.properties = dict(new.properties)
-        item.lists = sorted(new.lists)  # type: ignore[arg-type]  # pynamodb's list typing
-        item.property_times, item.updated_at = times, at
-        unit.put(item)  # the version condition serialises changes of one record
+        # the version condition serialises changes of one record
+        version = stored.version if stored is not None else None
+        unit.writes.put_record(StoredRecord(new, times, version), at)
         links = self.store.associations_of(account, key)
         contact_history: list[Event] | None = None
         wanted: list[tuple[LiveRevision, RecordKey]] = []
@@ -295,15 +283,10 @@ class IncrementalScorer:
         stored = AssociationLine(
             line.from_type, line.from_id, line.to_type, line.to_id, new_labels or ()
         )
-        items = self.store.association_items(account, stored)
-        model = type(items[0])
-        for one in items:
-            if old_labels is None:
-                unit.put(one, model.pk.does_not_exist())
-            elif new_labels is None:
-                unit.delete(one, model.labels == list(old_labels))
-            else:
-                unit.put(one, model.labels == list(old_labels))
+        if new_labels is None:
+            unit.writes.remove_link(stored, was=old_labels)
+        else:
+            unit.writes.set_link(stored, was=old_labels, at=at)
         ends = [(line.from_type, line.from_id), (line.to_type, line.to_id)]
         wanted = [(live, end) for end in ends for live in lives if live.object_type == end[0]]
         states = self.store.score_states(account, [(live.id, end) for live, end in wanted])
@@ -352,14 +335,13 @@ class IncrementalScorer:
         key = change.key
         cause = {"kind": "deletion", "summary": change.summary, "record": f"{key[0]}/{key[1]}"}
         unit = ScoreWrite(self.store, account, at, cause)
-        item = self.store.record_item(account, key)
+        stored = self.store.stored_record(account, key)
         links = self.store.associations_of(account, key)
-        if item is not None:
-            unit.delete(item)
+        if stored is not None:
+            unit.writes.delete_record(stored)
         for line in links:
-            for one in self.store.association_items(account, line):
-                unit.delete(one, type(one).pk.exists())
-        record = record_of(item, key)
+            unit.writes.remove_link(line)
+        record = stored.record if stored is not None else Record(key[0], key[1], {})
         wanted = [(live, key) for live in lives if live.object_type == key[0]]
         wanted += [
             (live, (link.to_type, link.to_id))

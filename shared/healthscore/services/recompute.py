@@ -33,22 +33,19 @@ from healthscore.adapters.dataset_export import (
     shard_name,
     shard_of,
 )
-from healthscore.adapters.dataset_files import parse_segment, read_dataset
-from healthscore.adapters.dynamo_store import DynamoStore, WriteRefused, now
-from healthscore.adapters.dynamo_tables import ScoreItem
+from healthscore.adapters.dataset_files import read_dataset
+from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import (
     DefinitionError,
     ScoreDefinition,
 )
 from healthscore.domain.reference_engine import check_segments
-from healthscore.domain.score_state import (
-    NewScore,
-    rule_name,
-)
+from healthscore.domain.score_state import NewScore, ScoreState, rule_name
 from healthscore.domain.tallies import Tally, build_tally
 from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import points_json, utc_day
+from healthscore.ports import ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
     MAX_ATTEMPTS,
     LiveRevision,
@@ -125,7 +122,7 @@ def end_job(
 
 
 def recompute(
-    store: DynamoStore,
+    store: ScoreStore,
     account: str,
     definition_id: str,
     job_id: str,
@@ -142,15 +139,16 @@ def recompute(
         return finish(store, storage, manifest)
 
 
-def _live(store: DynamoStore, account: str, definition_id: str) -> tuple[ScoreDefinition, int]:
-    item = store.definition(account, definition_id)
-    if item is None or item.live is None or item.state != "live":
+def _live(store: ScoreStore, account: str, definition_id: str) -> tuple[ScoreDefinition, int]:
+    live = store.live_definition(account, definition_id)
+    if live is None:
         raise JobSuperseded(f"health score {definition_id!r} is not live")
-    return parse_definition(item.live), int(item.live_revision)
+    raw, revision = live
+    return parse_definition(raw), revision
 
 
 def plan(
-    store: DynamoStore,
+    store: ScoreStore,
     storage: ExportStorage,
     account: str,
     definition_id: str,
@@ -160,7 +158,7 @@ def plan(
 ) -> Manifest:
     """Step 1: export the account in shards; the manifest the other steps read."""
     definition, revision = _live(store, account, definition_id)
-    segments = {s.sk: parse_segment(s.body) for s in store.segments(account)}
+    segments = {s.id: s for s in store.segment_list(account)}
     issues = check_segments(definition, segments)
     if issues:
         raise DefinitionError(issues)
@@ -187,7 +185,7 @@ def _cause(manifest: Manifest) -> dict[str, Any]:
 
 
 def score_shard(
-    store: DynamoStore, storage: ExportStorage, manifest: Manifest, shard: int
+    store: ScoreStore, storage: ExportStorage, manifest: Manifest, shard: int
 ) -> ShardSummary:
     """Step 2 for one shard (idempotent: run again, it writes nothing new)."""
     from healthscore.adapters.dataset_frames import frames_from_dataset
@@ -226,7 +224,7 @@ def score_shard(
                 row["next_change_day"],
             )
             before = existing.get((live.id, key))
-            if before is not None and (int(before.revision) == revision or _same(before, new)):
+            if before is not None and (before.revision == revision or _same(before, new)):
                 continue
             tally = build_tally(definition, dataset, dataset.record(key), segments)
             moved = _write(store, account, live, key, before, new, tally, as_of, _cause(manifest))
@@ -239,7 +237,7 @@ def score_shard(
     return summary
 
 
-def finish(store: DynamoStore, storage: ExportStorage, manifest: Manifest) -> RecomputeSummary:
+def finish(store: ScoreStore, storage: ExportStorage, manifest: Manifest) -> RecomputeSummary:
     """Step 3: remove the states of records that left scope; sum up the job."""
     definition, revision = _live(store, manifest.account_id, manifest.definition_id)
     live = LiveRevision(manifest.definition_id, revision, definition, ())
@@ -252,8 +250,8 @@ def finish(store: DynamoStore, storage: ExportStorage, manifest: Manifest) -> Re
         changed += int(done["changed"])
     as_of = datetime.fromisoformat(manifest.as_of)
     for state in store.scores(manifest.account_id, manifest.definition_id):
-        _account, _definition, key = store.state_owner(state)
-        if int(state.revision) == revision or key[1] in scored[shard_of(key[1], manifest.shards)]:
+        key = state.key
+        if state.revision == revision or key[1] in scored[shard_of(key[1], manifest.shards)]:
             continue
         left += 1
         _write(store, manifest.account_id, live, key, state, None, None, as_of, _cause(manifest))
@@ -266,22 +264,21 @@ def finish(store: DynamoStore, storage: ExportStorage, manifest: Manifest) -> Re
     )
 
 
-def _same(item: ScoreItem, new: NewScore) -> bool:
-    due = new.next_change_day.isoformat() if new.next_change_day else None
-    return bool(
-        int(item.score) == new.score
-        and item.status == new.status
-        and item.groups == new.groups
-        and item.due_day == due
+def _same(state: ScoreState, new: NewScore) -> bool:
+    return (
+        state.score == new.score
+        and state.status == new.status
+        and state.groups == new.groups
+        and state.due_day == new.next_change_day
     )
 
 
 def _write(
-    store: DynamoStore,
+    store: ScoreStore,
     account: str,
     live: LiveRevision,
     key: RecordKey,
-    before: ScoreItem | None,
+    before: ScoreState | None,
     new: NewScore | None,
     tally: Tally | None,
     at: datetime,
@@ -291,7 +288,7 @@ def _write(
     already at this revision). True when score or status moved, None when nothing was written.
     A lost race reads the state again."""
     for _attempt in range(MAX_ATTEMPTS):
-        if before is not None and int(before.revision) == live.revision and new is not None:
+        if before is not None and before.revision == live.revision and new is not None:
             return None
         if before is None and new is None:
             return None

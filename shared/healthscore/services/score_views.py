@@ -22,6 +22,7 @@ from healthscore.domain.reference_engine import (
     score,
     score_record,
 )
+from healthscore.domain.score_state import ScoreState
 from healthscore.domain.values import utc_day
 from healthscore.services.definitions import Definitions, Revision
 from healthscore.services.summaries import breakdown, distribution, median
@@ -181,13 +182,13 @@ class ScoreViews:
         if status is not None and status not in labels:
             raise InvalidRequest("status", f"must be one of {', '.join(labels)}")
         counts: Counter[str] = Counter()
-        lowest: list[Any] = []
+        lowest: list[ScoreState] = []
         for state in self.store.scores(caller.account_id, definition_id):
-            counts[state.status] += 1
+            counts[str(state.status)] += 1
             if status is None or state.status == status:
                 lowest.append(state)
-        lowest.sort(key=lambda s: (int(s.score), s.sk))
-        cards = [health_card_view(*self.store.state_owner(s)[2], s) for s in lowest[:limit]]
+        lowest.sort(key=lambda s: (s.score, s.key))
+        cards = [health_card_view(s) for s in lowest[:limit]]
         return {
             "total": sum(counts.values()),
             "counts": {label: counts.get(label, 0) for label in reversed(labels)},
@@ -196,10 +197,10 @@ class ScoreViews:
 
     def health_card(self, caller: Caller, definition_id: str, key: RecordKey) -> dict[str, Any]:
         self.definitions.item(caller, definition_id)
-        item = self.store.score(caller.account_id, definition_id, key)
-        if item is None:
+        state = self.store.score(caller.account_id, definition_id, key)
+        if state is None:
             raise NotFound(f"{key[0]} {key[1]!r} has no score from this health score yet")
-        return health_card_view(key[0], key[1], item)
+        return health_card_view(state)
 
     def history(
         self,

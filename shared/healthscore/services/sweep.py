@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from healthscore.adapters.dynamo_store import DynamoStore, WriteRefused
-from healthscore.adapters.dynamo_tables import ScoreItem
-from healthscore.domain.dataset import RecordKey
-from healthscore.domain.score_state import rule_name
+from healthscore.domain.score_state import ScoreState, rule_name
 from healthscore.domain.values import utc_day
+from healthscore.ports import ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
     MAX_ATTEMPTS,
     LiveRevision,
@@ -47,7 +45,7 @@ class SweepSummary:
 class Sweep:
     def __init__(
         self,
-        store: DynamoStore,
+        store: ScoreStore,
         publisher: Publisher | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
@@ -67,13 +65,12 @@ class Sweep:
         lives: dict[str, dict[str, LiveRevision]] = {}
         while day <= today:
             summary.days.append(day.isoformat())
-            for item in self.store.due_states(day):
+            for account, state in self.store.due_states(day):
                 summary.due += 1
-                account, definition_id, key = self.store.state_owner(item)
                 if account not in lives:
                     lives[account] = {s.id: s for s in live_revisions(self.store, account)}
-                live = lives[account].get(definition_id)
-                self._rescore(account, definition_id, live, key, item, today, summary)
+                live = lives[account].get(state.definition_id)
+                self._rescore(account, live, state, today, summary)
             day += timedelta(days=1)
         self.store.save_sweep_checkpoint(today)
         return summary
@@ -81,23 +78,22 @@ class Sweep:
     def _rescore(
         self,
         account: str,
-        definition_id: str,
         live: LiveRevision | None,
-        key: RecordKey,
-        item: ScoreItem | None,
+        due: ScoreState,
         today: date,
         summary: SweepSummary,
     ) -> None:
+        definition_id, key = due.definition_id, due.key
         if live is None:
             # the score is no longer live: its states wait for the next recompute, off the index
-            if item is not None:
-                item.due_day = item.due_key = None
-                self.store.save(item)
+            due.due_day = None
+            self.store.save_state(account, due)
             return
+        item: ScoreState | None = due
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if item is None:
                 return  # the state went (record deleted or out of scope) since it was due
-            if item.due_day is None or date.fromisoformat(item.due_day) > today:
+            if item.due_day is None or item.due_day > today:
                 return  # someone rescored it since the index said it was due
             unit = ScoreWrite(
                 self.store,

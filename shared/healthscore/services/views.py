@@ -20,26 +20,27 @@ from healthscore.domain.errors import (
     NotFound,
 )
 from healthscore.domain.reference_engine import check_segments
+from healthscore.domain.score_state import ScoreState
 
 T = TypeVar("T")
 
 
-def health_card_view(object_type: str, record_id: str, item: Any) -> dict[str, Any]:
+def health_card_view(state: ScoreState) -> dict[str, Any]:
     """A record's health card from its score state."""
-    change = item.change or {}
+    change = state.change or {}
     delta = int(change.get("delta", 0))
     return {
-        "object_type": object_type,
-        "id": record_id,
-        "score": int(item.score),
-        "status": item.status,
-        "color": item.color,
-        "groups": item.groups,
-        "next_change_day": item.due_day,
+        "object_type": state.key[0],
+        "id": state.key[1],
+        "score": state.score,
+        "status": state.status,
+        "color": state.color,
+        "groups": state.groups,
+        "next_change_day": state.due_day.isoformat() if state.due_day else None,
         "last_change": {
             "amount": abs(delta),
             "direction": direction(delta),
-            "at": item.changed_at.isoformat() if item.changed_at else None,
+            "at": state.changed_at.isoformat() if state.changed_at else None,
             "status_before": change.get("status_before"),
             "why": change.get("cause"),
         }

@@ -1,0 +1,30 @@
+"""Page cursors: the last key of a page, opaque to the client, and refused unless it points into
+the caller's own items."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from healthscore.domain.errors import InvalidRequest
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, account_prefix: str) -> dict[str, Any] | None:
+    """A cursor from a previous page; refused unless it points into the caller's own items."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        pk = key["pk"]["S"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidRequest("cursor", "is not a cursor this API returned") from error
+    if not isinstance(pk, str) or not pk.startswith(account_prefix):
+        raise InvalidRequest("cursor", "is not a cursor this API returned")
+    return dict(key)

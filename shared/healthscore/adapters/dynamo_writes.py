@@ -1,0 +1,256 @@
+"""One change's writes to DynamoDB, all or nothing: the unit of work the scorer, the sweep and
+the recompute hand domain objects to (score states, records, links, events, history entries,
+live-revision checks). Conditions, versions and TransactWriteItems live here, nowhere else.
+
+A refused transaction says whether the change had already been applied (its event was stored
+before: a duplicate) or lost a race (retry with fresh reads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from healthscore.adapters.dynamo_tables import RecordItem, ScoreItem, Tables, join_key, split_key
+from healthscore.domain.dataset import AssociationLine, Event, RecordKey, StoredRecord
+from healthscore.domain.score_state import ScoreState
+from healthscore.ports import MAX_TRANSACTION_ITEMS, TooManyAffected, WriteRefused
+
+THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+def is_throttled(error: BaseException) -> bool:
+    """A transient refusal worth retrying the whole change for (the change is idempotent)."""
+    return isinstance(error, PynamoDBException) and error.cause_response_code in THROTTLED
+
+
+@dataclass
+class Transaction:
+    """What one change writes, all or nothing (DynamoDB TransactWriteItems, ≤ 100 items)."""
+
+    checks: list[tuple[type[Model], str, str, Condition]] = field(default_factory=list)
+    deletes: list[tuple[Model, Condition | None]] = field(default_factory=list)
+    puts: list[tuple[Model, Condition | None]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.checks) + len(self.deletes) + len(self.puts)
+
+
+def state_of(item: ScoreItem) -> ScoreState:
+    """A stored score state as the domain's `ScoreState`."""
+    _account, definition_id = split_key(item.pk)
+    object_type, record_id = split_key(item.sk)
+    return ScoreState(
+        definition_id=definition_id,
+        key=(object_type, record_id),
+        score=int(item.score),
+        status=item.status,
+        color=item.color,
+        groups=dict(item.groups or {}),
+        rules=dict(item.rules or {}),
+        revision=int(item.revision or 0),
+        tallies=item.tallies,
+        due_day=date.fromisoformat(item.due_day) if item.due_day else None,
+        changed_at=item.changed_at,
+        change=item.change,
+        updated_at=item.updated_at,
+        version=None if item.version is None else int(item.version),
+    )
+
+
+def state_item(tables: Tables, account: str, state: ScoreState) -> ScoreItem:
+    """The item that stores `state` (its version makes the write conditional)."""
+    due = state.due_day.isoformat() if state.due_day is not None else None
+    item = tables.scores(
+        join_key(account, state.definition_id),
+        join_key(*state.key),
+        score=state.score,
+        status=state.status,
+        color=state.color,
+        groups=state.groups,
+        rules=state.rules,
+        revision=state.revision,
+        tallies=state.tallies,
+        due_day=due,
+        due_key=join_key(account, state.definition_id, *state.key) if due else None,
+        changed_at=state.changed_at,
+        change=state.change,
+        updated_at=state.updated_at,
+    )
+    return _at_version(item, state.version)
+
+
+M = TypeVar("M", ScoreItem, RecordItem)
+
+
+def _at_version(item: M, version: int | None) -> M:
+    """The item at the version read (its writes are conditional on it); a new item has none."""
+    if version is not None:
+        item.version = version
+    return item
+
+
+def association_keys(line: AssociationLine) -> tuple[str, str]:
+    """The sort keys of both stored directions of a link."""
+    return (
+        join_key(line.from_type, line.from_id, line.to_type, line.to_id),
+        join_key(line.to_type, line.to_id, line.from_type, line.from_id),
+    )
+
+
+class DynamoChangeWrites:
+    """The writes of one change to one account, committed in one transaction."""
+
+    def __init__(self, tables: Tables, connection: Connection, account: str) -> None:
+        self.tables, self.connection, self.account = tables, connection, account
+        self.transaction = Transaction()
+        self._event_at: int | None = None  # index of the put whose refusal means "duplicate"
+        self._checked: set[tuple[str, int]] = set()
+
+    def __len__(self) -> int:
+        return len(self.transaction)
+
+    def require_live(self, definition_id: str, revision: int) -> None:
+        """The score must still be live at this revision when the change commits (a change
+        scored with a revision since replaced is refused, and scored again)."""
+        if (definition_id, revision) in self._checked:
+            return
+        self._checked.add((definition_id, revision))
+        model = self.tables.definitions
+        condition = (model.state == "live") & (model.live_revision == revision)
+        self.transaction.checks.append((model, self.account, definition_id, condition))
+
+    def put_event_once(self, event: Event) -> None:
+        """Store the event; if it is already stored the whole change was applied before."""
+        item = self.tables.events(
+            self.account,
+            join_key(event.object_type, event.object_id, event.id),
+            event_type=event.type,
+            occurred_at_ms=int(event.occurred_at.timestamp() * 1000),
+            properties=dict(event.properties),
+            received_at=datetime.now(UTC),
+        )
+        self.transaction.puts.insert(0, (item, self.tables.events.pk.does_not_exist()))
+        self._event_at = len(self.transaction.checks) + len(self.transaction.deletes)
+
+    def put_record(self, stored: StoredRecord, at: datetime) -> None:
+        """Write the record; its version condition serialises changes of one record."""
+        record = stored.record
+        item = self.tables.records(
+            self.account,
+            join_key(record.object_type, record.id),
+            object_type=record.object_type,
+            record_id=record.id,
+            properties=dict(record.properties),
+            lists=sorted(record.lists),
+            property_times=dict(stored.property_times),
+            updated_at=at,
+        )
+        self.transaction.puts.append((_at_version(item, stored.version), None))
+
+    def delete_record(self, stored: StoredRecord) -> None:
+        record = stored.record
+        item = self.tables.records(self.account, join_key(record.object_type, record.id))
+        self.transaction.deletes.append((_at_version(item, stored.version), None))
+
+    def set_link(self, line: AssociationLine, was: tuple[str, ...] | None, at: datetime) -> None:
+        """Both directions of the link get `line.labels`, if the link still has the labels
+        read (`was`; None: it must not exist yet)."""
+        model = self.tables.associations
+        for sk in association_keys(line):
+            item = model(self.account, sk, labels=list(line.labels), updated_at=at)
+            if was is None:
+                self.transaction.puts.append((item, model.pk.does_not_exist()))
+            else:
+                self.transaction.puts.append((item, model.labels == list(was)))
+
+    def remove_link(self, line: AssociationLine, was: tuple[str, ...] | None = None) -> None:
+        """Both directions of the link go, if it still has the labels read (`was`; None: if it
+        exists at all)."""
+        model = self.tables.associations
+        for sk in association_keys(line):
+            condition = model.pk.exists() if was is None else model.labels == list(was)
+            self.transaction.deletes.append((model(self.account, sk), condition))
+
+    def put_state(self, state: ScoreState) -> None:
+        """Write the score state, if it is still at the version read."""
+        self.transaction.puts.append((state_item(self.tables, self.account, state), None))
+
+    def delete_state(self, state: ScoreState) -> None:
+        """Remove the score state, if it is still at the version read."""
+        self.transaction.deletes.append((state_item(self.tables, self.account, state), None))
+
+    def append_history(
+        self, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
+    ) -> None:
+        self.transaction.puts.append(
+            (history_item(self.tables, self.account, definition_id, key, at, entry), None)
+        )
+
+    def commit(self) -> None:
+        """Write everything or nothing; WriteRefused says which conditions failed."""
+        if len(self.transaction) > MAX_TRANSACTION_ITEMS:
+            raise TooManyAffected(
+                f"this change touches {len(self.transaction)} items; one transaction holds "
+                f"{MAX_TRANSACTION_ITEMS}"
+            )
+        try:
+            commit(self.connection, self.transaction)
+        except WriteRefused as refused:
+            index = self._event_at
+            refused.duplicate = (
+                index is not None
+                and index < len(refused.codes)
+                and refused.codes[index] == "ConditionalCheckFailed"
+            )
+            raise
+
+
+def history_item(
+    tables: Tables,
+    account: str,
+    definition_id: str,
+    key: RecordKey,
+    at: datetime,
+    entry: dict[str, Any],
+) -> Model:
+    return tables.history(
+        join_key(account, definition_id, *key),
+        f"{at.isoformat(timespec='microseconds')}#{entry.get('sequence', 0):06d}",
+        entry=entry,
+    )
+
+
+def commit(connection: Connection, transaction: Transaction) -> None:
+    """Write the transaction; WriteRefused says which items' conditions failed."""
+    if not len(transaction):
+        return
+    try:
+        with TransactWrite(connection=connection) as write:
+            for model, hash_key, range_key, check in transaction.checks:
+                write.condition_check(model, hash_key, range_key, condition=check)
+            for item, condition in transaction.deletes:
+                write.delete(item, condition=condition)
+            for item, condition in transaction.puts:
+                write.save(item, condition=condition)
+    except TransactWriteError as error:
+        if error.cause_response_code in (
+            "TransactionCanceledException",
+            "TransactionConflictException",
+        ):
+            reasons = error.cancellation_reasons or []
+            codes = [None if r is None or r.code == "None" else r.code for r in reasons]
+            raise WriteRefused(codes or ["TransactionConflict"]) from error
+        raise

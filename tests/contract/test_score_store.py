@@ -1,0 +1,222 @@
+"""One suite of behaviours for the score-store port (healthscore.ports.ScoreStore and its units
+of work), on memory, moto and DynamoDB Local: what the scorer, the sweep and the recompute rely
+on — versioned states, all-or-nothing changes, duplicates recognised, live-revision checks,
+link conditions, the due index, history pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from healthscore.domain.dataset import AssociationLine, Event, Record, StoredRecord
+from healthscore.domain.errors import Conflict, InvalidRequest
+from healthscore.domain.score_state import ScoreState
+from healthscore.ports import ScoreStore, WriteRefused
+
+AT = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
+HEALTH = {"name": "Health", "object_type": "companies", "segments": ["all"], "groups": []}
+
+
+def _state(key: tuple[str, str] = ("companies", "c1"), **values: object) -> ScoreState:
+    state = ScoreState(
+        "health",
+        key,
+        score=62,
+        status="Neutral",
+        color="#f5a623",
+        groups={"Engagement": 12.5, "NPS": 10},
+        rules={"Engagement / r1": 12.5},
+        revision=1,
+        tallies=b"\x00\x01tally",
+        due_day=date(2026, 6, 20),
+        changed_at=AT,
+        change={"delta": 4, "status_before": "At-risk", "cause": {"kind": "event"}},
+        updated_at=AT,
+    )
+    for name, value in values.items():
+        setattr(state, name, value)
+    return state
+
+
+def _commit(store: ScoreStore, account: str, *writes: object) -> None:
+    unit = store.change_writes(account)
+    for write in writes:
+        getattr(unit, write[0])(*write[1:])  # type: ignore[index]
+    unit.commit()
+
+
+def test_a_state_round_trips_and_each_write_moves_its_version(store: ScoreStore, account: str):
+    _commit(store, account, ("put_state", _state()))
+    stored = store.score(account, "health", ("companies", "c1"))
+    assert stored is not None
+    assert stored.version == 1
+    assert (stored.score, stored.status, stored.color) == (62, "Neutral", "#f5a623")
+    assert stored.groups == {"Engagement": 12.5, "NPS": 10}
+    assert stored.rules == {"Engagement / r1": 12.5}
+    assert (stored.revision, stored.tallies, stored.due_day) == (
+        1,
+        b"\x00\x01tally",
+        date(2026, 6, 20),
+    )
+    assert stored.change == {"delta": 4, "status_before": "At-risk", "cause": {"kind": "event"}}
+    assert stored.changed_at == AT
+    stored.score = 70
+    _commit(store, account, ("put_state", stored))
+    again = store.score(account, "health", ("companies", "c1"))
+    assert again is not None
+    assert (again.score, again.version) == (70, 2)
+
+
+def test_states_read_are_copies_and_listed_in_record_order(store: ScoreStore, account: str):
+    for record_id in ("c3", "c1", "c2"):
+        _commit(store, account, ("put_state", _state(("companies", record_id))))
+    read = store.score_states(
+        account, [("health", ("companies", "c1")), ("health", ("companies", "nope"))]
+    )
+    assert list(read) == [("health", ("companies", "c1"))]
+    read[("health", ("companies", "c1"))].groups["NPS"] = -100  # the caller's copy only
+    assert store.score(account, "health", ("companies", "c1")).groups["NPS"] == 10  # type: ignore[union-attr]
+    assert [s.key[1] for s in store.scores(account, "health")] == ["c1", "c2", "c3"]
+    assert list(store.scores(account, "other")) == []
+
+
+def test_a_stale_write_refuses_the_whole_change(store: ScoreStore, account: str):
+    # Given a state at version 1, read by two writers
+    _commit(store, account, ("put_state", _state()))
+    first = store.score(account, "health", ("companies", "c1"))
+    second = store.score(account, "health", ("companies", "c1"))
+    assert first is not None
+    assert second is not None
+    first.score = 80
+    _commit(store, account, ("put_state", first))
+    # When the second writes from its stale read, with a record in the same change
+    second.score = 10
+    unit = store.change_writes(account)
+    unit.put_record(StoredRecord(Record("companies", "c1", {"nps": 1})), AT)
+    unit.put_state(second)
+    with pytest.raises(WriteRefused) as refused:
+        unit.commit()
+    # Then nothing of that change is stored, and it is not taken for a duplicate
+    assert not refused.value.duplicate
+    assert store.score(account, "health", ("companies", "c1")).score == 80  # type: ignore[union-attr]
+    assert store.record(account, ("companies", "c1")) is None
+
+
+def test_a_new_state_is_refused_when_one_was_written_meanwhile(store: ScoreStore, account: str):
+    _commit(store, account, ("put_state", _state()))
+    with pytest.raises(WriteRefused):
+        _commit(store, account, ("put_state", _state()))  # a version-less write: "new"
+
+
+def test_an_event_stored_twice_is_recognised_as_a_duplicate(store: ScoreStore, account: str):
+    event = Event("e1", "meeting_booked", AT, "contacts", "p1")
+    _commit(store, account, ("put_event_once", event), ("put_state", _state()))
+    unit = store.change_writes(account)
+    unit.put_event_once(event)
+    unit.put_state(_state(("companies", "c9")))
+    with pytest.raises(WriteRefused) as refused:
+        unit.commit()
+    assert refused.value.duplicate
+    assert store.score(account, "health", ("companies", "c9")) is None
+    assert len(store.events_of(account, ("contacts", "p1"))) == 1
+
+
+def test_a_change_scored_with_a_replaced_revision_is_refused(store: ScoreStore, account: str):
+    store.put_live_definition(account, "health", HEALTH, revision=1)
+    assert store.live_definitions(account) == [("health", 1, HEALTH)]
+    assert store.live_definition(account, "health") == (HEALTH, 1)
+    _commit(store, account, ("require_live", "health", 1), ("put_state", _state()))
+    store.put_live_definition(account, "health", HEALTH, revision=2)
+    with pytest.raises(WriteRefused):
+        _commit(
+            store,
+            account,
+            ("require_live", "health", 1),
+            ("put_state", _state(("companies", "c2"))),
+        )
+    assert store.score(account, "health", ("companies", "c2")) is None
+    assert store.live_definition(account, "missing") is None
+
+
+def test_links_change_only_from_the_labels_read(store: ScoreStore, account: str):
+    line = AssociationLine("companies", "c1", "contacts", "p1", ("Champion",))
+    _commit(store, account, ("set_link", line, None, AT))
+    with pytest.raises(WriteRefused):  # "new" link, but it exists now
+        _commit(store, account, ("set_link", line, None, AT))
+    relabelled = AssociationLine(
+        "companies", "c1", "contacts", "p1", ("Champion", "Decision maker")
+    )
+    with pytest.raises(WriteRefused):  # read with other labels
+        _commit(store, account, ("set_link", relabelled, ("Billing",), AT))
+    _commit(store, account, ("set_link", relabelled, ("Champion",), AT))
+    assert store.association_labels(
+        account, AssociationLine("contacts", "p1", "companies", "c1")
+    ) == (
+        "Champion",
+        "Decision maker",
+    )
+    with pytest.raises(WriteRefused):
+        _commit(store, account, ("remove_link", line, ("Champion",)))
+    _commit(store, account, ("remove_link", line, ("Champion", "Decision maker")))
+    assert store.associations_of(account, ("contacts", "p1")) == []
+    with pytest.raises(WriteRefused):  # removing a link that is not there
+        _commit(store, account, ("remove_link", line))
+
+
+def test_a_record_is_written_from_the_version_read(store: ScoreStore, account: str):
+    record = Record("companies", "c1", {"nps": 9})
+    _commit(store, account, ("put_record", StoredRecord(record, {"nps": 1000}), AT))
+    stored = store.stored_record(account, ("companies", "c1"))
+    assert stored is not None
+    assert (stored.record, dict(stored.property_times), stored.version) == (
+        record,
+        {"nps": 1000},
+        1,
+    )
+    newer = StoredRecord(Record("companies", "c1", {"nps": 3}), {"nps": 2000}, stored.version)
+    _commit(store, account, ("put_record", newer, AT))
+    with pytest.raises(WriteRefused):  # the version read is stale now
+        _commit(store, account, ("put_record", StoredRecord(record, {}, stored.version), AT))
+    latest = store.stored_record(account, ("companies", "c1"))
+    assert latest is not None
+    assert latest.record.properties == {"nps": 3}
+    _commit(store, account, ("delete_record", latest))
+    assert store.stored_record(account, ("companies", "c1")) is None
+
+
+def test_states_and_their_removal_follow_the_due_index(store: ScoreStore, account: str):
+    _commit(store, account, ("put_state", _state(("companies", "c1"), due_day=date(2031, 1, 2))))
+    _commit(store, account, ("put_state", _state(("companies", "c2"), due_day=date(2031, 1, 3))))
+    _commit(store, account, ("put_state", _state(("companies", "c3"), due_day=None)))
+    due = [(a, s.key[1]) for a, s in store.due_states(date(2031, 1, 2)) if a == account]
+    assert due == [(account, "c1")]
+    state = store.score(account, "health", ("companies", "c1"))
+    assert state is not None
+    state.due_day = None
+    store.save_state(account, state)
+    assert [s for a, s in store.due_states(date(2031, 1, 2)) if a == account] == []
+    with pytest.raises(Conflict):  # saved from a stale read
+        store.save_state(account, state)
+    gone = store.score(account, "health", ("companies", "c2"))
+    assert gone is not None
+    _commit(store, account, ("delete_state", gone))
+    assert store.score(account, "health", ("companies", "c2")) is None
+
+
+def test_history_is_newest_first_in_pages_and_cursors_stay_in_their_record(
+    store: ScoreStore, account: str
+):
+    key = ("companies", "c1")
+    for n in range(5):
+        entry = {"at": f"2026-06-1{n}", "after": n, "sequence": n}
+        at = datetime(2026, 6, 10 + n, tzinfo=UTC)
+        _commit(store, account, ("append_history", "health", key, at, entry))
+    first, cursor = store.history(account, "health", key, 2, None)
+    assert [e["after"] for e in first] == [4, 3]
+    second, cursor = store.history(account, "health", key, 2, cursor)
+    assert [e["after"] for e in second] == [2, 1]
+    third, _last = store.history(account, "health", key, 2, cursor)
+    assert [e["after"] for e in third] == [0]
+    with pytest.raises(InvalidRequest):  # a cursor into another record's history
+        store.history(account, "health", ("companies", "c2"), 2, cursor)
