@@ -1,7 +1,8 @@
 """The API under test, on moto (fast) and on DynamoDB Local (the real emulator).
 
-Every test in tests/api runs once per backend. Tables are created from the same models the
-code uses; tests/integration/test_template.py pins those models to template.yaml.
+Every test in tests/api runs on moto in `make test` and on DynamoDB Local in `make soak`.
+Tables are created from the same models the code uses; tests/integration/test_template.py pins
+those models to template.yaml.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def _environment(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 
-@pytest.fixture(params=["moto", "dynamodb-local"])
+# Every API test on moto in make test, and again on DynamoDB Local in make soak; the tests that
+# need DynamoDB's own guarantees (concurrent edits) ask for DynamoDB Local themselves.
+@pytest.fixture(params=["moto", pytest.param("dynamodb-local", marks=pytest.mark.soak)])
 def stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     from moto import mock_aws
 

@@ -21,12 +21,10 @@ Status changes are published (EventBridge `Health status changed`) after the com
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from healthscore.adapters.dynamo_writes import is_throttled
 from healthscore.domain.changes import (
     AssociationChanged,
     Change,
@@ -36,6 +34,7 @@ from healthscore.domain.changes import (
     RecordsMerged,
 )
 from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey, StoredRecord
+from healthscore.domain.score_state import ScoreState
 from healthscore.domain.tallies import (
     Tally,
     compact,
@@ -45,17 +44,17 @@ from healthscore.domain.tallies import (
     referenced_properties,
 )
 from healthscore.domain.values import utc_day
-from healthscore.ports import ScoreStore, WriteRefused
+from healthscore.ports import ScoreStore
 from healthscore.services.score_writes import (
     MAX_ATTEMPTS,
     THROTTLE_RETRIES,
     LiveRevision,
+    LiveRevisions,
     Outcome,
     Publisher,
     ScoreWrite,
-    ScoringContention,
     current_tally,
-    live_revisions,
+    until_committed,
 )
 
 
@@ -70,6 +69,7 @@ class IncrementalScorer:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
+        self.revisions = LiveRevisions(store)
         self.publisher = publisher
         self.clock = clock
         self.sleep = sleep
@@ -78,38 +78,35 @@ class IncrementalScorer:
         """Apply the change (retrying lost races); publish the status changes it caused."""
         if isinstance(change, RecordsMerged):
             return self._merge(account, change)
-        throttled = 0
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            at = self.clock()
-            try:
-                unit = self._plan(account, change, at)
-                outcome = unit.commit()
-            except WriteRefused as refused:
-                if refused.duplicate:
-                    return Outcome(duplicate=True, attempts=attempt)
-                self.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
-                continue
-            except Exception as error:  # a throttled read or write is retried; nothing else
-                throttled += 1
-                if not is_throttled(error) or throttled > THROTTLE_RETRIES:
-                    raise
-                self.sleep(random.uniform(0, 0.05 * 2**throttled))
-                continue
-            outcome.attempts = attempt
-            if self.publisher is not None and outcome.status_changes:
-                self.publisher.publish(outcome.status_changes)
-            if isinstance(change, RecordDeleted):
-                self.store.delete_events(account, change.key)
+
+        def attempt(n: int) -> Outcome:
+            outcome = self._plan(account, change, self.clock()).commit()
+            outcome.attempts = n
             return outcome
-        raise ScoringContention(
-            f"{change.summary}: its records kept changing under it ({MAX_ATTEMPTS} attempts)"
+
+        outcome = until_committed(
+            attempt,
+            sleep=self.sleep,
+            contention=f"{change.summary}: its records kept changing under it "
+            f"({MAX_ATTEMPTS} attempts)",
+            on_refused=lambda refused, n: (
+                Outcome(duplicate=True, attempts=n) if refused.duplicate else None
+            ),
+            throttle_retries=THROTTLE_RETRIES,
         )
+        if outcome.duplicate:
+            return outcome
+        if self.publisher is not None and outcome.status_changes:
+            self.publisher.publish(outcome.status_changes)
+        if isinstance(change, RecordDeleted):
+            self.store.delete_events(account, change.key)
+        return outcome
 
     # -- planning one attempt ------------------------------------------------------------------
 
     def _plan(self, account: str, change: Change, at: datetime) -> ScoreWrite:
         today = utc_day(at)
-        lives = live_revisions(self.store, account)
+        lives = self.revisions.of(account)
         if isinstance(change, EventArrived):
             return self._event(account, change.event, lives, today, at)
         if isinstance(change, PropertiesChanged):
@@ -218,7 +215,7 @@ class IncrementalScorer:
         version = stored.version if stored is not None else None
         unit.writes.put_record(StoredRecord(new, times, version), at)
         links = self.store.associations_of(account, key)
-        contact_history: list[Event] | None = None
+        shared_events = _EventsShared(self.store, account)
         wanted: list[tuple[LiveRevision, RecordKey]] = []
         for live in lives:
             if live.object_type == key[0]:
@@ -242,25 +239,11 @@ class IncrementalScorer:
             labels = next(
                 frozenset(link.labels) for link in links if (link.to_type, link.to_id) == target
             )
-            if key[0] == "contacts" and live.object_type == "companies":
-                if contact_history is None:
-                    contact_history = self.store.events_of(account, key)
-                history = contact_history
-            else:
-                history = []
+            history = shared_events(live, key)
             before = contribution(live.definition, old, labels, history)
             after = contribution(live.definition, new, labels, history)
-            for share in (before, after):
-                compact(live.definition, share, today)
-            if before.events == after.events and before.records == after.records:
-                continue
-            tally = current_tally(self.store, account, live, target, state, today)
-            if tally is None:
-                continue
             # a stored tally, or one rebuilt from storage (which still holds the old record)
-            tally.subtract(before)
-            tally.add(after)
-            unit.write_state(live, target, state, tally, today)
+            self._move(unit, account, live, target, state, before, after, today)
         return unit
 
     def _association(
@@ -291,16 +274,11 @@ class IncrementalScorer:
         wanted = [(live, end) for end in ends for live in lives if live.object_type == end[0]]
         states = self.store.score_states(account, [(live.id, end) for live, end in wanted])
         records = {k: self.store.record(account, k) for k in ends}
-        events: dict[RecordKey, list[Event]] = {}
+        shared_events = _EventsShared(self.store, account)
         for live, end in wanted:
             other = ends[1] if end == ends[0] else ends[0]
             other_record = records[other] or Record(*other)
-            if other[0] == "contacts" and live.object_type == "companies":
-                if other not in events:
-                    events[other] = self.store.events_of(account, other)
-                history = events[other]
-            else:
-                history = []
+            history = shared_events(live, other)
             before = (
                 contribution(live.definition, other_record, frozenset(old_labels), history)
                 if old_labels is not None
@@ -311,17 +289,8 @@ class IncrementalScorer:
                 if new_labels is not None
                 else Tally()
             )
-            for share in (before, after):
-                compact(live.definition, share, today)
-            if before.events == after.events and before.records == after.records:
-                continue
             state = states.get((live.id, end))
-            tally = current_tally(self.store, account, live, end, state, today)
-            if tally is None:
-                continue
-            tally.subtract(before)
-            tally.add(after)
-            unit.write_state(live, end, state, tally, today)
+            self._move(unit, account, live, end, state, before, after, today)
         return unit
 
     def _deletion(
@@ -350,7 +319,7 @@ class IncrementalScorer:
             if link.to_type == live.object_type
         ]
         states = self.store.score_states(account, [(live.id, k) for live, k in wanted])
-        history: list[Event] | None = None
+        shared_events = _EventsShared(self.store, account)
         for live, target in wanted:
             state = states.get((live.id, target))
             if target == key:
@@ -360,21 +329,34 @@ class IncrementalScorer:
             labels = next(
                 frozenset(link.labels) for link in links if (link.to_type, link.to_id) == target
             )
-            events: list[Event] = []
-            if key[0] == "contacts" and live.object_type == "companies":
-                if history is None:
-                    history = self.store.events_of(account, key)
-                events = history
-            share = contribution(live.definition, record, labels, events)
-            compact(live.definition, share, today)
-            if not share.events and not share.records:
-                continue
-            tally = current_tally(self.store, account, live, target, state, today)
-            if tally is None:
-                continue
-            tally.subtract(share)
-            unit.write_state(live, target, state, tally, today)
+            share = contribution(live.definition, record, labels, shared_events(live, key))
+            self._move(unit, account, live, target, state, share, Tally(), today)
         return unit
+
+    def _move(
+        self,
+        unit: ScoreWrite,
+        account: str,
+        live: LiveRevision,
+        target: RecordKey,
+        state: ScoreState | None,
+        before: Tally,
+        after: Tally,
+        today: date,
+    ) -> None:
+        """`target`'s score stops counting `before` and counts `after` instead: one record's
+        contribution to an associated record (its properties, or a contact's events, under the
+        link's labels) when the record, the link or its labels change."""
+        for share in (before, after):
+            compact(live.definition, share, today)
+        if before.events == after.events and before.records == after.records:
+            return
+        tally = current_tally(self.store, account, live, target, state, today)
+        if tally is None:
+            return
+        tally.subtract(before)
+        tally.add(after)
+        unit.write_state(live, target, state, tally, today)
 
     def _merge(self, account: str, change: RecordsMerged) -> Outcome:
         """Each merged record's links and events move to the primary, then it is deleted: a
@@ -416,3 +398,19 @@ class IncrementalScorer:
                 total.history += outcome.history
                 total.status_changes += outcome.status_changes
         return total
+
+
+class _EventsShared:
+    """The events one record shares with an associated record under a score: a contact's own
+    events roll up to its companies; nothing else does. Read once per change."""
+
+    def __init__(self, store: ScoreStore, account: str) -> None:
+        self.store, self.account = store, account
+        self._read: dict[RecordKey, list[Event]] = {}
+
+    def __call__(self, live: LiveRevision, source: RecordKey) -> list[Event]:
+        if source[0] != "contacts" or live.object_type != "companies":
+            return []
+        if source not in self._read:
+            self._read[source] = self.store.events_of(self.account, source)
+        return self._read[source]

@@ -20,6 +20,7 @@ Only this module (and the recompute function) imports Polars, inside the shard s
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,10 +48,9 @@ from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import points_json, utc_day
 from healthscore.ports import ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
-    MAX_ATTEMPTS,
     LiveRevision,
     ScoreWrite,
-    ScoringContention,
+    until_committed,
 )
 
 SHARD_SIZE = 2_000  # scored records per shard: a few seconds of work and well under 1 GB
@@ -287,20 +287,28 @@ def _write(
     """Write one state (or remove it: `new` None) unless the scorer got there first (it is
     already at this revision). True when score or status moved, None when nothing was written.
     A lost race reads the state again."""
-    for _attempt in range(MAX_ATTEMPTS):
-        if before is not None and before.revision == live.revision and new is not None:
+    current = before
+
+    def attempt(_n: int) -> bool | None:
+        if current is not None and current.revision == live.revision and new is not None:
             return None
-        if before is None and new is None:
+        if current is None and new is None:
             return None
         unit = ScoreWrite(store, account, at, cause)
         if new is None:
-            unit.write_state(live, key, before, None, utc_day(at))
+            unit.write_state(live, key, current, None, utc_day(at))
         else:
-            unit.write_scored(live, key, before, new, tally)
-        try:
-            outcome = unit.commit()
-        except WriteRefused:
-            before = store.score_states(account, [(live.id, key)]).get((live.id, key))
-            continue
-        return bool(outcome.history)
-    raise ScoringContention(f"{key[0]}/{key[1]} kept changing during the recompute")
+            unit.write_scored(live, key, current, new, tally)
+        return bool(unit.commit().history)
+
+    def read_again(_refused: WriteRefused, _n: int) -> bool | None:
+        nonlocal current
+        current = store.score_states(account, [(live.id, key)]).get((live.id, key))
+        return None
+
+    return until_committed(
+        attempt,
+        sleep=time.sleep,
+        contention=f"{key[0]}/{key[1]} kept changing during the recompute",
+        on_refused=read_again,
+    )

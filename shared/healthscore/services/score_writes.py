@@ -5,11 +5,14 @@ scorer, the sweep and the recompute."""
 
 from __future__ import annotations
 
+import json
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from healthscore.adapters.dynamo_writes import is_throttled
 from healthscore.domain.dataset import Record, RecordKey, Segment
 from healthscore.domain.definition import ScoreDefinition
 from healthscore.domain.reference_engine import in_scope
@@ -31,8 +34,11 @@ from healthscore.domain.tallies import (
     score_from_tallies,
 )
 from healthscore.domain.validation import parse_definition
-from healthscore.ports import ScoreStore
+from healthscore.ports import ScoreStore, WriteRefused
 
+T = TypeVar("T")
+
+PARSED_REVISIONS = 256  # parsed live revisions kept per scorer
 MAX_ATTEMPTS = 25  # lost races for the same records before the queue redelivers the change
 
 THROTTLE_RETRIES = 3  # throttled reads/writes retried here before the queue redelivers it
@@ -71,19 +77,65 @@ class Outcome:
     attempts: int = 1
 
 
-def live_revisions(store: ScoreStore, account: str) -> list[LiveRevision]:
-    """The account's live scores, parsed (one query for definitions, one for segments when
-    there is a live score)."""
-    live = store.live_definitions(account)
-    if not live:
-        return []
-    segments = {s.id: s for s in store.segment_list(account)}
-    scores = []
-    for definition_id, revision, raw in live:
-        definition = parse_definition(raw)
-        chosen = tuple(segments[s] for s in definition.segments if s in segments)
-        scores.append(LiveRevision(definition_id, revision, definition, chosen))
-    return scores
+class LiveRevisions:
+    """The account's live scores as the scorer uses them. Definitions and segments are read on
+    every call (a change commits only if its revisions are still live, so the read must be
+    fresh), but each revision is parsed and validated once: a live revision's JSON never changes
+    under its number, and the parse is most of the cost."""
+
+    def __init__(self, store: ScoreStore) -> None:
+        self.store = store
+        self._parsed: dict[tuple[str, int, str], ScoreDefinition] = {}
+
+    def of(self, account: str) -> list[LiveRevision]:
+        """One query for definitions, and one for segments when there is a live score."""
+        live = self.store.live_definitions(account)
+        if not live:
+            return []
+        segments = {s.id: s for s in self.store.segment_list(account)}
+        scores = []
+        for definition_id, revision, raw in live:
+            definition = self._parse(definition_id, revision, raw)
+            chosen = tuple(segments[s] for s in definition.segments if s in segments)
+            scores.append(LiveRevision(definition_id, revision, definition, chosen))
+        return scores
+
+    def _parse(self, definition_id: str, revision: int, raw: dict[str, Any]) -> ScoreDefinition:
+        key = (definition_id, revision, json.dumps(raw, sort_keys=True))
+        if key not in self._parsed:
+            if len(self._parsed) >= PARSED_REVISIONS:
+                self._parsed.clear()
+            self._parsed[key] = parse_definition(raw)
+        return self._parsed[key]
+
+
+def until_committed(
+    attempt: Callable[[int], T],
+    *,
+    sleep: Callable[[float], None],
+    contention: str,
+    on_refused: Callable[[WriteRefused, int], T | None] | None = None,
+    throttle_retries: int = 0,
+) -> T:
+    """Run `attempt(n)` until its writes commit. A lost race (WriteRefused) backs off with
+    jitter and tries again — unless `on_refused` answers instead (e.g. "a duplicate") — up to
+    MAX_ATTEMPTS, then ScoringContention(`contention`); a throttled read or write is retried up
+    to `throttle_retries` times. Every write path (scorer, sweep, recompute) goes through here."""
+    throttled = 0
+    for n in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return attempt(n)
+        except WriteRefused as refused:
+            answer = on_refused(refused, n) if on_refused is not None else None
+            if answer is not None:
+                return answer
+            sleep(random.uniform(0, min(0.5, 0.005 * 2**n)))
+        except Exception as error:  # a throttled read or write is retried; nothing else
+            throttled += 1
+            if not is_throttled(error) or throttled > throttle_retries:
+                raise
+            sleep(random.uniform(0, 0.05 * 2**throttled))
+    raise ScoringContention(contention)
 
 
 class ScoreWrite:

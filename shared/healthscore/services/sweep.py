@@ -10,7 +10,6 @@ version condition; a history entry with cause `time` says which rules moved and 
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,13 +20,12 @@ from healthscore.domain.score_state import ScoreState, rule_name
 from healthscore.domain.values import utc_day
 from healthscore.ports import ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
-    MAX_ATTEMPTS,
     LiveRevision,
+    LiveRevisions,
     Publisher,
     ScoreWrite,
-    ScoringContention,
     current_tally,
-    live_revisions,
+    until_committed,
 )
 
 FIRST_RUN_LOOKBACK = timedelta(days=31)  # no checkpoint yet: how far back due days are read
@@ -51,6 +49,7 @@ class Sweep:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
+        self.revisions = LiveRevisions(store)
         self.publisher = publisher
         self.clock = clock
         self.sleep = sleep
@@ -68,7 +67,7 @@ class Sweep:
             for account, state in self.store.due_states(day):
                 summary.due += 1
                 if account not in lives:
-                    lives[account] = {s.id: s for s in live_revisions(self.store, account)}
+                    lives[account] = {s.id: s for s in self.revisions.of(account)}
                 live = lives[account].get(state.definition_id)
                 self._rescore(account, live, state, today, summary)
             day += timedelta(days=1)
@@ -90,7 +89,8 @@ class Sweep:
             self.store.save_state(account, due)
             return
         item: ScoreState | None = due
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+
+        def attempt(_n: int) -> None:
             if item is None:
                 return  # the state went (record deleted or out of scope) since it was due
             if item.due_day is None or item.due_day > today:
@@ -104,21 +104,25 @@ class Sweep:
             )
             tally = current_tally(self.store, account, live, key, item, today)
             unit.write_state(live, key, item, tally, today)
-            try:
-                outcome = unit.commit()
-            except WriteRefused:
-                self.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
-                item = self.store.score_states(account, [(definition_id, key)]).get(
-                    (definition_id, key)
-                )
-                continue
+            outcome = unit.commit()
             summary.rescored += 1
             summary.changed += len(outcome.history)
             summary.status_changes += len(outcome.status_changes)
             if self.publisher is not None and outcome.status_changes:
                 self.publisher.publish(outcome.status_changes)
-            return
-        raise ScoringContention(f"{key[0]}/{key[1]} kept changing while the sweep rescored it")
+
+        def read_again(_refused: WriteRefused, _n: int) -> None:
+            nonlocal item
+            item = self.store.score_states(account, [(definition_id, key)]).get(
+                (definition_id, key)
+            )
+
+        until_committed(
+            attempt,
+            sleep=self.sleep,
+            contention=f"{key[0]}/{key[1]} kept changing while the sweep rescored it",
+            on_refused=read_again,
+        )
 
 
 def _explain_time(live: LiveRevision, moved: list[dict[str, Any]]) -> str:
