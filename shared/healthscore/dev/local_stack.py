@@ -113,7 +113,10 @@ def load_handler(root: Path, name: str, instance: int = 0) -> ModuleType:
     module_name = f"healthscore_function_{name}" + (f"_{instance}" if instance else "")
     if module_name in sys.modules:
         return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, root / "functions" / name / "app.py")
+    code = root / "functions" / name
+    if (code / f"{name}_routes").is_dir() and str(code) not in sys.path:
+        sys.path.insert(0, str(code))  # its own modules beside app.py, as in Lambda's code folder
+    spec = importlib.util.spec_from_file_location(module_name, code / "app.py")
     if spec is None or spec.loader is None:
         raise FileNotFoundError(f"functions/{name}/app.py is missing under {root}")
     module = importlib.util.module_from_spec(spec)
