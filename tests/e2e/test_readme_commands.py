@@ -54,6 +54,7 @@ def test_the_readme_sessions_work_as_written(tmp_path: Path) -> None:
     out = run.stdout
     assert run.returncode == 0, run.stderr + out
     assert "Unauthorized" not in out
+    assert out.count("the local stack has applied everything sent so far") == 2  # no sleeps
     assert '"errors"' not in out
     assert '{"accepted":1}' in out  # the webhook signed with openssl
     assert "202 {'accepted': 1}" in out  # and the one the CLI signed

@@ -103,6 +103,13 @@ def _local(url: str, path: str, method: str = "GET", body: Any = None) -> Any:
         _fail(f"no healthscore serve at {url} ({error.reason}); start it with `make serve`")
 
 
+@app.command()
+def wait(url: LocalUrl = DEFAULT_URL) -> None:
+    """Wait until the local stack has applied every change and job sent to it so far."""
+    _local(url, "/local/drain", "POST", {})
+    out.print("the local stack has applied everything sent so far")
+
+
 @clock_app.command("show")
 def clock_show(url: LocalUrl = DEFAULT_URL) -> None:
     """Print the local stack's current scoring time."""

@@ -12,6 +12,8 @@
   queue into the real scorer handler as SQS batches, leaving failed messages for redelivery.
 - Time: a clock kept in a file that `POST /local/clock` (or `healthscore clock advance 7d`) moves
   forward; every move runs the real sweep handler at once, and it also runs every few seconds.
+- Waiting: `POST /local/drain` (or `healthscore wait`) answers once every change and job sent so
+  far has been applied — scripts wait on it instead of sleeping.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from healthscore.settings import QUEUES, Settings
 
 PUBLIC_PATHS = ("/openapi.json", "/docs")
 WEBHOOK_PATH = "/webhooks/events"
-LOCAL_PATHS = ("/local/clock", "/local/webhook-secret")
+LOCAL_PATHS = ("/local/clock", "/local/webhook-secret", "/local/drain")
 REGION = "us-east-1"
 SWEEP_EVERY = 5.0  # seconds between local sweeps (hourly on AWS)
 SCORERS = 2  # concurrent scorer instances draining the changes queue
@@ -320,9 +322,13 @@ class LocalStack:
                 return None
 
             def _local(self, path: str, query: str, body: str | None) -> None:
-                """The local-only routes: the clock and webhook secrets (no AWS equivalent)."""
+                """The local-only routes (no AWS equivalent): the clock, webhook secrets, and
+                waiting until the queues are drained."""
                 params = dict(parse_qsl(query))
                 try:
+                    if path == "/local/drain":
+                        stack.drain(jobs=True)
+                        return self._reply(200, {"drained": True})
                     if path == "/local/clock":
                         if self.command == "GET":
                             return self._reply(200, {"now": stack.clock.now().isoformat()})
@@ -335,6 +341,8 @@ class LocalStack:
                     )
                 except (ValueError, WebhookRefused) as error:
                     return self._reply(400, {"message": str(error)})
+                except TimeoutError as error:
+                    return self._reply(503, {"message": str(error)})
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
                 payload = json.dumps(body).encode()
@@ -381,19 +389,24 @@ class LocalStack:
             if done:
                 sqs.delete_message_batch(QueueUrl=url, Entries=done)
 
-    def drain(self, timeout: float = 60.0) -> None:
-        """Wait until the changes queue is empty and nothing is in flight (tests, the demo)."""
+    def drain(self, timeout: float = 60.0, jobs: bool = False) -> None:
+        """Wait until the changes queue (and with `jobs`, the recompute queue) is empty and
+        nothing is in flight: every change (and job) sent so far is applied."""
         sqs = self.client("sqs")
         deadline = time.monotonic() + timeout
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        queues = [self.settings.changes_queue_url]
+        if jobs:
+            queues.append(self.settings.recompute_queue_url)
         while time.monotonic() < deadline:
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=self.settings.changes_queue_url, AttributeNames=names
-            )["Attributes"]
-            if all(int(attributes.get(n, 0)) == 0 for n in names):
+            busy = False
+            for url in queues:
+                attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)
+                busy |= any(int(attributes["Attributes"].get(n, 0)) for n in names)
+            if not busy:
                 return
             time.sleep(0.1)
-        raise TimeoutError(f"the changes queue did not drain in {timeout:.0f} s")
+        raise TimeoutError(f"the local queues did not drain in {timeout:.0f} s")
 
     def _sweep_now_and_then(self) -> None:
         while self.server is not None:
