@@ -95,7 +95,7 @@ def cost_per_event(endpoint: str) -> None:
 def sweep_cost(endpoint: str, records: int) -> None:
     print(f"\n2. Sweep: {records:,} scored companies, 1 % due today")
     store = fresh_store(endpoint)
-    store.new_segment(ACCOUNT, SEGMENT["id"], SEGMENT).save()
+    store.put_segment(ACCOUNT, SEGMENT)
     make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=datetime.now(UTC))
     today = datetime(2026, 6, 15, tzinfo=UTC).date()
     started = time.perf_counter()

@@ -23,6 +23,7 @@ from healthscore.domain.dataset import (
     Segment,
     StoredRecord,
 )
+from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.domain.score_state import ScoreState
 
 
@@ -185,6 +186,47 @@ class ScoreStore(AccountData, Protocol):
     def sweep_checkpoint(self) -> date | None: ...
 
     def save_sweep_checkpoint(self, day: date) -> None: ...
+
+
+class DefinitionStore(Protocol):
+    """What the definitions and segments use cases keep: health scores with their revisions,
+    segments, jobs and output properties. Every save is conditional on the version read
+    (Conflict otherwise) and sets the new version on the object saved."""
+
+    def definitions(self, account: str) -> list[StoredDefinition]: ...
+
+    def definition(self, account: str, definition_id: str) -> StoredDefinition | None: ...
+
+    def save_definition(self, account: str, definition: StoredDefinition) -> None: ...
+
+    def delete_definition(self, account: str, definition: StoredDefinition) -> None: ...
+
+    def stored_segments(self, account: str) -> list[StoredSegment]: ...
+
+    def stored_segment(self, account: str, segment_id: str) -> StoredSegment | None: ...
+
+    def save_segment(self, account: str, segment: StoredSegment) -> None: ...
+
+    def delete_segment(self, account: str, segment: StoredSegment) -> None: ...
+
+    def save_job(self, account: str, job: Job) -> None: ...
+
+    def job(self, account: str, job_id: str) -> Job | None: ...
+
+    def output_properties(self, account: str) -> list[dict[str, Any]]: ...
+
+    def output_property(self, account: str, name: str) -> dict[str, Any] | None: ...
+
+    def register_output_property(self, account: str, entry: dict[str, Any]) -> None: ...
+
+    def unregister_output_properties(self, account: str, definition_id: str) -> None: ...
+
+    def delete_scores(self, account: str, definition_id: str) -> int:
+        """Remove every score state of the definition; how many there were."""
+
+
+class HealthScoreStore(ScoreStore, DefinitionStore, Protocol):
+    """Everything the API's use cases read and write."""
 
 
 def whole_account(data: AccountData, account: str) -> Dataset:

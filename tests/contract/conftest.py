@@ -11,13 +11,13 @@ import pytest
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.memory_store import MemoryStore
-from healthscore.ports import ScoreStore
+from healthscore.ports import HealthScoreStore
 from healthscore.settings import Settings
 from tests.local_dynamodb import dynamodb_local_endpoint
 
 
 @pytest.fixture(scope="module", params=["memory", "moto", "dynamodb-local"])
-def store(request: pytest.FixtureRequest) -> Iterator[ScoreStore]:
+def store(request: pytest.FixtureRequest) -> Iterator[HealthScoreStore]:
     """One store per implementation for the module; each test takes a fresh account."""
     if request.param == "memory":
         yield MemoryStore()

@@ -15,6 +15,7 @@ import pytest
 from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.dev.local_stack import LocalLambdaContext
+from healthscore.domain.lifecycle import Job
 from healthscore.domain.validation import parse_definition
 from healthscore.services.scoring import Engine, score_rows
 from healthscore.settings import Settings
@@ -52,15 +53,7 @@ def recompute(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, DynamoStor
 
 def _job(store: DynamoStore, job_id: str) -> None:
     at = now()
-    store.new_job(
-        ACCOUNT,
-        job_id,
-        kind="turn-on",
-        status="queued",
-        definition_id="health",
-        created_at=at,
-        updated_at=at,
-    ).save()
+    store.save_job(ACCOUNT, Job(job_id, "turn-on", "queued", at, at, definition_id="health"))
 
 
 def _state_machine(function: Any, job_id: str) -> dict[str, Any]:
@@ -90,19 +83,7 @@ def test_turn_on_then_update_through_the_state_machine_steps(recompute, small_po
     with store.tables.events.batch_write() as batch:
         for event in data.all_events():
             batch.save(store.event_item(ACCOUNT, event))
-    at = now()
-    store.new_definition(
-        ACCOUNT,
-        "health",
-        name="Health",
-        object_type="companies",
-        state="live",
-        live=CUSTOMER_HEALTH,
-        live_revision=1,
-        created_at=at,
-        updated_at=at,
-        updated_by="tests",
-    ).save()
+    store.put_live_definition(ACCOUNT, "health", CUSTOMER_HEALTH, revision=1)
     _job(store, "job-1")
     # When the state machine runs plan → every shard → finish
     planned = _state_machine(function, "job-1")

@@ -70,7 +70,7 @@ def _event(n: int, contact: str, day: datetime, rng: random.Random) -> Event:
 
 
 def _portfolio(store: DynamoStore, companies: int, contacts: int) -> dict[str, list[str]]:
-    store.new_segment(ACCOUNT, SEGMENT["id"], SEGMENT).save()
+    store.put_segment(ACCOUNT, SEGMENT)
     people: dict[str, list[str]] = {}
     for c in range(companies):
         company = f"c{c:02d}"
@@ -305,7 +305,7 @@ def _context() -> Any:
 def test_the_sweep_reads_only_the_due_records(local_store, states):
     # Given scored companies of which 1 % are due today (100,000 in `make bench`)
     today = datetime(2026, 6, 15, tzinfo=UTC).date()
-    local_store.new_segment(ACCOUNT, SEGMENT["id"], SEGMENT).save()
+    local_store.put_segment(ACCOUNT, SEGMENT)
     make_live(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=datetime.now(UTC))
     due = seed_states(local_store, ACCOUNT, "health", CUSTOMER_HEALTH, states, 100, today)
     clock = Clock(datetime(2026, 6, 15, 6, tzinfo=UTC))

@@ -7,7 +7,7 @@ reach that account's partition keys.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
@@ -19,7 +19,6 @@ from healthscore.adapters.dynamo_tables import (
     AssociationItem,
     DefinitionItem,
     EventItem,
-    JobItem,
     RecordItem,
     SegmentItem,
     Tables,
@@ -45,6 +44,7 @@ from healthscore.domain.dataset import (
 from healthscore.domain.errors import (
     Conflict,
 )
+from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.domain.score_state import ScoreState
 from healthscore.ports import record_neighbourhood, whole_account
 
@@ -90,25 +90,69 @@ class DynamoStore:
 
     # -- definitions ---------------------------------------------------------------------------
 
-    def definitions(self, account: str) -> list[DefinitionItem]:
+    def definitions(self, account: str) -> list[StoredDefinition]:
+        return [_definition(item) for item in self._definition_items(account)]
+
+    def definition(self, account: str, definition_id: str) -> StoredDefinition | None:
+        item = _get(self.tables.definitions, account, definition_id)
+        return None if item is None else _definition(item)
+
+    def save_definition(self, account: str, definition: StoredDefinition) -> None:
+        """Write it if it is still at the version read (a new one: if none exists); sets the
+        new version on `definition`. A stale read is a Conflict."""
+        item = self.tables.definitions(
+            account,
+            definition.id,
+            name=definition.name,
+            object_type=definition.object_type,
+            state=definition.state,
+            draft=definition.draft,
+            draft_revision=definition.draft_revision,
+            live=definition.live,
+            live_revision=definition.live_revision,
+            created_at=definition.created_at,
+            updated_at=definition.updated_at,
+            updated_by=definition.updated_by,
+            last_job=definition.last_job,
+        )
+        if definition.version is not None:
+            item.version = definition.version
+        self.save(item)
+        definition.version = int(item.version)
+
+    def delete_definition(self, account: str, definition: StoredDefinition) -> None:
+        item = self.tables.definitions(account, definition.id)
+        if definition.version is not None:
+            item.version = definition.version
+        self.delete(item)
+
+    def _definition_items(self, account: str) -> list[DefinitionItem]:
         return list(self.tables.definitions.query(account))
-
-    def definition(self, account: str, definition_id: str) -> DefinitionItem | None:
-        return _get(self.tables.definitions, account, definition_id)
-
-    def new_definition(self, account: str, definition_id: str, **values: Any) -> DefinitionItem:
-        return self.tables.definitions(account, definition_id, **values)
 
     # -- segments ------------------------------------------------------------------------------
 
-    def segments(self, account: str) -> list[SegmentItem]:
-        return list(self.tables.segments.query(account))
+    def stored_segments(self, account: str) -> list[StoredSegment]:
+        return [_segment(item) for item in self.tables.segments.query(account)]
 
-    def segment(self, account: str, segment_id: str) -> SegmentItem | None:
-        return _get(self.tables.segments, account, segment_id)
+    def stored_segment(self, account: str, segment_id: str) -> StoredSegment | None:
+        item = _get(self.tables.segments, account, segment_id)
+        return None if item is None else _segment(item)
 
-    def new_segment(self, account: str, segment_id: str, body: dict[str, Any]) -> SegmentItem:
-        return self.tables.segments(account, segment_id, body=body, updated_at=now())
+    def save_segment(self, account: str, segment: StoredSegment) -> None:
+        """Write it if it is still at the version read; sets the new version on `segment`."""
+        item = self.tables.segments(
+            account, segment.id, body=segment.body, updated_at=segment.updated_at
+        )
+        if segment.version is not None:
+            item.version = segment.version
+        self.save(item)
+        segment.version = int(item.version)
+
+    def delete_segment(self, account: str, segment: StoredSegment) -> None:
+        item = self.tables.segments(account, segment.id)
+        if segment.version is not None:
+            item.version = segment.version
+        self.delete(item)
 
     # -- records, associations, events ---------------------------------------------------------
 
@@ -235,15 +279,17 @@ class DynamoStore:
     def put_segment(self, account: str, body: Mapping[str, Any]) -> None:
         """Write a segment as it is, whatever is stored (loading data; the segments use case
         writes with version checks)."""
-        self.new_segment(account, str(body["id"]), dict(body)).save(add_version_condition=False)
+        self.tables.segments(account, str(body["id"]), body=dict(body), updated_at=now()).save(
+            add_version_condition=False
+        )
 
     def segment_bodies(self, account: str) -> list[dict[str, Any]]:
-        return [dict(s.body) for s in self.segments(account)]
+        return [dict(s.body) for s in self.tables.segments.query(account)]
 
     def segment_list(self, account: str) -> list[Segment]:
         from healthscore.adapters.dataset_files import parse_segment
 
-        return [parse_segment(s.body) for s in self.segments(account)]
+        return [parse_segment(s.body) for s in self.tables.segments.query(account)]
 
     def dataset(self, account: str) -> Dataset:
         """The whole account as a Dataset (segments included)."""
@@ -294,29 +340,25 @@ class DynamoStore:
         self, account: str, definition_id: str, raw: Mapping[str, Any], revision: int
     ) -> None:
         at = now()
-        item = self.definition(account, definition_id) or self.new_definition(
-            account,
-            definition_id,
-            name=raw["name"],
-            object_type=raw["object_type"],
-            created_at=at,
-            updated_by="loader",
+        stored = self.definition(account, definition_id) or StoredDefinition(
+            definition_id, raw["name"], raw["object_type"], "live", at, at, "loader"
         )
-        item.state, item.live, item.live_revision, item.updated_at = "live", dict(raw), revision, at
-        self.save(item)
+        stored.state, stored.live, stored.live_revision = "live", dict(raw), revision
+        stored.updated_at = at
+        self.save_definition(account, stored)
 
     def live_definition(
         self, account: str, definition_id: str
     ) -> tuple[dict[str, Any], int] | None:
-        item = self.definition(account, definition_id)
-        if item is None or item.live is None or item.state != "live":
+        found = self.definition(account, definition_id)
+        if found is None or found.live is None or found.state != "live":
             return None
-        return dict(item.live), int(item.live_revision)
+        return dict(found.live), found.live_revision
 
     def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
         """(id, live revision, the live revision's JSON) of the account's live scores."""
         return [
-            (d.sk, int(d.live_revision), dict(d.live))
+            (d.id, d.live_revision, dict(d.live))
             for d in self.definitions(account)
             if d.state == "live" and d.live
         ]
@@ -340,7 +382,7 @@ class DynamoStore:
     def delete_scores(self, account: str, definition_id: str) -> int:
         deleted = 0
         with self.tables.scores.batch_write() as batch:
-            for item in self.scores(account, definition_id):
+            for item in self.tables.scores.query(join_key(account, definition_id)):
                 batch.delete(item)
                 deleted += 1
         return deleted
@@ -384,14 +426,37 @@ class DynamoStore:
                 if item.entry.get("definition_id") == definition_id:
                     batch.delete(item)
 
-    def new_job(self, account: str, job_id: str, **values: Any) -> JobItem:
-        return self.tables.jobs(account, job_id, **values)
+    def save_job(self, account: str, job: Job) -> None:
+        """Write the job (kept for JOB_RETENTION after it was created)."""
+        self.tables.jobs(
+            account,
+            job.id,
+            kind=job.kind,
+            status=job.status,
+            definition_id=job.definition_id,
+            detail=job.detail,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            expires_at=job.created_at + JOB_RETENTION,
+        ).save()
 
-    def job(self, account: str, job_id: str) -> JobItem | None:
-        return _get(self.tables.jobs, account, job_id)
+    def job(self, account: str, job_id: str) -> Job | None:
+        item = _get(self.tables.jobs, account, job_id)
+        if item is None:
+            return None
+        return Job(
+            item.sk,
+            item.kind,
+            item.status,
+            item.created_at,
+            item.updated_at,
+            item.definition_id,
+            dict(item.detail or {}),
+        )
 
 
 M = TypeVar("M", bound=Model)
+JOB_RETENTION = timedelta(days=30)  # jobs expire (TTL) this long after they were created
 SWEEP_KEY = "#sweep"  # the sweep's own jobs item (account ids never contain `#`)
 
 
@@ -427,4 +492,31 @@ def _event(item: EventItem) -> Event:
         object_type=object_type,
         object_id=object_id,
         properties=dict(item.properties or {}),
+    )
+
+
+def _definition(item: DefinitionItem) -> StoredDefinition:
+    return StoredDefinition(
+        id=item.sk,
+        name=item.name,
+        object_type=item.object_type,
+        state=item.state,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        updated_by=item.updated_by,
+        draft=item.draft,
+        draft_revision=int(item.draft_revision or 0),
+        live=item.live,
+        live_revision=int(item.live_revision or 0),
+        last_job=item.last_job,
+        version=None if item.version is None else int(item.version),
+    )
+
+
+def _segment(item: SegmentItem) -> StoredSegment:
+    return StoredSegment(
+        item.sk,
+        dict(item.body),
+        item.updated_at,
+        None if item.version is None else int(item.version),
     )

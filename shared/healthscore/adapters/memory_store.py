@@ -10,14 +10,15 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dataset_files import parse_segment
 from healthscore.adapters.dynamo_tables import join_key
+from healthscore.adapters.memory_writes import MemoryChangeWrites, _copy, _stored, _version_of
 from healthscore.domain.dataset import (
     AssociationLine,
     Dataset,
@@ -28,11 +29,9 @@ from healthscore.domain.dataset import (
     StoredRecord,
 )
 from healthscore.domain.errors import Conflict
+from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.domain.score_state import ScoreState
 from healthscore.ports import (
-    MAX_TRANSACTION_ITEMS,
-    TooManyAffected,
-    WriteRefused,
     record_neighbourhood,
     whole_account,
 )
@@ -47,12 +46,14 @@ class _Account:
     def __init__(self) -> None:
         self.records: dict[str, Record] = {}  # by join_key(type, id)
         self.record_meta: dict[str, tuple[dict[str, int], int]] = {}  # property times, version
-        self.definitions: dict[str, tuple[dict[str, Any], int]] = {}  # live: JSON, revision
+        self.definitions: dict[str, StoredDefinition] = {}
         self.states: dict[tuple[str, RecordKey], ScoreState] = {}
         self.history: dict[str, dict[str, dict[str, Any]]] = {}  # pk → sk → entry
         self.links: dict[str, tuple[RecordKey, RecordKey, tuple[str, ...]]] = {}  # both ways
         self.events: dict[str, Event] = {}  # by join_key(type, id, event id)
-        self.segments: dict[str, dict[str, Any]] = {}
+        self.segments: dict[str, StoredSegment] = {}
+        self.jobs: dict[str, Job] = {}
+        self.outputs: dict[str, dict[str, Any]] = {}
 
 
 class MemoryAccountData:
@@ -67,10 +68,10 @@ class MemoryAccountData:
     # -- records ---------------------------------------------------------------------------
 
     def put_record(self, account: str, record: Record) -> None:
-        self._put_record(self._of(account), record, {})
+        self.put_record_with_times(self._of(account), record, {})
 
     @staticmethod
-    def _put_record(data: _Account, record: Record, times: Mapping[str, int]) -> None:
+    def put_record_with_times(data: _Account, record: Record, times: Mapping[str, int]) -> None:
         sk = join_key(*record.key)
         data.records[sk] = Record(
             record.object_type,
@@ -164,15 +165,20 @@ class MemoryAccountData:
     # -- segments and datasets -------------------------------------------------------------
 
     def put_segment(self, account: str, body: Mapping[str, Any]) -> None:
-        self._of(account).segments[str(body["id"])] = _json(body)
+        segments = self._of(account).segments
+        old = segments.get(str(body["id"]))
+        version = (old.version or 0) + 1 if old is not None else 1
+        segments[str(body["id"])] = StoredSegment(
+            str(body["id"]), _json(body), datetime.now(UTC), version
+        )
 
     def segment_bodies(self, account: str) -> list[dict[str, Any]]:
         segments = self._of(account).segments
-        return [_json(segments[sid]) for sid in sorted(segments)]
+        return [_json(segments[sid].body) for sid in sorted(segments)]
 
     def segment_list(self, account: str) -> list[Segment]:
         segments = self._of(account).segments
-        return [parse_segment(segments[sid]) for sid in sorted(segments)]
+        return [parse_segment(segments[sid].body) for sid in sorted(segments)]
 
     def dataset(self, account: str) -> Dataset:
         """The whole account as a Dataset (segments included)."""
@@ -200,24 +206,113 @@ class MemoryStore(MemoryAccountData):
         self, account: str, definition_id: str, raw: Mapping[str, Any], revision: int
     ) -> None:
         with self.lock:
-            self._of(account).definitions[definition_id] = (_json(raw), revision)
-
-    def retire_definition(self, account: str, definition_id: str) -> None:
-        """The score is no longer live (turned off)."""
-        with self.lock:
-            self._of(account).definitions.pop(definition_id, None)
+            at = datetime.now(UTC)
+            stored = self._of(account).definitions.get(definition_id) or StoredDefinition(
+                definition_id, raw["name"], raw["object_type"], "live", at, at, "loader"
+            )
+            stored = replace(stored, state="live", live=_json(raw), live_revision=revision)
+            stored.version = (stored.version or 0) + 1
+            self._of(account).definitions[definition_id] = stored
 
     def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
-        with self.lock:
-            live = self._of(account).definitions
-            return [(d, live[d][1], _json(live[d][0])) for d in sorted(live)]
+        return [
+            (d.id, d.live_revision, _json(d.live))
+            for d in self.definitions(account)
+            if d.state == "live" and d.live
+        ]
 
     def live_definition(
         self, account: str, definition_id: str
     ) -> tuple[dict[str, Any], int] | None:
+        found = self.definition(account, definition_id)
+        if found is None or found.live is None or found.state != "live":
+            return None
+        return _json(found.live), found.live_revision
+
+    # -- definitions, segments, jobs, output properties ------------------------------------
+
+    def definitions(self, account: str) -> list[StoredDefinition]:
+        with self.lock:
+            stored = self._of(account).definitions
+            return [_fresh(stored[d]) for d in sorted(stored)]
+
+    def definition(self, account: str, definition_id: str) -> StoredDefinition | None:
         with self.lock:
             found = self._of(account).definitions.get(definition_id)
-            return None if found is None else (_json(found[0]), found[1])
+            return None if found is None else _fresh(found)
+
+    def save_definition(self, account: str, definition: StoredDefinition) -> None:
+        with self.lock:
+            stored = self._of(account).definitions
+            _check_version(stored.get(definition.id), definition.version)
+            definition.version = (definition.version or 0) + 1
+            stored[definition.id] = _fresh(definition)
+
+    def delete_definition(self, account: str, definition: StoredDefinition) -> None:
+        with self.lock:
+            stored = self._of(account).definitions
+            _check_version(stored.get(definition.id), definition.version)
+            del stored[definition.id]
+
+    def stored_segments(self, account: str) -> list[StoredSegment]:
+        with self.lock:
+            segments = self._of(account).segments
+            return [_fresh(segments[s]) for s in sorted(segments)]
+
+    def stored_segment(self, account: str, segment_id: str) -> StoredSegment | None:
+        with self.lock:
+            found = self._of(account).segments.get(segment_id)
+            return None if found is None else _fresh(found)
+
+    def save_segment(self, account: str, segment: StoredSegment) -> None:
+        with self.lock:
+            segments = self._of(account).segments
+            _check_version(segments.get(segment.id), segment.version)
+            segment.version = (segment.version or 0) + 1
+            segments[segment.id] = _fresh(segment)
+
+    def delete_segment(self, account: str, segment: StoredSegment) -> None:
+        with self.lock:
+            segments = self._of(account).segments
+            _check_version(segments.get(segment.id), segment.version)
+            del segments[segment.id]
+
+    def save_job(self, account: str, job: Job) -> None:
+        with self.lock:
+            self._of(account).jobs[job.id] = _fresh(job)
+
+    def job(self, account: str, job_id: str) -> Job | None:
+        with self.lock:
+            found = self._of(account).jobs.get(job_id)
+            return None if found is None else _fresh(found)
+
+    def output_properties(self, account: str) -> list[dict[str, Any]]:
+        with self.lock:
+            outputs = self._of(account).outputs
+            return [_json(outputs[name]) for name in sorted(outputs)]
+
+    def output_property(self, account: str, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            found = self._of(account).outputs.get(name)
+            return None if found is None else _json(found)
+
+    def register_output_property(self, account: str, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self._of(account).outputs[entry["name"]] = _json(entry)
+
+    def unregister_output_properties(self, account: str, definition_id: str) -> None:
+        with self.lock:
+            outputs = self._of(account).outputs
+            for name in [n for n, e in outputs.items() if e.get("definition_id") == definition_id]:
+                del outputs[name]
+
+    def delete_scores(self, account: str, definition_id: str) -> int:
+        with self.lock:
+            states = self._of(account).states
+            gone = [key for key in states if key[0] == definition_id]
+            for key in gone:
+                del states[key]
+            return len(gone)
 
     def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None:
         with self.lock:
@@ -288,154 +383,16 @@ class MemoryStore(MemoryAccountData):
         self._checkpoint = day
 
 
-class MemoryChangeWrites:
-    """One change's writes to a MemoryStore: every condition checked, then all applied, under
-    the store's lock."""
+F = TypeVar("F", StoredDefinition, StoredSegment, Job)
 
-    def __init__(self, store: MemoryStore, account: str) -> None:
-        self.store, self.account = store, account
-        self.checks: list[Callable[[_Account], bool]] = []
-        self.applies: list[Callable[[_Account], None]] = []
-        self.event_check: int | None = None  # index of the check whose failure is "duplicate"
-        self._live: set[tuple[str, int]] = set()
 
-    def __len__(self) -> int:
-        return len(self.applies) + len(self._live)
+def _fresh(item: F) -> F:
+    """A copy the caller may change (nothing stored changes until it is saved)."""
+    return copy.deepcopy(item)
 
-    def _add(self, check: Callable[[_Account], bool], apply: Callable[[_Account], None]) -> None:
-        self.checks.append(check)
-        self.applies.append(apply)
 
-    def require_live(self, definition_id: str, revision: int) -> None:
-        if (definition_id, revision) in self._live:
-            return
-        self._live.add((definition_id, revision))
-        self.checks.append(
-            lambda data: data.definitions.get(definition_id, (None, -1))[1] == revision
+def _check_version(stored: StoredDefinition | StoredSegment | None, read: int | None) -> None:
+    if (None if stored is None else stored.version) != read:
+        raise Conflict(
+            "this item was changed by someone else since you read it; read it again and retry"
         )
-
-    def put_event_once(self, event: Event) -> None:
-        sk = join_key(event.object_type, event.object_id, event.id)
-        self.event_check = len(self.checks)
-
-        def apply(data: _Account) -> None:
-            self.store.put_event(self.account, event)
-
-        self._add(lambda data: sk not in data.events, apply)
-
-    def put_record(self, stored: StoredRecord, at: datetime) -> None:
-        sk = join_key(*stored.record.key)
-
-        def apply(data: _Account) -> None:
-            MemoryAccountData._put_record(data, stored.record, stored.property_times)
-
-        self._add(lambda data: _record_version(data, sk) == stored.version, apply)
-
-    def delete_record(self, stored: StoredRecord) -> None:
-        sk = join_key(*stored.record.key)
-
-        def apply(data: _Account) -> None:
-            data.records.pop(sk, None)
-            data.record_meta.pop(sk, None)
-
-        self._add(
-            lambda data: stored.version is None or _record_version(data, sk) == stored.version,
-            apply,
-        )
-
-    def set_link(self, line: AssociationLine, was: tuple[str, ...] | None, at: datetime) -> None:
-        sk = join_key(line.from_type, line.from_id, line.to_type, line.to_id)
-
-        def holds(data: _Account) -> bool:
-            found = data.links.get(sk)
-            return found is None if was is None else found is not None and found[2] == tuple(was)
-
-        self._add(holds, lambda data: self.store.put_association(self.account, line))
-
-    def remove_link(self, line: AssociationLine, was: tuple[str, ...] | None = None) -> None:
-        one = join_key(line.from_type, line.from_id, line.to_type, line.to_id)
-        other = join_key(line.to_type, line.to_id, line.from_type, line.from_id)
-
-        def holds(data: _Account) -> bool:
-            found = data.links.get(one)
-            return found is not None and (was is None or found[2] == tuple(was))
-
-        def apply(data: _Account) -> None:
-            data.links.pop(one, None)
-            data.links.pop(other, None)
-
-        self._add(holds, apply)
-
-    def put_state(self, state: ScoreState) -> None:
-        wanted = (state.definition_id, state.key)
-        saved = _stored(state)
-
-        def apply(data: _Account) -> None:
-            data.states[wanted] = saved
-
-        self._add(lambda data: _version_of(data.states.get(wanted)) == state.version, apply)
-
-    def delete_state(self, state: ScoreState) -> None:
-        wanted = (state.definition_id, state.key)
-
-        def apply(data: _Account) -> None:
-            data.states.pop(wanted, None)
-
-        self._add(lambda data: _version_of(data.states.get(wanted)) == state.version, apply)
-
-    def append_history(
-        self, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
-    ) -> None:
-        pk = join_key(self.account, definition_id, *key)
-        sk = f"{at.isoformat(timespec='microseconds')}#{entry.get('sequence', 0):06d}"
-        saved = json.loads(json.dumps(entry))
-
-        def apply(data: _Account) -> None:
-            data.history.setdefault(pk, {})[sk] = saved
-
-        self._add(lambda data: True, apply)
-
-    def commit(self) -> None:
-        if len(self) > MAX_TRANSACTION_ITEMS:
-            raise TooManyAffected(
-                f"this change touches {len(self)} items; one transaction holds "
-                f"{MAX_TRANSACTION_ITEMS}"
-            )
-        with self.store.lock:
-            data = self.store._of(self.account)
-            codes: list[str | None] = [
-                None if check(data) else "ConditionalCheckFailed" for check in self.checks
-            ]
-            if any(codes):
-                duplicate = self.event_check is not None and codes[self.event_check] is not None
-                raise WriteRefused(codes, duplicate=duplicate)
-            for apply in self.applies:
-                apply(data)
-
-
-def _copy(state: ScoreState) -> ScoreState:
-    return replace(
-        state,
-        groups=dict(state.groups),
-        rules=dict(state.rules),
-        change=copy.deepcopy(state.change),
-    )
-
-
-def _stored(state: ScoreState) -> ScoreState:
-    """What a write stores: a copy at the next version."""
-    return replace(_copy(state), version=(state.version or 0) + 1)
-
-
-def _version_of(state: ScoreState | None) -> int | None:
-    return None if state is None else state.version
-
-
-def _record_version(data: _Account, sk: str) -> int | None:
-    meta = data.record_meta.get(sk)
-    return None if meta is None else meta[1]
-
-
-def _live_revision(data: _Account, definition_id: str) -> int | None:
-    found = data.definitions.get(definition_id)
-    return None if found is None else found[1]

@@ -14,12 +14,10 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from healthscore.adapters.dataset_files import parse_segment
-from healthscore.adapters.dynamo_store import DynamoStore, now
-from healthscore.adapters.dynamo_tables import DefinitionItem
 from healthscore.domain.access import Caller
 from healthscore.domain.definition import (
     DefinitionError,
@@ -30,10 +28,12 @@ from healthscore.domain.errors import (
     InvalidRequest,
     NotFound,
 )
+from healthscore.domain.lifecycle import Job, StoredDefinition
 from healthscore.domain.plans import check_plan_allows
 from healthscore.domain.reference_engine import check_segments
 from healthscore.domain.templates import definition_from_templates
 from healthscore.domain.validation import parse_definition
+from healthscore.ports import HealthScoreStore
 from healthscore.services.views import (
     check_version,
     definition_summary,
@@ -46,7 +46,6 @@ from healthscore.services.views import (
     working_revision,
 )
 
-JOB_RETENTION = timedelta(days=30)
 Revision = Literal["draft", "live"]
 
 # A job runner: given (account, job id), computes the job's scores now or later (a queue).
@@ -56,7 +55,7 @@ JobStarter = Callable[[str, str], None]
 class Definitions:
     """Score definitions and their lifecycle, for one caller at a time."""
 
-    def __init__(self, store: DynamoStore, start_job: JobStarter) -> None:
+    def __init__(self, store: HealthScoreStore, start_job: JobStarter) -> None:
         self.store = store
         self.start_job = start_job
 
@@ -76,22 +75,19 @@ class Definitions:
         self._check_segments(caller, definition)
         self._check_plan(caller, adding="draft")
         assert definition.id is not None
-        at = now()
-        item = self.store.new_definition(
-            caller.account_id,
+        at = datetime.now(UTC)
+        item = StoredDefinition(
             definition.id,
-            name=definition.name,
-            object_type=definition.object_type,
-            state="draft",
-            draft=stored_json(definition),
-            draft_revision=1,
-            live=None,
-            live_revision=0,
+            definition.name,
+            definition.object_type,
+            "draft",
             created_at=at,
             updated_at=at,
             updated_by=caller.user_id,
+            draft=stored_json(definition),
+            draft_revision=1,
         )
-        self.store.save(item)
+        self.store.save_definition(caller.account_id, item)
         return self.get_definition(caller, definition.id)
 
     def create_from_templates(
@@ -226,13 +222,13 @@ class Definitions:
         return self._go_live(caller, item, definition, "update")
 
     def _go_live(
-        self, caller: Caller, item: DefinitionItem, definition: ScoreDefinition, kind: str
+        self, caller: Caller, item: StoredDefinition, definition: ScoreDefinition, kind: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Save the new live revision, register its output properties, start its computation."""
-        job = self._new_job(caller, kind, item.sk)
+        job = self._new_job(caller, kind, item.id)
         item.last_job = job["id"]
         definition_view = self._saved(caller, item)
-        for entry in output_property_entries(definition, item.sk):
+        for entry in output_property_entries(definition, item.id):
             self.store.register_output_property(caller.account_id, entry)
         self.start_job(caller.account_id, job["id"])
         return definition_view, job
@@ -254,7 +250,7 @@ class Definitions:
         check_version(item.version, version, "this health score")
         if item.state == "live":
             raise Conflict("turn this health score off before deleting it")
-        self.store.delete(item)
+        self.store.delete_definition(caller.account_id, item)
         self.store.unregister_output_properties(caller.account_id, definition_id)
         self.store.delete_scores(caller.account_id, definition_id)
 
@@ -278,37 +274,27 @@ class Definitions:
         return job_view(item)
 
     def _new_job(self, caller: Caller, kind: str, definition_id: str) -> dict[str, Any]:
-        at = now()
-        item = self.store.new_job(
-            caller.account_id,
-            f"job_{uuid.uuid4().hex[:16]}",
-            kind=kind,
-            status="queued",
-            definition_id=definition_id,
-            detail={},
-            created_at=at,
-            updated_at=at,
-            expires_at=JOB_RETENTION,
-        )
-        item.save()
-        return job_view(item)
+        at = datetime.now(UTC)
+        job = Job(f"job_{uuid.uuid4().hex[:16]}", kind, "queued", at, at, definition_id, {})
+        self.store.save_job(caller.account_id, job)
+        return job_view(job)
 
-    def item(self, caller: Caller, definition_id: str) -> DefinitionItem:
+    def item(self, caller: Caller, definition_id: str) -> StoredDefinition:
         item = self.store.definition(caller.account_id, definition_id)
         if item is None:
             raise NotFound(f"no health score {definition_id!r}")
         return item
 
-    def _saved(self, caller: Caller, item: DefinitionItem) -> dict[str, Any]:
-        item.updated_at = now()
+    def _saved(self, caller: Caller, item: StoredDefinition) -> dict[str, Any]:
+        item.updated_at = datetime.now(UTC)
         item.updated_by = caller.user_id
-        self.store.save(item)
+        self.store.save_definition(caller.account_id, item)
         return {**definition_summary(item), "draft": item.draft, "live": item.live}
 
     def _check_segments(self, caller: Caller, definition: ScoreDefinition) -> None:
         segments = {
-            item.sk: parse_request(parse_segment, item.body, "")
-            for item in self.store.segments(caller.account_id)
+            item.id: parse_request(parse_segment, item.body, "")
+            for item in self.store.stored_segments(caller.account_id)
         }
         issues = check_segments(definition, segments)
         if issues:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,6 @@ from healthscore.adapters.dataset_export import (
     shard_of,
 )
 from healthscore.adapters.dataset_files import read_dataset
-from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import (
     DefinitionError,
@@ -46,7 +45,7 @@ from healthscore.domain.score_state import NewScore, ScoreState, rule_name
 from healthscore.domain.tallies import Tally, build_tally
 from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import points_json, utc_day
-from healthscore.ports import ScoreStore, WriteRefused
+from healthscore.ports import HealthScoreStore, ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
     LiveRevision,
     ScoreWrite,
@@ -77,7 +76,7 @@ class RecomputeSummary:
 
 
 def run_job(
-    store: DynamoStore,
+    store: HealthScoreStore,
     account: str,
     job_id: str,
     as_of: datetime | None = None,
@@ -90,7 +89,7 @@ def run_job(
         return
     try:
         summary = recompute(
-            store, account, definition_id, job_id, as_of or now(), exports, shard_size
+            store, account, definition_id, job_id, as_of or datetime.now(UTC), exports, shard_size
         )
     except (DefinitionError, LookupError) as error:
         end_job(store, account, job_id, {"error": str(error)}, failed=True)
@@ -98,7 +97,7 @@ def run_job(
         end_job(store, account, job_id, asdict(summary))
 
 
-def start_job(store: DynamoStore, account: str, job_id: str) -> str | None:
+def start_job(store: HealthScoreStore, account: str, job_id: str) -> str | None:
     """Mark the job running; its definition id, or None when there is nothing to do (unknown,
     or already succeeded: a redelivered message). "running" again means the last attempt died
     mid-way: every step is idempotent, so running it again finishes the work without repeating
@@ -106,19 +105,23 @@ def start_job(store: DynamoStore, account: str, job_id: str) -> str | None:
     job = store.job(account, job_id)
     if job is None or job.status == "succeeded":
         return None
-    job.status, job.updated_at = "running", now()
-    job.save()
+    job.status, job.updated_at = "running", datetime.now(UTC)
+    store.save_job(account, job)
     return job.definition_id or ""
 
 
 def end_job(
-    store: DynamoStore, account: str, job_id: str, detail: dict[str, Any], failed: bool = False
+    store: HealthScoreStore, account: str, job_id: str, detail: dict[str, Any], failed: bool = False
 ) -> None:
     job = store.job(account, job_id)
     if job is None:
         return
-    job.status, job.detail, job.updated_at = ("failed" if failed else "succeeded"), detail, now()
-    job.save()
+    job.status, job.detail, job.updated_at = (
+        ("failed" if failed else "succeeded"),
+        detail,
+        datetime.now(UTC),
+    )
+    store.save_job(account, job)
 
 
 def recompute(

@@ -3,6 +3,7 @@ webhook)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from healthscore.adapters.dataset_files import (
@@ -10,7 +11,6 @@ from healthscore.adapters.dataset_files import (
     parse_event,
     parse_record,
 )
-from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.domain.access import Caller
 from healthscore.domain.changes import (
     AssociationChanged,
@@ -23,6 +23,7 @@ from healthscore.domain.errors import (
     InvalidRequest,
     NotFound,
 )
+from healthscore.ports import HealthScoreStore
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.views import (
     parse_request,
@@ -34,7 +35,7 @@ class Records:
     """Records, associations and events of the caller's account; each change is scored at once,
     as the scorer would score it from a webhook."""
 
-    def __init__(self, store: DynamoStore, scorer: IncrementalScorer | None = None) -> None:
+    def __init__(self, store: HealthScoreStore, scorer: IncrementalScorer | None = None) -> None:
         self.store = store
         self.scorer = scorer or IncrementalScorer(store)
 
@@ -46,7 +47,7 @@ class Records:
             "id": record_id,
         }
         record = parse_request(parse_record, raw, "")
-        at_ms = int(now().timestamp() * 1000)
+        at_ms = int(datetime.now(UTC).timestamp() * 1000)
         self.scorer.apply(
             caller.account_id,
             PropertiesChanged(

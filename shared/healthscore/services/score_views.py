@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.domain.access import Caller
 from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import ScoreDefinition
@@ -24,6 +23,7 @@ from healthscore.domain.reference_engine import (
 )
 from healthscore.domain.score_state import ScoreState
 from healthscore.domain.values import utc_day
+from healthscore.ports import HealthScoreStore
 from healthscore.services.definitions import Definitions, Revision
 from healthscore.services.summaries import breakdown, distribution, median
 from healthscore.services.views import (
@@ -36,7 +36,7 @@ class ScoreViews:
     """What a score says: a record tested, previews, what-if, reports, stored scores, health cards
     and history."""
 
-    def __init__(self, store: DynamoStore, definitions: Definitions) -> None:
+    def __init__(self, store: HealthScoreStore, definitions: Definitions) -> None:
         self.store = store
         self.definitions = definitions
 

@@ -3,15 +3,17 @@ score uses the segment)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from healthscore.adapters.dataset_files import parse_segment
-from healthscore.adapters.dynamo_store import DynamoStore, now
 from healthscore.domain.access import Caller
 from healthscore.domain.errors import (
     Conflict,
     NotFound,
 )
+from healthscore.domain.lifecycle import StoredSegment
+from healthscore.ports import HealthScoreStore
 from healthscore.services.views import (
     check_version,
     parse_request,
@@ -23,11 +25,11 @@ from healthscore.services.views import (
 class Segments:
     """Segments of the caller's account: the lists of records scores apply to."""
 
-    def __init__(self, store: DynamoStore) -> None:
+    def __init__(self, store: HealthScoreStore) -> None:
         self.store = store
 
     def list_segments(self, caller: Caller) -> list[dict[str, Any]]:
-        return [segment_view(item) for item in self.store.segments(caller.account_id)]
+        return [segment_view(item) for item in self.store.stored_segments(caller.account_id)]
 
     def get_segment(self, caller: Caller, segment_id: str) -> dict[str, Any]:
         return segment_view(self._segment(caller, segment_id))
@@ -38,16 +40,16 @@ class Segments:
         caller.require_manage()
         raw = {**body, "id": segment_id}
         parse_request(parse_segment, raw, "")
-        item = self.store.segment(caller.account_id, segment_id)
+        item = self.store.stored_segment(caller.account_id, segment_id)
         if item is None:
             if version not in (None, 0):
                 raise Conflict(f"segment {segment_id!r} does not exist yet: send no version")
-            item = self.store.new_segment(caller.account_id, segment_id, raw)
+            item = StoredSegment(segment_id, raw, datetime.now(UTC))
         else:
             check_version(item.version, version, f"segment {segment_id!r}")
             item.body = raw
-            item.updated_at = now()
-        self.store.save(item)
+            item.updated_at = datetime.now(UTC)
+        self.store.save_segment(caller.account_id, item)
         return segment_view(item)
 
     def delete_segment(self, caller: Caller, segment_id: str) -> None:
@@ -61,10 +63,10 @@ class Segments:
         ]
         if users:
             raise Conflict(f"segment {segment_id!r} is used by {', '.join(sorted(users))}")
-        self.store.delete(item)
+        self.store.delete_segment(caller.account_id, item)
 
     def _segment(self, caller: Caller, segment_id: str) -> Any:
-        item = self.store.segment(caller.account_id, segment_id)
+        item = self.store.stored_segment(caller.account_id, segment_id)
         if item is None:
             raise NotFound(f"no segment {segment_id!r}")
         return item

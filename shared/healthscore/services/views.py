@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from healthscore.adapters.dataset_files import RowError
-from healthscore.adapters.dynamo_tables import DefinitionItem
 from healthscore.domain.dataset import Dataset, Record
 from healthscore.domain.definition import (
     DefinitionError,
@@ -19,6 +18,7 @@ from healthscore.domain.errors import (
     InvalidRequest,
     NotFound,
 )
+from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.domain.reference_engine import check_segments
 from healthscore.domain.score_state import ScoreState
 
@@ -57,13 +57,13 @@ def stored_json(definition: ScoreDefinition) -> dict[str, Any]:
     return definition.model_dump(mode="json", exclude_none=True)
 
 
-def working_revision(item: DefinitionItem) -> dict[str, Any]:
+def working_revision(item: StoredDefinition) -> dict[str, Any]:
     return dict(item.draft if item.draft is not None else item.live or {})
 
 
-def definition_summary(item: DefinitionItem) -> dict[str, Any]:
+def definition_summary(item: StoredDefinition) -> dict[str, Any]:
     return {
-        "id": item.sk,
+        "id": item.id,
         "name": item.name,
         "object_type": item.object_type,
         "state": item.state,
@@ -77,7 +77,7 @@ def definition_summary(item: DefinitionItem) -> dict[str, Any]:
     }
 
 
-def segment_view(item: Any) -> dict[str, Any]:
+def segment_view(item: StoredSegment) -> dict[str, Any]:
     return {**item.body, "version": item.version, "updated_at": item.updated_at.isoformat()}
 
 
@@ -90,9 +90,9 @@ def record_view(record: Record) -> dict[str, Any]:
     }
 
 
-def job_view(item: Any) -> dict[str, Any]:
+def job_view(item: Job) -> dict[str, Any]:
     return {
-        "id": item.sk,
+        "id": item.id,
         "kind": item.kind,
         "status": item.status,
         "definition_id": item.definition_id,

@@ -1,0 +1,172 @@
+"""One change's writes to the in-memory store: every condition checked, then all of them applied,
+under the store's lock — the same outcomes as DynamoDB's TransactWriteItems (tests/contract)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from healthscore.adapters.dynamo_tables import join_key
+from healthscore.domain.dataset import AssociationLine, Event, RecordKey, StoredRecord
+from healthscore.domain.score_state import ScoreState
+from healthscore.ports import MAX_TRANSACTION_ITEMS, TooManyAffected, WriteRefused
+
+if TYPE_CHECKING:
+    from healthscore.adapters.memory_store import MemoryStore, _Account
+
+
+class MemoryChangeWrites:
+    """One change's writes to a MemoryStore: every condition checked, then all applied, under
+    the store's lock."""
+
+    def __init__(self, store: MemoryStore, account: str) -> None:
+        self.store, self.account = store, account
+        self.checks: list[Callable[[_Account], bool]] = []
+        self.applies: list[Callable[[_Account], None]] = []
+        self.event_check: int | None = None  # index of the check whose failure is "duplicate"
+        self._live: set[tuple[str, int]] = set()
+
+    def __len__(self) -> int:
+        return len(self.applies) + len(self._live)
+
+    def _add(self, check: Callable[[_Account], bool], apply: Callable[[_Account], None]) -> None:
+        self.checks.append(check)
+        self.applies.append(apply)
+
+    def require_live(self, definition_id: str, revision: int) -> None:
+        if (definition_id, revision) in self._live:
+            return
+        self._live.add((definition_id, revision))
+        self.checks.append(lambda data: _live_revision(data, definition_id) == revision)
+
+    def put_event_once(self, event: Event) -> None:
+        sk = join_key(event.object_type, event.object_id, event.id)
+        self.event_check = len(self.checks)
+
+        def apply(data: _Account) -> None:
+            self.store.put_event(self.account, event)
+
+        self._add(lambda data: sk not in data.events, apply)
+
+    def put_record(self, stored: StoredRecord, at: datetime) -> None:
+        sk = join_key(*stored.record.key)
+
+        def apply(data: _Account) -> None:
+            self.store.put_record_with_times(data, stored.record, stored.property_times)
+
+        self._add(lambda data: _record_version(data, sk) == stored.version, apply)
+
+    def delete_record(self, stored: StoredRecord) -> None:
+        sk = join_key(*stored.record.key)
+
+        def apply(data: _Account) -> None:
+            data.records.pop(sk, None)
+            data.record_meta.pop(sk, None)
+
+        self._add(
+            lambda data: stored.version is None or _record_version(data, sk) == stored.version,
+            apply,
+        )
+
+    def set_link(self, line: AssociationLine, was: tuple[str, ...] | None, at: datetime) -> None:
+        sk = join_key(line.from_type, line.from_id, line.to_type, line.to_id)
+
+        def holds(data: _Account) -> bool:
+            found = data.links.get(sk)
+            return found is None if was is None else found is not None and found[2] == tuple(was)
+
+        self._add(holds, lambda data: self.store.put_association(self.account, line))
+
+    def remove_link(self, line: AssociationLine, was: tuple[str, ...] | None = None) -> None:
+        one = join_key(line.from_type, line.from_id, line.to_type, line.to_id)
+        other = join_key(line.to_type, line.to_id, line.from_type, line.from_id)
+
+        def holds(data: _Account) -> bool:
+            found = data.links.get(one)
+            return found is not None and (was is None or found[2] == tuple(was))
+
+        def apply(data: _Account) -> None:
+            data.links.pop(one, None)
+            data.links.pop(other, None)
+
+        self._add(holds, apply)
+
+    def put_state(self, state: ScoreState) -> None:
+        wanted = (state.definition_id, state.key)
+        saved = _stored(state)
+
+        def apply(data: _Account) -> None:
+            data.states[wanted] = saved
+
+        self._add(lambda data: _version_of(data.states.get(wanted)) == state.version, apply)
+
+    def delete_state(self, state: ScoreState) -> None:
+        wanted = (state.definition_id, state.key)
+
+        def apply(data: _Account) -> None:
+            data.states.pop(wanted, None)
+
+        self._add(lambda data: _version_of(data.states.get(wanted)) == state.version, apply)
+
+    def append_history(
+        self, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
+    ) -> None:
+        pk = join_key(self.account, definition_id, *key)
+        sk = f"{at.isoformat(timespec='microseconds')}#{entry.get('sequence', 0):06d}"
+        saved = json.loads(json.dumps(entry))
+
+        def apply(data: _Account) -> None:
+            data.history.setdefault(pk, {})[sk] = saved
+
+        self._add(lambda data: True, apply)
+
+    def commit(self) -> None:
+        if len(self) > MAX_TRANSACTION_ITEMS:
+            raise TooManyAffected(
+                f"this change touches {len(self)} items; one transaction holds "
+                f"{MAX_TRANSACTION_ITEMS}"
+            )
+        with self.store.lock:
+            data = self.store._of(self.account)
+            codes: list[str | None] = [
+                None if check(data) else "ConditionalCheckFailed" for check in self.checks
+            ]
+            if any(codes):
+                duplicate = self.event_check is not None and codes[self.event_check] is not None
+                raise WriteRefused(codes, duplicate=duplicate)
+            for apply in self.applies:
+                apply(data)
+
+
+def _copy(state: ScoreState) -> ScoreState:
+    return replace(
+        state,
+        groups=dict(state.groups),
+        rules=dict(state.rules),
+        change=copy.deepcopy(state.change),
+    )
+
+
+def _stored(state: ScoreState) -> ScoreState:
+    """What a write stores: a copy at the next version."""
+    return replace(_copy(state), version=(state.version or 0) + 1)
+
+
+def _version_of(state: ScoreState | None) -> int | None:
+    return None if state is None else state.version
+
+
+def _record_version(data: _Account, sk: str) -> int | None:
+    meta = data.record_meta.get(sk)
+    return None if meta is None else meta[1]
+
+
+def _live_revision(data: _Account, definition_id: str) -> int | None:
+    found = data.definitions.get(definition_id)
+    if found is None or found.state != "live" or found.live is None:
+        return None
+    return found.live_revision
