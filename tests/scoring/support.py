@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from healthscore.adapters.dataset_files import read_dataset
-from healthscore.adapters.dynamo_store import DynamoStore, now
+from healthscore.adapters.dynamo_definitions import now
+from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.domain.dataset import AssociationLine, Dataset
 from healthscore.ports import ScoreStore
 from healthscore.services.recompute import recompute

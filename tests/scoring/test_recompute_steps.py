@@ -12,7 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from healthscore.adapters.dynamo_store import DynamoStore, now
+from healthscore.adapters.dynamo_definitions import now
+from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.dev.local_stack import LocalLambdaContext
 from healthscore.domain.lifecycle import Job
