@@ -2,8 +2,9 @@
 It keeps DynamoDB's observable behaviour, and tests/contract holds it to the DynamoDB store:
 key order, both directions of a link, events stored once per (owner, id) at millisecond
 precision in UTC, properties round-tripped as JSON, versioned writes, a change's writes applied
-all or none, history newest first in pages. Thread-safe: one lock around every read and
-commit, so concurrent scorers serialise as DynamoDB's conditions make them."""
+all or none, history newest first in pages. Score-side reads, definition saves and every
+commit hold one lock, so concurrent scorers serialise as DynamoDB's conditions make them;
+loading account data (put_record, put_association) is meant for one thread."""
 
 from __future__ import annotations
 
