@@ -256,3 +256,28 @@ def record_neighbourhood(
         events=events,
         segments=data.segment_list(account),
     )
+
+
+class _Definitions(Protocol):
+    def definitions(self, account: str) -> list[StoredDefinition]: ...
+
+    def definition(self, account: str, definition_id: str) -> StoredDefinition | None: ...
+
+
+def live_scores_in(store: _Definitions, account: str) -> list[tuple[str, int, dict[str, Any]]]:
+    """`ScoreStore.live_definitions`, derived from the stored definitions for every store."""
+    return [
+        (d.id, d.live_revision, d.live)
+        for d in store.definitions(account)
+        if d.state == "live" and d.live
+    ]
+
+
+def live_score(
+    store: _Definitions, account: str, definition_id: str
+) -> tuple[dict[str, Any], int] | None:
+    """`ScoreStore.live_definition`, derived from the stored definition for every store."""
+    found = store.definition(account, definition_id)
+    if found is None or found.live is None or found.state != "live":
+        return None
+    return found.live, found.live_revision

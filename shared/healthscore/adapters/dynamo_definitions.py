@@ -14,6 +14,7 @@ from pynamodb.models import Model
 from healthscore.adapters.dynamo_tables import DefinitionItem, SegmentItem, Tables
 from healthscore.domain.errors import Conflict
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
+from healthscore.ports import live_score, live_scores_in
 
 JOB_RETENTION = timedelta(days=30)  # jobs expire (TTL) this long after they were created
 
@@ -135,18 +136,10 @@ class DynamoDefinitionStore:
     def live_definition(
         self, account: str, definition_id: str
     ) -> tuple[dict[str, Any], int] | None:
-        found = self.definition(account, definition_id)
-        if found is None or found.live is None or found.state != "live":
-            return None
-        return dict(found.live), found.live_revision
+        return live_score(self, account, definition_id)
 
     def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
-        """(id, live revision, the live revision's JSON) of the account's live scores."""
-        return [
-            (d.id, d.live_revision, dict(d.live))
-            for d in self.definitions(account)
-            if d.state == "live" and d.live
-        ]
+        return live_scores_in(self, account)
 
     # -- output properties and jobs ------------------------------------------------------------
 

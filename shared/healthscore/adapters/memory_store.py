@@ -33,6 +33,8 @@ from healthscore.domain.errors import Conflict
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.domain.score_state import ScoreState
 from healthscore.ports import (
+    live_score,
+    live_scores_in,
     record_neighbourhood,
     whole_account,
 )
@@ -216,19 +218,12 @@ class MemoryStore(MemoryAccountData):
             self._of(account).definitions[definition_id] = stored
 
     def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
-        return [
-            (d.id, d.live_revision, _json(d.live))
-            for d in self.definitions(account)
-            if d.state == "live" and d.live
-        ]
+        return live_scores_in(self, account)
 
     def live_definition(
         self, account: str, definition_id: str
     ) -> tuple[dict[str, Any], int] | None:
-        found = self.definition(account, definition_id)
-        if found is None or found.live is None or found.state != "live":
-            return None
-        return _json(found.live), found.live_revision
+        return live_score(self, account, definition_id)
 
     # -- definitions, segments, jobs, output properties ------------------------------------
 
