@@ -140,8 +140,8 @@ def test_test_preview_what_if_and_report(stack: Stack) -> None:
     assert what_if["transitions"] == [{"from": "Healthy", "to": "At risk", "count": 2}]
     report = admin.get(f"/definitions/{did}/report", query={"by": "industry", "as_of": AS_OF}).body
     assert [(r["industry"], r["records"], r["average"]) for r in report["rows"]] == [
+        ("Software", 2, 10.0),  # the biggest group first, as in `healthscore report`
         ("Retail", 1, 0.0),
-        ("Software", 2, 10.0),
     ]
     by_segment = admin.get(
         f"/definitions/{did}/report", query={"by": "segment", "as_of": AS_OF}
@@ -150,6 +150,23 @@ def test_test_preview_what_if_and_report(stack: Stack) -> None:
     unknown = admin.get(f"/definitions/{did}/report", query={"by": "colour"})
     assert unknown.status == 400
     assert unknown.body["errors"][0]["path"] == "by"
+
+
+def test_the_report_words_values_as_the_analytics_report_does(stack: Stack) -> None:
+    """A list shows as its values joined with ", ", a missing value as "(unknown)"; groups
+    come biggest first, then by name — the same rows `healthscore report` prints."""
+    admin, on = portfolio(stack)
+    did = on["definition"]["id"]
+    for cid, industry in (("c4", ["Media", "Retail"]), ("c5", None), ("c6", "")):
+        properties = {"nps_score": 5} | ({"industry": industry} if industry is not None else {})
+        assert admin.put(f"/records/companies/{cid}", {"properties": properties}).status == 200
+    report = admin.get(f"/definitions/{did}/report", query={"by": "industry", "as_of": AS_OF}).body
+    assert [(r["industry"], r["records"]) for r in report["rows"]] == [
+        ("(unknown)", 2),
+        ("Software", 2),
+        ("Media, Retail", 1),
+        ("Retail", 1),
+    ]
 
 
 def test_records_associations_and_events_round_trip(stack: Stack) -> None:

@@ -22,7 +22,7 @@ from healthscore.domain.definition import (
     Rule,
 )
 from healthscore.domain.points import points_by_position
-from healthscore.domain.values import as_text, is_missing
+from healthscore.domain.values import display_text
 
 
 class _Values:
@@ -80,7 +80,7 @@ class _Values:
 
     def text(self, name: str) -> pl.Expr:
         """The property as display text, decided per distinct value like the conditions."""
-        texts = [_display(value) for value in self._decoded[name]]
+        texts = [display_text(value) for value in self._decoded[name]]
         return self._keys[name].replace_strict(
             self._distinct[name],
             pl.Series(texts, dtype=pl.String),
@@ -134,12 +134,6 @@ class _Values:
             default=0,
             return_dtype=pl.Int64,
         )
-
-
-def _display(value: Any) -> str | None:
-    elements = value if isinstance(value, list) else [value]
-    shown = [as_text(e) for e in elements if not is_missing(e)]
-    return ", ".join(shown) if shown else None
 
 
 def _condition(condition: Condition, values: _Values, today: date) -> pl.Expr:

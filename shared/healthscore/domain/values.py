@@ -49,6 +49,16 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+MISSING_TEXT = "(unknown)"  # how reports show a record whose property has no value
+
+
+def display_text(value: Any) -> str | None:
+    """A property value as a report shows it: lists joined with ", "; missing → None."""
+    elements = value if isinstance(value, list) else [value]
+    shown = [as_text(e) for e in elements if not is_missing(e)]
+    return ", ".join(shown) if shown else None
+
+
 def values_equal(left: Any, right: Any) -> bool:
     """Numeric when both sides are numbers or numeric strings, else case-insensitive text."""
     left_number, right_number = as_number(left), as_number(right)

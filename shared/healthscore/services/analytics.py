@@ -26,9 +26,9 @@ from healthscore.domain.definition import (
     ScoreDefinition,
 )
 from healthscore.domain.points import HUNDREDTHS
+from healthscore.domain.values import MISSING_TEXT
 
 BIN_WIDTH = 5
-UNKNOWN = "(unknown)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ def report(definition: ScoreDefinition, frames: Frames, as_of: datetime, by: str
                 f"(known: {', '.join(known) or 'none'}; or use 'segment')"
             )
         values = property_text(frames, definition.object_type, by)
-        keyed = scores.join(values, on="id", how="left").with_columns(pl.col(by).fill_null(UNKNOWN))
+        keyed = scores.join(values, on="id", how="left").with_columns(pl.col(by).fill_null(MISSING_TEXT))
     return (
         keyed.group_by(by)
         .agg(

@@ -22,7 +22,7 @@ from healthscore.domain.reference_engine import (
     score_record,
 )
 from healthscore.domain.score_state import ScoreState
-from healthscore.domain.values import utc_day
+from healthscore.domain.values import MISSING_TEXT, display_text, utc_day
 from healthscore.ports import HealthScoreStore
 from healthscore.services.definitions import Definitions, Revision
 from healthscore.services.summaries import breakdown, distribution, median
@@ -151,10 +151,10 @@ class ScoreViews:
                 )
             for r in results:
                 value = dataset.record((r.object_type, r.id)).properties.get(by)
-                groups.setdefault("(none)" if value in (None, "") else str(value), []).append(r)
+                groups.setdefault(display_text(value) or MISSING_TEXT, []).append(r)
         thresholds = list(reversed(definition.thresholds))
         rows = []
-        for name in sorted(groups):
+        for name in sorted(groups, key=lambda name: (-len(groups[name]), name)):
             members = groups[name]
             counts = Counter(r.status for r in members)
             rows.append(
