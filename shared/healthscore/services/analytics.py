@@ -257,7 +257,9 @@ def report(definition: ScoreDefinition, frames: Frames, as_of: datetime, by: str
                 f"(known: {', '.join(known) or 'none'}; or use 'segment')"
             )
         values = property_text(frames, definition.object_type, by)
-        keyed = scores.join(values, on="id", how="left").with_columns(pl.col(by).fill_null(MISSING_TEXT))
+        keyed = scores.join(values, on="id", how="left").with_columns(
+            pl.col(by).fill_null(MISSING_TEXT)
+        )
     return (
         keyed.group_by(by)
         .agg(
