@@ -31,7 +31,7 @@ from rich.table import Table
 
 from healthscore.adapters.dataset_files import read_dataset
 from healthscore.adapters.dynamodb_local import free_port
-from healthscore.adapters.webhooks import signed_headers
+from healthscore.adapters.hubspot_signature import signed_headers
 from healthscore.dev.local_stack import LocalStack
 from healthscore.dev.sample_portfolio import generate_portfolio
 

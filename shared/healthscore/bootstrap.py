@@ -14,6 +14,7 @@ from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.event_bus import EventBridgePublisher
 from healthscore.adapters.job_queue import SqsJobStarter
+from healthscore.adapters.webhook_secrets import WebhookSecrets
 from healthscore.services.definitions import Definitions
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.records import Records
@@ -55,6 +56,13 @@ def sweep(settings: Settings) -> Sweep:
 
 def change_queue(settings: Settings) -> SqsChangeQueue:
     return SqsChangeQueue(settings)
+
+
+def webhook_secrets(settings: Settings) -> WebhookSecrets:
+    """The webhook's signing secrets and portal registrations (SSM, cached)."""
+    return WebhookSecrets(
+        client("ssm", settings), settings.webhook_secrets_path, settings.hubspot_app_path
+    )
 
 
 def exports(settings: Settings) -> ExportStorage | None:

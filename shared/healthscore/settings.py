@@ -32,6 +32,7 @@ QUEUES: dict[str, tuple[str, str]] = {
 OPTIONAL: dict[str, str] = {
     "event_bus_name": "EVENT_BUS_NAME",
     "webhook_secrets_path": "WEBHOOK_SECRETS_PATH",
+    "hubspot_app_path": "HUBSPOT_APP_PATH",
     "dynamodb_endpoint": "DYNAMODB_ENDPOINT",
     "sqs_endpoint": "SQS_ENDPOINT",
     "aws_endpoint": "AWS_ENDPOINT",
@@ -64,6 +65,9 @@ class Settings(BaseModel):
     event_bus_name: str = "default"
     # SSM parameter path holding each account's webhook signing secret: <path>/<account>.
     webhook_secrets_path: str = "/healthscore/webhook-secrets"
+    # SSM path of a HubSpot public app: <path>/client-secret signs the one target URL every
+    # installing portal shares; <path>/portals/<portalId> holds the account each portal is.
+    hubspot_app_path: str = "/healthscore/hubspot-app"
     # Set locally (DynamoDB Local, moto server for SQS/SSM/EventBridge); None on AWS.
     dynamodb_endpoint: str | None = None
     sqs_endpoint: str | None = None

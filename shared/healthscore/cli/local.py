@@ -159,7 +159,7 @@ def webhook_send(
     import urllib.error
     import urllib.request
 
-    from healthscore.adapters.webhooks import signed_headers
+    from healthscore.adapters.hubspot_signature import signed_headers
 
     secret = _local(url, f"/local/webhook-secret?account={account}", "POST")["secret"]
     body = batch.read_bytes()

@@ -222,6 +222,8 @@ class LocalStack:
         except ssm.exceptions.ParameterNotFound:
             secret = secrets.token_urlsafe(32)
             ssm.put_parameter(Name=name, Value=secret, Type="SecureString", Overwrite=True)
+            # the webhook caches "no secret" for a minute; a new secret works at once locally
+            load_handler(self.root, "webhook").secrets.cache_clear()
             return secret
 
     def advance_clock(self, by: timedelta) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The changes queue's codec: one JSON message per change, written by the webhook and the records
-API's senders, read by the scorer. Every change kind round-trips exactly."""
+API's senders, read by the scorer. Every change kind round-trips exactly; a message written
+before a field existed decodes with that field's default."""
 
 from __future__ import annotations
 
@@ -51,15 +52,24 @@ def encode_change(account: str, change: Change) -> str:
             "lists": None if change.lists is None else sorted(change.lists),
             "replace": change.replace,
             "created": change.created,
+            "change_id": change.change_id,
         }
     elif isinstance(change, RecordDeleted):
-        body = {"kind": "deletion", "object_type": change.object_type, "id": change.id}
+        body = {
+            "kind": "deletion",
+            "object_type": change.object_type,
+            "id": change.id,
+            "occurred_at_ms": change.occurred_at_ms,
+            "change_id": change.change_id,
+        }
     elif isinstance(change, RecordsMerged):
         body = {
             "kind": "merge",
             "object_type": change.object_type,
             "primary": change.primary,
             "merged": list(change.merged),
+            "occurred_at_ms": change.occurred_at_ms,
+            "change_id": change.change_id,
         }
     else:
         line = change.line
@@ -71,6 +81,8 @@ def encode_change(account: str, change: Change) -> str:
             "to_id": line.to_id,
             "labels": list(line.labels),
             "removed": change.removed,
+            "occurred_at_ms": change.occurred_at_ms,
+            "change_id": change.change_id,
         }
     return json.dumps({"account_id": account, "change": body})
 
@@ -98,11 +110,13 @@ def decode_change(text: str) -> ChangeMessage:
     elif kind == "deletion":
         change = RecordDeleted(**body)
     elif kind == "merge":
-        change = RecordsMerged(body["object_type"], body["primary"], tuple(body["merged"]))
+        body["merged"] = tuple(body["merged"])
+        change = RecordsMerged(**body)
     elif kind == "association":
         removed = body.pop("removed")
+        when, change_id = body.pop("occurred_at_ms", 0), body.pop("change_id", "")
         body["labels"] = tuple(body["labels"])
-        change = AssociationChanged(AssociationLine(**body), removed=removed)
+        change = AssociationChanged(AssociationLine(**body), removed, when, change_id)
     else:
         raise ValueError(f"unknown change kind {kind!r}")
     return ChangeMessage(str(message["account_id"]), change)

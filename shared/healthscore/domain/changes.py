@@ -2,6 +2,9 @@
 
 Webhooks (native events and HubSpot-style batches) and the records API are turned into these;
 each is applied on its own, idempotently: applying one twice leaves the same state as once.
+Every change but an event carries when it happened (`occurred_at_ms`, epoch milliseconds) and
+its own id (`change_id`: HubSpot's `eventId`, else empty): facts are decided by the latest change,
+ties by the id (see `order_key`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class PropertiesChanged:
     lists: frozenset[str] | None = None
     replace: bool = False
     created: bool = False
+    change_id: str = ""
 
     @property
     def key(self) -> RecordKey:
@@ -59,6 +63,8 @@ class RecordDeleted:
 
     object_type: str
     id: str
+    occurred_at_ms: int = 0
+    change_id: str = ""
 
     @property
     def key(self) -> RecordKey:
@@ -77,6 +83,8 @@ class RecordsMerged:
     object_type: str
     primary: str
     merged: tuple[str, ...]
+    occurred_at_ms: int = 0
+    change_id: str = ""
 
     @property
     def summary(self) -> str:
@@ -89,6 +97,8 @@ class AssociationChanged:
 
     line: AssociationLine
     removed: bool = False
+    occurred_at_ms: int = 0
+    change_id: str = ""
 
     @property
     def summary(self) -> str:
