@@ -192,3 +192,24 @@ def test_the_local_clock_only_moves_forward(served):
     assert call(f"{url}/local/clock", "POST", {"advance": "-1d"})[0] == 400
     assert call(f"{url}/local/clock", "POST", {"advance": "soon"})[0] == 400
     assert call(f"{url}/local/clock")[1]["now"] >= before
+
+
+def test_a_poison_message_goes_to_the_dead_letter_queue_and_scoring_goes_on(served):
+    local, url = served
+    secret = call(f"{url}/local/webhook-secret?account=poison", "POST")[1]["secret"]
+    sqs = local.client("sqs")
+    # Given a message no scorer can read at the head of the changes queue
+    sqs.send_message(QueueUrl=local.settings.changes_queue_url, MessageBody="{not a change")
+    # When a good change follows it
+    event = {**EVENT, "id": "after-poison"}
+    assert post_signed(url, "poison", secret, [event])[0] == 202
+    local.drain()
+    # Then the good change is applied, the poison is in the DLQ after its five receives,
+    # and the scorers still run
+    assert [e.id for e in _store(local).all_events("poison")] == ["after-poison"]
+    assert local.dead_letters()["ChangesDeadLetterQueue"] == 1
+    assert call(f"{url}/local/queues")[1]["depths"]["ChangesDeadLetterQueue"] == 1
+    late = {**EVENT, "id": "later"}
+    assert post_signed(url, "poison", secret, [late])[0] == 202
+    local.drain()
+    assert {e.id for e in _store(local).all_events("poison")} == {"after-poison", "later"}

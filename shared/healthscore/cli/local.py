@@ -63,10 +63,19 @@ def serve(
     out.print(f'  try: curl -H "Authorization: Bearer $(cat {token_file})" {url}/definitions')
     out.print("Ctrl-C stops it; data lives in memory and goes with it.")
     try:
-        while True:
-            import time
+        import time
 
-            time.sleep(3600)
+        seen: dict[str, int] = {}
+        while True:  # say when something lands in a dead-letter queue (failed 5 times)
+            time.sleep(2)
+            dead = stack.dead_letters()
+            for name, depth in dead.items():
+                if depth != seen.get(name, 0):
+                    out.print(
+                        f"[yellow]{name}: {depth} message(s)[/] — failed every retry; the "
+                        f"scorer's log above says why (GET {url}/local/queues for all depths)"
+                    )
+            seen = dead
     except KeyboardInterrupt:
         out.print("stopping")
     finally:

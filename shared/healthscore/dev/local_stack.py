@@ -2,14 +2,18 @@
 
 - DynamoDB: DynamoDB Local (AWS's emulator, with Java) or, with `--backend moto` or when Java
   or the jar is missing, moto in server mode. SQS is moto's.
-- Tables and queues are created from template.yaml's resources (named `<prefix>-<LogicalId>`).
+- Tables and queues are created from template.yaml's resources (named `<prefix>-<LogicalId>`),
+  with the template's redrive policies: a message that fails `maxReceiveCount` times moves to
+  its dead-letter queue (`GET /local/queues` shows every depth; `healthscore serve` says when a
+  dead-letter queue fills).
 - HTTP: a loopback server turns each request into an API Gateway HTTP API event for the real
   `functions/api/app.py` handler. Bearer tokens are dev tokens signed with a local secret and
   carrying the same claims as the JWT authorizer would pass on.
 - Jobs: a thread drains the recompute queue into the real recompute use case.
 - Webhooks: `POST /webhooks/events` goes to the real webhook handler (no bearer token: HubSpot
   v3 signatures with the account's secret, kept in moto's SSM); a thread drains the changes
-  queue into the real scorer handler as SQS batches, leaving failed messages for redelivery.
+  queue into the real scorer handler as SQS batches, leaving failed messages for redelivery
+  (after a second, not the visibility timeout); a batch that fails whole never stops it.
 - Time: a clock kept in a file that `POST /local/clock` (or `healthscore clock advance 7d`) moves
   forward; every move runs the real sweep handler at once, and it also runs every few seconds.
 - Waiting: `POST /local/drain` (or `healthscore wait`) answers once every change and job sent so
@@ -57,17 +61,27 @@ from healthscore.settings import QUEUES, Settings
 
 PUBLIC_PATHS = ("/openapi.json", "/docs")
 WEBHOOK_PATH = "/webhooks/events"
-LOCAL_PATHS = ("/local/clock", "/local/webhook-secret", "/local/drain")
+LOCAL_PATHS = ("/local/clock", "/local/webhook-secret", "/local/drain", "/local/queues")
 REGION = "us-east-1"
 SWEEP_EVERY = 5.0  # seconds between local sweeps (hourly on AWS)
 SCORERS = 2  # concurrent scorer instances draining the changes queue
+LOCAL_RETRY_AFTER = 1  # seconds before a failed message is received again (AWS: the timeout)
+logger = logging.getLogger("healthscore.local")
 
 
 class _Loader(yaml.SafeLoader):
     """CloudFormation short tags (!Ref, !GetAtt …) read as plain values."""
 
 
-_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+def _short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    """`!GetAtt Queue.Arn` is kept (the local queues' redrive policies need it); others are
+    read as None."""
+    if suffix == "GetAtt" and isinstance(node, yaml.ScalarNode):
+        return {"Fn::GetAtt": loader.construct_scalar(node)}
+    return None
+
+
+_Loader.add_multi_constructor("!", _short_tag)
 
 
 def template_resources(template: Path, kind: str) -> dict[str, dict[str, Any]]:
@@ -103,8 +117,22 @@ def create_from_template(template: Path, prefix: str, dynamodb: Any, sqs: Any) -
         if ttl:
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
     queues = {}
-    for logical_id in template_resources(template, "AWS::SQS::Queue"):
+    declared = template_resources(template, "AWS::SQS::Queue")
+    for logical_id in declared:
         queues[logical_id] = sqs.create_queue(QueueName=f"{prefix}-{logical_id}")["QueueUrl"]
+    for logical_id, properties in declared.items():  # the template's dead-letter queues
+        redrive = properties.get("RedrivePolicy")
+        if not redrive:
+            continue
+        target = str(redrive["deadLetterTargetArn"]["Fn::GetAtt"]).removesuffix(".Arn")
+        arn = sqs.get_queue_attributes(QueueUrl=queues[target], AttributeNames=["QueueArn"])
+        policy = {
+            "deadLetterTargetArn": arn["Attributes"]["QueueArn"],
+            "maxReceiveCount": str(redrive["maxReceiveCount"]),
+        }
+        sqs.set_queue_attributes(
+            QueueUrl=queues[logical_id], Attributes={"RedrivePolicy": json.dumps(policy)}
+        )
     overrides = {field: queues[logical_id] for field, (_variable, logical_id) in QUEUES.items()}
     return Settings.for_prefix(prefix, **overrides)
 
@@ -147,6 +175,7 @@ class LocalStack:
     secret: str
     stoppers: list[Callable[[], None]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    prefix: str = "healthscore-local"
     _sweep_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -194,7 +223,7 @@ class LocalStack:
                 "event_bus_name": "default",
             }
         )
-        return cls(root, settings, chosen, secrets.token_urlsafe(32), stoppers)
+        return cls(root, settings, chosen, secrets.token_urlsafe(32), stoppers, prefix=prefix)
 
     @property
     def clock(self) -> Clock:
@@ -331,6 +360,8 @@ class LocalStack:
                     if path == "/local/drain":
                         stack.drain(jobs=True)
                         return self._reply(200, {"drained": True})
+                    if path == "/local/queues":
+                        return self._reply(200, {"depths": stack.queue_depths()})
                     if path == "/local/clock":
                         if self.command == "GET":
                             return self._reply(200, {"now": stack.clock.now().isoformat()})
@@ -381,15 +412,13 @@ class LocalStack:
             messages = reply.get("Messages", [])
             if not messages:
                 continue
-            result = scorer.lambda_handler(sqs_event(messages, url), LocalLambdaContext())
-            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-            done = [
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                for i, m in enumerate(messages)
-                if m["MessageId"] not in failed
-            ]
-            if done:
-                sqs.delete_message_batch(QueueUrl=url, Entries=done)
+            try:
+                result = scorer.lambda_handler(sqs_event(messages, url), LocalLambdaContext())
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            except Exception:  # every message failed: Powertools raises; Lambda would retry
+                logger.exception("scorer batch failed; its messages will be received again")
+                failed = {m["MessageId"] for m in messages}
+            _settle(sqs, url, messages, failed)
 
     def drain(self, timeout: float = 60.0, jobs: bool = False) -> None:
         """Wait until the changes queue (and with `jobs`, the recompute queue) is empty and
@@ -432,13 +461,30 @@ class LocalStack:
                 QueueUrl=self.settings.recompute_queue_url, WaitTimeSeconds=1, MaxNumberOfMessages=1
             )
             for message in reply.get("Messages", []):
-                job = json.loads(message["Body"])
-                run_job(store, job["account_id"], job["job_id"], as_of=self.clock.now())
-                sqs.delete_message(
-                    QueueUrl=self.settings.recompute_queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                )
+                failed = set()
+                try:
+                    job = json.loads(message["Body"])
+                    run_job(store, job["account_id"], job["job_id"], as_of=self.clock.now())
+                except Exception:
+                    logger.exception("recompute job failed; it will be received again")
+                    failed.add(message["MessageId"])
+                _settle(sqs, self.settings.recompute_queue_url, [message], failed)
             time.sleep(0.05)
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting or in flight per local queue (dead-letter queues included)."""
+        sqs = self.client("sqs")
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        depths = {}
+        for url in sqs.list_queues(QueueNamePrefix=self.prefix).get("QueueUrls", []):
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)
+            name = url.rsplit("/", 1)[-1].removeprefix(f"{self.prefix}-")
+            depths[name] = sum(int(attributes["Attributes"].get(n, 0)) for n in names)
+        return depths
+
+    def dead_letters(self) -> dict[str, int]:
+        """Messages in each dead-letter queue (what failed maxReceiveCount times)."""
+        return {k: v for k, v in self.queue_depths().items() if "DeadLetter" in k}
 
     def stop(self) -> None:
         if self.server is not None:
@@ -446,6 +492,26 @@ class LocalStack:
             server.shutdown()
         for stop in reversed(self.stoppers):
             stop()
+
+
+def _settle(sqs: Any, url: str, messages: list[dict[str, Any]], failed: set[str]) -> None:
+    """As Lambda's SQS event source: delete what succeeded; what failed is received again
+    (sooner than on AWS, so local runs do not wait out the visibility timeout) until the queue's
+    maxReceiveCount moves it to its dead-letter queue."""
+    done = [
+        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+        for i, m in enumerate(messages)
+        if m["MessageId"] not in failed
+    ]
+    if done:
+        sqs.delete_message_batch(QueueUrl=url, Entries=done)
+    retry = [
+        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": LOCAL_RETRY_AFTER}
+        for i, m in enumerate(messages)
+        if m["MessageId"] in failed
+    ]
+    if retry:
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=retry)
 
 
 def parse_duration(text: str) -> timedelta:
