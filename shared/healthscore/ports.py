@@ -21,6 +21,7 @@ from healthscore.domain.dataset import (
     Record,
     RecordKey,
     Segment,
+    StoredLink,
     StoredRecord,
 )
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
@@ -58,6 +59,19 @@ class AccountData(Protocol):
 
     def association_labels(self, account: str, line: AssociationLine) -> tuple[str, ...] | None:
         """The labels of the stored link between the line's two ends; None when unlinked."""
+
+    def stored_link(self, account: str, line: AssociationLine) -> StoredLink | None:
+        """The link's register between the line's two ends (a removed link's tombstone too);
+        None when nothing was ever stored for the pair."""
+
+    def stored_links_of(self, account: str, key: RecordKey) -> list[tuple[AssociationLine, str]]:
+        """The record's links (from its side) with the stamp of each one's register."""
+
+    def tombstoned(self, account: str, keys: Iterable[RecordKey]) -> set[RecordKey]:
+        """Which of the records are tombstoned (deleted, not back since): their events are kept
+        but do not count."""
+
+    def all_tombstoned(self, account: str) -> set[RecordKey]: ...
 
     def put_event(self, account: str, event: Event) -> bool:
         """Store the event once per (owner, id): True if stored, False if it already was."""
@@ -117,16 +131,16 @@ class ChangeWrites(Protocol):
         """Store the event; if it is already stored, the change was applied before."""
 
     def put_record(self, stored: StoredRecord, at: datetime) -> None:
-        """Write the record, if it is still at the version read."""
+        """Write the record — visible, or a tombstone when `stored` is not visible — if it is
+        still at the version read."""
 
-    def delete_record(self, stored: StoredRecord) -> None: ...
+    def set_link(self, line: AssociationLine, was: str | None, stamp: str, at: datetime) -> None:
+        """Both directions get `line.labels` and `stamp`, if the link's register still has the
+        stamp read (`was`; None: nothing may be stored for the pair yet)."""
 
-    def set_link(self, line: AssociationLine, was: tuple[str, ...] | None, at: datetime) -> None:
-        """Both directions get `line.labels`, if the link still has the labels read (`was`;
-        None: it must not exist yet)."""
-
-    def remove_link(self, line: AssociationLine, was: tuple[str, ...] | None = None) -> None:
-        """Both directions go, if the link still has the labels read (None: if it exists)."""
+    def remove_link(self, line: AssociationLine, was: str | None, stamp: str | None) -> None:
+        """Both directions become a tombstone with `stamp` (None: go entirely), if the link's
+        register still has the stamp read (`was`)."""
 
     def put_state(self, state: ScoreState) -> None:
         """Write the score state, if it is still at the version read."""
@@ -230,26 +244,27 @@ class HealthScoreStore(ScoreStore, DefinitionStore, Protocol):
 
 
 def whole_account(data: AccountData, account: str) -> Dataset:
-    """`AccountData.dataset`, derived from its other reads the same way for every store."""
+    """`AccountData.dataset`, derived from its other reads the same way for every store: the
+    events of tombstoned records are kept but do not count."""
+    gone = data.all_tombstoned(account)
     return Dataset(
         records=data.all_records(account),
         associations=data.all_associations(account),
-        events=data.all_events(account),
+        events=[e for e in data.all_events(account) if e.owner not in gone],
         segments=data.segment_list(account),
     )
 
 
 def record_neighbourhood(
-    data: AccountData, account: str, key: RecordKey, contacts_events: bool
+    data: AccountData, account: str, key: RecordKey, contacts_events: bool, revived: bool = False
 ) -> Dataset:
-    """`AccountData.neighbourhood`, derived from its other reads the same way for every store."""
+    """`AccountData.neighbourhood`, derived from its other reads the same way for every store
+    (`revived`: the record, tombstoned in storage, is coming back: its own events count)."""
     links = data.associations_of(account, key)
     others = [(line.to_type, line.to_id) for line in links]
-    events = data.events_of(account, key)
-    if contacts_events:
-        for other in others:
-            if other[0] == "contacts":
-                events += data.events_of(account, other)
+    owners = [key, *(o for o in others if contacts_events and o[0] == "contacts")]
+    gone = data.tombstoned(account, owners) - ({key} if revived else set())
+    events = [e for owner in owners if owner not in gone for e in data.events_of(account, owner)]
     return Dataset(
         records=data.records(account, [key, *others]),
         associations=links,

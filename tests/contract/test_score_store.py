@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from healthscore.domain.dataset import AssociationLine, Event, Record, StoredRecord
+from healthscore.domain.dataset import AssociationLine, Event, Record, StoredLink, StoredRecord
 from healthscore.domain.errors import Conflict, InvalidRequest
+from healthscore.domain.ordering import stamp
 from healthscore.domain.score_state import ScoreState
 from healthscore.ports import ScoreStore, WriteRefused
 
@@ -139,50 +140,94 @@ def test_a_change_scored_with_a_replaced_revision_is_refused(store: ScoreStore, 
     assert store.live_definition(account, "missing") is None
 
 
-def test_links_change_only_from_the_labels_read(store: ScoreStore, account: str):
+def test_links_change_only_from_the_stamp_read_and_removals_leave_tombstones(
+    store: ScoreStore, account: str
+):
     line = AssociationLine("companies", "c1", "contacts", "p1", ("Champion",))
-    _commit(store, account, ("set_link", line, None, AT))
+    back = AssociationLine("contacts", "p1", "companies", "c1")
+    t1, t2, t3 = stamp(1000, "a"), stamp(2000, "b"), stamp(3000, "c")
+    _commit(store, account, ("set_link", line, None, t1, AT))
+    assert store.stored_link(account, back) == StoredLink(("Champion",), t1)
     with pytest.raises(WriteRefused):  # "new" link, but it exists now
-        _commit(store, account, ("set_link", line, None, AT))
+        _commit(store, account, ("set_link", line, None, t1, AT))
     relabelled = AssociationLine(
         "companies", "c1", "contacts", "p1", ("Champion", "Decision maker")
     )
-    with pytest.raises(WriteRefused):  # read with other labels
-        _commit(store, account, ("set_link", relabelled, ("Billing",), AT))
-    _commit(store, account, ("set_link", relabelled, ("Champion",), AT))
-    assert store.association_labels(
-        account, AssociationLine("contacts", "p1", "companies", "c1")
-    ) == (
-        "Champion",
-        "Decision maker",
-    )
+    with pytest.raises(WriteRefused):  # read at another stamp
+        _commit(store, account, ("set_link", relabelled, t3, t2, AT))
+    _commit(store, account, ("set_link", relabelled, t1, t2, AT))
+    assert store.association_labels(account, back) == ("Champion", "Decision maker")
+    assert store.stored_links_of(account, ("contacts", "p1")) == [
+        (AssociationLine("contacts", "p1", "companies", "c1", ("Champion", "Decision maker")), t2)
+    ]
     with pytest.raises(WriteRefused):
-        _commit(store, account, ("remove_link", line, ("Champion",)))
-    _commit(store, account, ("remove_link", line, ("Champion", "Decision maker")))
+        _commit(store, account, ("remove_link", line, t1, t3))
+    _commit(store, account, ("remove_link", line, t2, t3))
+    # Then the link is gone for every reader, and its tombstone keeps the removal's stamp
     assert store.associations_of(account, ("contacts", "p1")) == []
-    with pytest.raises(WriteRefused):  # removing a link that is not there
-        _commit(store, account, ("remove_link", line))
+    assert list(store.all_associations(account)) == []
+    assert store.association_labels(account, back) is None
+    assert store.stored_link(account, back) == StoredLink(None, t3)
+    with pytest.raises(WriteRefused):  # read as absent, but its tombstone is there
+        _commit(store, account, ("set_link", line, None, t1, AT))
+    # and a removal with no stamp takes the register away entirely
+    _commit(store, account, ("remove_link", line, t3, None))
+    assert store.stored_link(account, back) is None
 
 
 def test_a_record_is_written_from_the_version_read(store: ScoreStore, account: str):
     record = Record("companies", "c1", {"nps": 9})
-    _commit(store, account, ("put_record", StoredRecord(record, {"nps": 1000}), AT))
+    times = {"nps": stamp(1000, "")}
+    _commit(store, account, ("put_record", StoredRecord(record, times, alive=stamp(1000, "")), AT))
     stored = store.stored_record(account, ("companies", "c1"))
     assert stored is not None
-    assert (stored.record, dict(stored.property_times), stored.version) == (
-        record,
-        {"nps": 1000},
-        1,
+    assert (stored.record, dict(stored.property_times), stored.version) == (record, times, 1)
+    newer = StoredRecord(
+        Record("companies", "c1", {"nps": 3}), {"nps": stamp(2000, "")}, stored.version
     )
-    newer = StoredRecord(Record("companies", "c1", {"nps": 3}), {"nps": 2000}, stored.version)
     _commit(store, account, ("put_record", newer, AT))
     with pytest.raises(WriteRefused):  # the version read is stale now
         _commit(store, account, ("put_record", StoredRecord(record, {}, stored.version), AT))
     latest = store.stored_record(account, ("companies", "c1"))
     assert latest is not None
     assert latest.record.properties == {"nps": 3}
-    _commit(store, account, ("delete_record", latest))
-    assert store.stored_record(account, ("companies", "c1")) is None
+
+
+def test_a_tombstoned_record_is_kept_for_the_scorer_and_hidden_from_every_reader(
+    store: ScoreStore, account: str
+):
+    key = ("contacts", "p1")
+    alive, deleted = stamp(1000, "a"), stamp(2000, "b")
+    visible = StoredRecord(Record(*key, {"email": "a@x.io"}), {"email": alive}, None, alive)
+    _commit(store, account, ("put_record", visible, AT))
+    store.put_event(account, Event("e1", "meeting_booked", AT, *key))
+    version = store.stored_record(account, key).version  # type: ignore[union-attr]
+    tombstone = StoredRecord(Record(*key), {}, version, alive, deleted, "p0")
+    _commit(store, account, ("put_record", tombstone, AT))
+    # Then the scorer reads the tombstone with its stamps
+    stored = store.stored_record(account, key)
+    assert stored is not None
+    assert (stored.visible, stored.alive, stored.deleted, stored.merged_into) == (
+        False,
+        alive,
+        deleted,
+        "p0",
+    )
+    # and no reader of records sees it; its event is kept but the dataset does not count it
+    assert store.record(account, key) is None
+    assert store.records(account, [key]) == []
+    assert list(store.all_records(account)) == []
+    assert store.count_records(account, "contacts") == 0
+    assert store.tombstoned(account, [key, ("contacts", "p2")]) == {key}
+    assert store.all_tombstoned(account) == {key}
+    assert [e.id for e in store.events_of(account, key)] == ["e1"]
+    assert store.dataset(account).event_count == 0
+    # until a later change brings it back
+    back = StoredRecord(Record(*key), {}, stored.version, stamp(3000, "c"), deleted, "p0")
+    _commit(store, account, ("put_record", back, AT))
+    assert store.record(account, key) == Record(*key)
+    assert store.tombstoned(account, [key]) == set()
+    assert store.dataset(account).event_count == 1
 
 
 def test_states_and_their_removal_follow_the_due_index(store: ScoreStore, account: str):

@@ -15,9 +15,9 @@ import boto3
 import pytest
 
 from healthscore.adapters.dynamodb_local import free_port
+from healthscore.dev.local_resources import template_resources
 from healthscore.dev.local_stack import (
     LocalStack,
-    template_resources,
 )
 
 ROOT = Path(__file__).parents[2]

@@ -18,9 +18,9 @@ import pytest
 from healthscore.adapters.dynamo_meter import metered
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
+from healthscore.dev.local_resources import sqs_event
 from healthscore.dev.local_stack import (
     LocalLambdaContext,
-    sqs_event,
 )
 from healthscore.domain.change_messages import encode_change
 from healthscore.domain.changes import EventArrived, PropertiesChanged

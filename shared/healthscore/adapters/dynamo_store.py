@@ -42,8 +42,10 @@ from healthscore.domain.dataset import (
     Record,
     RecordKey,
     Segment,
+    StoredLink,
     StoredRecord,
 )
+from healthscore.domain.ordering import legacy_stamp
 from healthscore.domain.score_state import ScoreState
 from healthscore.ports import record_neighbourhood, whole_account
 
@@ -75,35 +77,60 @@ class DynamoStore(DynamoDefinitionStore):
         )
 
     def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None:
-        """The record with when each property was set and its version (for a change to it)."""
+        """The record item as the scorer needs it (tombstones too): stamps and version."""
         item = _get(self.tables.records, account, join_key(*key))
         if item is None:
             return None
         return StoredRecord(
             _record(item),
-            dict(item.property_times or {}),
+            {name: legacy_stamp(v) for name, v in (item.property_times or {}).items()},
             None if item.version is None else int(item.version),
+            item.alive or "",
+            item.deleted or "",
+            item.merged_into,
         )
 
     def record(self, account: str, key: RecordKey) -> Record | None:
         item = _get(self.tables.records, account, join_key(*key))
-        return None if item is None else _record(item)
+        return None if item is None or item.tombstone else _record(item)
 
     def records(self, account: str, keys: Iterable[RecordKey]) -> list[Record]:
         wanted = sorted(set(keys))
         found = self.tables.records.batch_get([(account, join_key(*k)) for k in wanted])
-        return [_record(item) for item in found]
+        return sorted((_record(item) for item in found if not item.tombstone), key=lambda r: r.key)
+
+    def tombstoned(self, account: str, keys: Iterable[RecordKey]) -> set[RecordKey]:
+        wanted = sorted(set(keys))
+        found = self.tables.records.batch_get(
+            [(account, join_key(*k)) for k in wanted],
+            attributes_to_get=["pk", "sk", "tombstone"],
+        )
+        return {_pair(item.sk) for item in found if item.tombstone}
+
+    def all_tombstoned(self, account: str) -> set[RecordKey]:
+        model = self.tables.records
+        return {
+            _pair(item.sk)
+            for item in model.query(
+                account,
+                filter_condition=model.tombstone == True,  # noqa: E712 (a condition)
+            )
+        }
 
     def count_records(self, account: str, object_type: str) -> int:
         """How many records of a type the account has (a key-only query, no items returned)."""
+        model = self.tables.records
         return int(
-            self.tables.records.count(
-                account, self.tables.records.sk.startswith(join_key(object_type) + "#")
+            model.count(
+                account,
+                model.sk.startswith(join_key(object_type) + "#"),
+                filter_condition=model.tombstone.does_not_exist(),
             )
         )
 
     def all_records(self, account: str) -> Iterator[Record]:
-        for item in self.tables.records.query(account):
+        model = self.tables.records
+        for item in model.query(account, filter_condition=model.tombstone.does_not_exist()):
             yield _record(item)
 
     def put_association(self, account: str, line: AssociationLine) -> None:
@@ -116,25 +143,47 @@ class DynamoStore(DynamoDefinitionStore):
                 )
 
     def associations_of(self, account: str, key: RecordKey) -> list[AssociationLine]:
+        model = self.tables.associations
         prefix = join_key(*key) + "#"
         return [
             _association(item)
-            for item in self.tables.associations.query(
-                account, self.tables.associations.sk.startswith(prefix)
+            for item in model.query(
+                account,
+                model.sk.startswith(prefix),
+                filter_condition=model.removed.does_not_exist(),
+            )
+        ]
+
+    def stored_links_of(self, account: str, key: RecordKey) -> list[tuple[AssociationLine, str]]:
+        model = self.tables.associations
+        return [
+            (_association(item), item.stamp or "")
+            for item in model.query(
+                account,
+                model.sk.startswith(join_key(*key) + "#"),
+                filter_condition=model.removed.does_not_exist(),
             )
         ]
 
     def all_associations(self, account: str) -> Iterator[AssociationLine]:
         """Each link once (the direction stored with the smaller key)."""
-        for item in self.tables.associations.query(account):
+        model = self.tables.associations
+        for item in model.query(account, filter_condition=model.removed.does_not_exist()):
             line = _association(item)
             if (line.from_type, line.from_id) <= (line.to_type, line.to_id):
                 yield line
 
     def association_labels(self, account: str, line: AssociationLine) -> tuple[str, ...] | None:
         """The labels of the stored link between the line's two records; None when unlinked."""
+        found = self.stored_link(account, line)
+        return None if found is None else found.labels
+
+    def stored_link(self, account: str, line: AssociationLine) -> StoredLink | None:
         item = _get(self.tables.associations, account, association_keys(line)[0])
-        return None if item is None else tuple(str(v) for v in item.labels or [])
+        if item is None:
+            return None
+        labels = None if item.removed else tuple(str(v) for v in item.labels or [])
+        return StoredLink(labels, item.stamp or "")
 
     def event_item(self, account: str, event: Event) -> EventItem:
         return self.tables.events(
@@ -282,6 +331,11 @@ class DynamoStore(DynamoDefinitionStore):
         )
         entries = [item.entry for item in result]
         return entries, encode_cursor(result.last_evaluated_key)
+
+
+def _pair(sk: str) -> RecordKey:
+    object_type, record_id = split_key(sk)
+    return (object_type, record_id)
 
 
 def _record(item: RecordItem) -> Record:

@@ -7,7 +7,7 @@ ids are escaped (`%` → `%25`, `#` → `%23`) so a record id containing `#` can
 Layout (pk / sk):
 - definitions:        account / definition id
 - segments:           account / segment id
-- records:            account / type#id
+- records:            account / type#id (a deleted record stays as a tombstone for 35 days)
 - associations:       account / from_type#from_id#to_type#to_id (both directions stored, so a
                       record's links are one `begins_with` query from either end)
 - events:             account / type#id#event id (idempotent: a second put of the id is refused)
@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     BinaryAttribute,
+    BooleanAttribute,
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
@@ -106,9 +107,14 @@ class RecordItem(_Keyed):
     record_id = UnicodeAttribute()
     properties = JSONAttribute(default=dict)
     lists = ListAttribute(of=UnicodeAttribute, default=list)
-    # property name → epoch ms of the change that set it: later changes win, whatever the order
-    # webhooks arrive in
+    # property name → stamp of the change that set it (domain/ordering.py; epoch ms before
+    # stamps): later changes win, whatever the order webhooks arrive in
     property_times = JSONAttribute(default=dict)
+    alive = UnicodeAttribute(null=True)  # stamp of the latest creation/restore/property change
+    deleted = UnicodeAttribute(null=True)  # stamp of the latest deletion
+    merged_into = UnicodeAttribute(null=True)
+    tombstone = BooleanAttribute(null=True)  # set while deleted and not back: readers skip it
+    expires_at = TTLAttribute(null=True)  # tombstones only
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
@@ -118,6 +124,9 @@ class AssociationItem(_Keyed):
         abstract = True
 
     labels = ListAttribute(of=UnicodeAttribute, default=list)
+    stamp = UnicodeAttribute(null=True)  # of the change that last set or removed the link
+    removed = BooleanAttribute(null=True)  # a removed link's tombstone: readers skip it
+    expires_at = TTLAttribute(null=True)  # tombstones only
     updated_at = UTCDateTimeAttribute()
 
 

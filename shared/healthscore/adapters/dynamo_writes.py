@@ -8,8 +8,8 @@ before: a duplicate) or lost a race (retry with fresh reads)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -17,10 +17,19 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from healthscore.adapters.dynamo_tables import RecordItem, ScoreItem, Tables, join_key, split_key
+from healthscore.adapters.dynamo_tables import (
+    AssociationItem,
+    RecordItem,
+    ScoreItem,
+    Tables,
+    join_key,
+    split_key,
+)
 from healthscore.domain.dataset import AssociationLine, Event, RecordKey, StoredRecord
 from healthscore.domain.score_state import ScoreState
 from healthscore.ports import MAX_TRANSACTION_ITEMS, TooManyAffected, WriteRefused
+
+TOMBSTONE_DAYS = 35  # a deleted record's or removed link's tombstone outlives HubSpot's retries
 
 THROTTLED = {
     "ProvisionedThroughputExceededException",
@@ -116,7 +125,7 @@ class DynamoChangeWrites:
     def __init__(self, tables: Tables, connection: Connection, account: str) -> None:
         self.tables, self.connection, self.account = tables, connection, account
         self.transaction = Transaction()
-        self._event_at: int | None = None  # index of the put whose refusal means "duplicate"
+        self._has_event = False  # the first put is the event: its refusal means "duplicate"
         self._checked: set[tuple[str, int]] = set()
 
     def __len__(self) -> int:
@@ -143,11 +152,13 @@ class DynamoChangeWrites:
             received_at=datetime.now(UTC),
         )
         self.transaction.puts.insert(0, (item, self.tables.events.pk.does_not_exist()))
-        self._event_at = len(self.transaction.checks) + len(self.transaction.deletes)
+        self._has_event = True
 
     def put_record(self, stored: StoredRecord, at: datetime) -> None:
-        """Write the record; its version condition serialises changes of one record."""
+        """Write the record (or its tombstone, kept `TOMBSTONE_DAYS`); its version condition
+        serialises changes of one record."""
         record = stored.record
+        tombstone = not stored.visible
         item = self.tables.records(
             self.account,
             join_key(record.object_type, record.id),
@@ -156,33 +167,44 @@ class DynamoChangeWrites:
             properties=dict(record.properties),
             lists=sorted(record.lists),
             property_times=dict(stored.property_times),
+            alive=stored.alive or None,
+            deleted=stored.deleted or None,
+            merged_into=stored.merged_into,
+            tombstone=True if tombstone else None,
+            expires_at=at + timedelta(days=TOMBSTONE_DAYS) if tombstone else None,
             updated_at=at,
         )
         self.transaction.puts.append((_at_version(item, stored.version), None))
 
-    def delete_record(self, stored: StoredRecord) -> None:
-        record = stored.record
-        item = self.tables.records(self.account, join_key(record.object_type, record.id))
-        self.transaction.deletes.append((_at_version(item, stored.version), None))
-
-    def set_link(self, line: AssociationLine, was: tuple[str, ...] | None, at: datetime) -> None:
-        """Both directions of the link get `line.labels`, if the link still has the labels
-        read (`was`; None: it must not exist yet)."""
+    def set_link(self, line: AssociationLine, was: str | None, stamp: str, at: datetime) -> None:
+        """Both directions get `line.labels` and `stamp`, if the link's register still has the
+        stamp read (`was`; None: nothing stored for the pair)."""
         model = self.tables.associations
         for sk in association_keys(line):
-            item = model(self.account, sk, labels=list(line.labels), updated_at=at)
-            if was is None:
-                self.transaction.puts.append((item, model.pk.does_not_exist()))
-            else:
-                self.transaction.puts.append((item, model.labels == list(was)))
+            item = model(self.account, sk, labels=list(line.labels), stamp=stamp, updated_at=at)
+            self.transaction.puts.append((item, _link_condition(model, was)))
 
-    def remove_link(self, line: AssociationLine, was: tuple[str, ...] | None = None) -> None:
-        """Both directions of the link go, if it still has the labels read (`was`; None: if it
-        exists at all)."""
+    def remove_link(self, line: AssociationLine, was: str | None, stamp: str | None) -> None:
+        """Both directions become a tombstone with `stamp` (None: go), if the register still
+        has the stamp read (`was`)."""
         model = self.tables.associations
         for sk in association_keys(line):
-            condition = model.pk.exists() if was is None else model.labels == list(was)
-            self.transaction.deletes.append((model(self.account, sk), condition))
+            if stamp is None:
+                self.transaction.deletes.append(
+                    (model(self.account, sk), _link_condition(model, was))
+                )
+                continue
+            at = datetime.now(UTC)
+            item = model(
+                self.account,
+                sk,
+                labels=[],
+                stamp=stamp,
+                removed=True,
+                expires_at=at + timedelta(days=TOMBSTONE_DAYS),
+                updated_at=at,
+            )
+            self.transaction.puts.append((item, _link_condition(model, was)))
 
     def put_state(self, state: ScoreState) -> None:
         """Write the score state, if it is still at the version read."""
@@ -209,13 +231,24 @@ class DynamoChangeWrites:
         try:
             commit(self.connection, self.transaction)
         except WriteRefused as refused:
-            index = self._event_at
+            # the event's put comes right after the checks and the deletes (commit's order)
+            index = len(self.transaction.checks) + len(self.transaction.deletes)
             refused.duplicate = (
-                index is not None
+                self._has_event
                 and index < len(refused.codes)
                 and refused.codes[index] == "ConditionalCheckFailed"
             )
             raise
+
+
+def _link_condition(model: type[AssociationItem], was: str | None) -> Condition:
+    """The link's register still as read: absent (None), stored before stamps (""), or at the
+    stamp read."""
+    if was is None:
+        return model.pk.does_not_exist()
+    if was == "":
+        return cast(Condition, model.pk.exists() & model.stamp.does_not_exist())
+    return cast(Condition, model.stamp == was)
 
 
 def history_item(

@@ -27,6 +27,7 @@ from healthscore.domain.dataset import (
     Record,
     RecordKey,
     Segment,
+    StoredLink,
     StoredRecord,
 )
 from healthscore.domain.errors import Conflict
@@ -47,12 +48,13 @@ def _json(value: Mapping[str, Any]) -> dict[str, Any]:
 
 class _Account:
     def __init__(self) -> None:
-        self.records: dict[str, Record] = {}  # by join_key(type, id)
-        self.record_meta: dict[str, tuple[dict[str, int], int]] = {}  # property times, version
+        self.records: dict[str, Record] = {}  # visible records, by join_key(type, id)
+        self.stored: dict[str, StoredRecord] = {}  # every record item, tombstones too
         self.definitions: dict[str, StoredDefinition] = {}
         self.states: dict[tuple[str, RecordKey], ScoreState] = {}
         self.history: dict[str, dict[str, dict[str, Any]]] = {}  # pk → sk → entry
         self.links: dict[str, tuple[RecordKey, RecordKey, tuple[str, ...]]] = {}  # both ways
+        self.link_stamps: dict[str, StoredLink] = {}  # both ways; removed links' tombstones
         self.events: dict[str, Event] = {}  # by join_key(type, id, event id)
         self.segments: dict[str, StoredSegment] = {}
         self.jobs: dict[str, Job] = {}
@@ -71,19 +73,33 @@ class MemoryAccountData:
     # -- records ---------------------------------------------------------------------------
 
     def put_record(self, account: str, record: Record) -> None:
-        self.put_record_with_times(self._of(account), record, {})
+        self.put_stored(self._of(account), StoredRecord(record))
 
     @staticmethod
-    def put_record_with_times(data: _Account, record: Record, times: Mapping[str, int]) -> None:
+    def put_stored(data: _Account, stored: StoredRecord) -> None:
+        """Store the record item (visible or a tombstone) at its next version."""
+        record = stored.record
         sk = join_key(*record.key)
-        data.records[sk] = Record(
+        kept = Record(
             record.object_type,
             record.id,
             _json(record.properties),
             frozenset(str(v) for v in record.lists),
         )
-        version = data.record_meta.get(sk, ({}, 0))[1] + 1
-        data.record_meta[sk] = (dict(times), version)
+        old = data.stored.get(sk)
+        version = (old.version or 0) + 1 if old is not None else 1
+        data.stored[sk] = StoredRecord(
+            kept,
+            dict(stored.property_times),
+            version,
+            stored.alive,
+            stored.deleted,
+            stored.merged_into,
+        )
+        if stored.visible:
+            data.records[sk] = kept
+        else:
+            data.records.pop(sk, None)
 
     def record(self, account: str, key: RecordKey) -> Record | None:
         return self._of(account).records.get(join_key(*key))
@@ -105,11 +121,23 @@ class MemoryAccountData:
     # -- associations ----------------------------------------------------------------------
 
     def put_association(self, account: str, line: AssociationLine) -> None:
+        self.put_link(self._of(account), line, StoredLink(tuple(line.labels)))
+
+    @staticmethod
+    def put_link(data: _Account, line: AssociationLine, stored: StoredLink | None) -> None:
+        """Both directions of the link set (`stored.labels`), tombstoned (labels None) or gone
+        (`stored` None)."""
         one, other = (line.from_type, line.from_id), (line.to_type, line.to_id)
-        labels = tuple(str(v) for v in line.labels)
-        links = self._of(account).links
-        links[join_key(*one, *other)] = (one, other, labels)
-        links[join_key(*other, *one)] = (other, one, labels)
+        for a, b in ((one, other), (other, one)):
+            sk = join_key(*a, *b)
+            if stored is None:
+                data.link_stamps.pop(sk, None)
+            else:
+                data.link_stamps[sk] = stored
+            if stored is None or stored.labels is None:
+                data.links.pop(sk, None)
+            else:
+                data.links[sk] = (a, b, tuple(str(v) for v in stored.labels))
 
     def associations_of(self, account: str, key: RecordKey) -> list[AssociationLine]:
         prefix = join_key(*key) + "#"
@@ -128,6 +156,26 @@ class MemoryAccountData:
             join_key(line.from_type, line.from_id, line.to_type, line.to_id)
         )
         return None if found is None else found[2]
+
+    def stored_link(self, account: str, line: AssociationLine) -> StoredLink | None:
+        return self._of(account).link_stamps.get(
+            join_key(line.from_type, line.from_id, line.to_type, line.to_id)
+        )
+
+    def stored_links_of(self, account: str, key: RecordKey) -> list[tuple[AssociationLine, str]]:
+        data = self._of(account)
+        return [
+            (line, data.link_stamps[join_key(*key, line.to_type, line.to_id)].stamp)
+            for line in self.associations_of(account, key)
+        ]
+
+    def tombstoned(self, account: str, keys: Iterable[RecordKey]) -> set[RecordKey]:
+        stored = self._of(account).stored
+        found = (stored.get(join_key(*key)) for key in set(keys))
+        return {s.record.key for s in found if s is not None and not s.visible}
+
+    def all_tombstoned(self, account: str) -> set[RecordKey]:
+        return {s.record.key for s in self._of(account).stored.values() if not s.visible}
 
     # -- events ----------------------------------------------------------------------------
 
@@ -312,12 +360,7 @@ class MemoryStore(MemoryAccountData):
 
     def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None:
         with self.lock:
-            data = self._of(account)
-            sk = join_key(*key)
-            if sk not in data.records:
-                return None
-            times, version = data.record_meta[sk]
-            return StoredRecord(data.records[sk], dict(times), version)
+            return self._of(account).stored.get(join_key(*key))
 
     def score_states(
         self, account: str, wanted: Iterable[tuple[str, RecordKey]]

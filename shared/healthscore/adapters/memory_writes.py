@@ -11,7 +11,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from healthscore.adapters.dynamo_tables import join_key
-from healthscore.domain.dataset import AssociationLine, Event, RecordKey, StoredRecord
+from healthscore.domain.dataset import (
+    AssociationLine,
+    Event,
+    RecordKey,
+    StoredLink,
+    StoredRecord,
+)
 from healthscore.domain.score_state import ScoreState
 from healthscore.ports import MAX_TRANSACTION_ITEMS, TooManyAffected, WriteRefused
 
@@ -56,44 +62,26 @@ class MemoryChangeWrites:
         sk = join_key(*stored.record.key)
 
         def apply(data: _Account) -> None:
-            self.store.put_record_with_times(data, stored.record, stored.property_times)
+            self.store.put_stored(data, stored)
 
         self._add(lambda data: _record_version(data, sk) == stored.version, apply)
 
-    def delete_record(self, stored: StoredRecord) -> None:
-        sk = join_key(*stored.record.key)
+    def set_link(self, line: AssociationLine, was: str | None, stamp: str, at: datetime) -> None:
+        self._link(line, was, StoredLink(tuple(line.labels), stamp))
 
-        def apply(data: _Account) -> None:
-            data.records.pop(sk, None)
-            data.record_meta.pop(sk, None)
+    def remove_link(self, line: AssociationLine, was: str | None, stamp: str | None) -> None:
+        self._link(line, was, None if stamp is None else StoredLink(None, stamp))
 
-        self._add(
-            lambda data: stored.version is None or _record_version(data, sk) == stored.version,
-            apply,
-        )
-
-    def set_link(self, line: AssociationLine, was: tuple[str, ...] | None, at: datetime) -> None:
+    def _link(self, line: AssociationLine, was: str | None, stored: StoredLink | None) -> None:
+        """The link's register set to `stored` if it still has the stamp read (`was`; None: it
+        must not exist)."""
         sk = join_key(line.from_type, line.from_id, line.to_type, line.to_id)
 
         def holds(data: _Account) -> bool:
-            found = data.links.get(sk)
-            return found is None if was is None else found is not None and found[2] == tuple(was)
+            found = data.link_stamps.get(sk)
+            return found is None if was is None else found is not None and found.stamp == was
 
-        self._add(holds, lambda data: self.store.put_association(self.account, line))
-
-    def remove_link(self, line: AssociationLine, was: tuple[str, ...] | None = None) -> None:
-        one = join_key(line.from_type, line.from_id, line.to_type, line.to_id)
-        other = join_key(line.to_type, line.to_id, line.from_type, line.from_id)
-
-        def holds(data: _Account) -> bool:
-            found = data.links.get(one)
-            return found is not None and (was is None or found[2] == tuple(was))
-
-        def apply(data: _Account) -> None:
-            data.links.pop(one, None)
-            data.links.pop(other, None)
-
-        self._add(holds, apply)
+        self._add(holds, lambda data: self.store.put_link(data, line, stored))
 
     def put_state(self, state: ScoreState) -> None:
         wanted = (state.definition_id, state.key)
@@ -161,8 +149,8 @@ def _version_of(state: ScoreState | None) -> int | None:
 
 
 def _record_version(data: _Account, sk: str) -> int | None:
-    meta = data.record_meta.get(sk)
-    return None if meta is None else meta[1]
+    stored = data.stored.get(sk)
+    return None if stored is None else stored.version
 
 
 def _live_revision(data: _Account, definition_id: str) -> int | None:

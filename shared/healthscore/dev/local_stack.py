@@ -41,8 +41,6 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import yaml
-
 from healthscore.adapters.auth import (
     Unauthenticated,
     dev_claims,
@@ -55,86 +53,17 @@ from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, free_port
 from healthscore.adapters.gateway_events import gateway_event
 from healthscore.adapters.webhooks import WebhookRefused, check_account
+from healthscore.dev.local_resources import REGION, create_from_template, settle, sqs_event
 from healthscore.domain.plans import Plan
 from healthscore.services.recompute import run_job
-from healthscore.settings import QUEUES, Settings
+from healthscore.settings import Settings
 
 PUBLIC_PATHS = ("/openapi.json", "/docs")
 WEBHOOK_PATH = "/webhooks/events"
 LOCAL_PATHS = ("/local/clock", "/local/webhook-secret", "/local/drain", "/local/queues")
-REGION = "us-east-1"
 SWEEP_EVERY = 5.0  # seconds between local sweeps (hourly on AWS)
 SCORERS = 2  # concurrent scorer instances draining the changes queue
-LOCAL_RETRY_AFTER = 1  # seconds before a failed message is received again (AWS: the timeout)
 logger = logging.getLogger("healthscore.local")
-
-
-class _Loader(yaml.SafeLoader):
-    """CloudFormation short tags (!Ref, !GetAtt …) read as plain values."""
-
-
-def _short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    """`!GetAtt Queue.Arn` is kept (the local queues' redrive policies need it); others are
-    read as None."""
-    if suffix == "GetAtt" and isinstance(node, yaml.ScalarNode):
-        return {"Fn::GetAtt": loader.construct_scalar(node)}
-    return None
-
-
-_Loader.add_multi_constructor("!", _short_tag)
-
-
-def template_resources(template: Path, kind: str) -> dict[str, dict[str, Any]]:
-    document = yaml.load(template.read_text(), Loader=_Loader)
-    return {
-        name: resource.get("Properties") or {}
-        for name, resource in document["Resources"].items()
-        if resource["Type"] == kind
-    }
-
-
-def create_from_template(template: Path, prefix: str, dynamodb: Any, sqs: Any) -> Settings:
-    """Create the template's tables and queues; the settings that name them."""
-    existing = set(dynamodb.list_tables()["TableNames"])
-    for logical_id, properties in template_resources(template, "AWS::DynamoDB::Table").items():
-        name = f"{prefix}-{logical_id}"
-        if name in existing:
-            continue
-        request: dict[str, Any] = {
-            "TableName": name,
-            "AttributeDefinitions": properties["AttributeDefinitions"],
-            "KeySchema": properties["KeySchema"],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
-        if "GlobalSecondaryIndexes" in properties:
-            request["GlobalSecondaryIndexes"] = [
-                {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
-                for index in properties["GlobalSecondaryIndexes"]
-            ]
-        dynamodb.create_table(**request)
-        dynamodb.get_waiter("table_exists").wait(TableName=name)
-        ttl = properties.get("TimeToLiveSpecification")
-        if ttl:
-            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-    queues = {}
-    declared = template_resources(template, "AWS::SQS::Queue")
-    for logical_id in declared:
-        queues[logical_id] = sqs.create_queue(QueueName=f"{prefix}-{logical_id}")["QueueUrl"]
-    for logical_id, properties in declared.items():  # the template's dead-letter queues
-        redrive = properties.get("RedrivePolicy")
-        if not redrive:
-            continue
-        target = str(redrive["deadLetterTargetArn"]["Fn::GetAtt"]).removesuffix(".Arn")
-        arn = sqs.get_queue_attributes(QueueUrl=queues[target], AttributeNames=["QueueArn"])
-        policy = {
-            "deadLetterTargetArn": arn["Attributes"]["QueueArn"],
-            "maxReceiveCount": str(redrive["maxReceiveCount"]),
-        }
-        sqs.set_queue_attributes(
-            QueueUrl=queues[logical_id], Attributes={"RedrivePolicy": json.dumps(policy)}
-        )
-    overrides = {field: queues[logical_id] for field, (_variable, logical_id) in QUEUES.items()}
-    return Settings.for_prefix(prefix, **overrides)
 
 
 def load_handler(root: Path, name: str, instance: int = 0) -> ModuleType:
@@ -418,7 +347,7 @@ class LocalStack:
             except Exception:  # every message failed: Powertools raises; Lambda would retry
                 logger.exception("scorer batch failed; its messages will be received again")
                 failed = {m["MessageId"] for m in messages}
-            _settle(sqs, url, messages, failed)
+            settle(sqs, url, messages, failed)
 
     def drain(self, timeout: float = 60.0, jobs: bool = False) -> None:
         """Wait until the changes queue (and with `jobs`, the recompute queue) is empty and
@@ -468,7 +397,7 @@ class LocalStack:
                 except Exception:
                     logger.exception("recompute job failed; it will be received again")
                     failed.add(message["MessageId"])
-                _settle(sqs, self.settings.recompute_queue_url, [message], failed)
+                settle(sqs, self.settings.recompute_queue_url, [message], failed)
             time.sleep(0.05)
 
     def queue_depths(self) -> dict[str, int]:
@@ -494,52 +423,12 @@ class LocalStack:
             stop()
 
 
-def _settle(sqs: Any, url: str, messages: list[dict[str, Any]], failed: set[str]) -> None:
-    """As Lambda's SQS event source: delete what succeeded; what failed is received again
-    (sooner than on AWS, so local runs do not wait out the visibility timeout) until the queue's
-    maxReceiveCount moves it to its dead-letter queue."""
-    done = [
-        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-        for i, m in enumerate(messages)
-        if m["MessageId"] not in failed
-    ]
-    if done:
-        sqs.delete_message_batch(QueueUrl=url, Entries=done)
-    retry = [
-        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": LOCAL_RETRY_AFTER}
-        for i, m in enumerate(messages)
-        if m["MessageId"] in failed
-    ]
-    if retry:
-        sqs.change_message_visibility_batch(QueueUrl=url, Entries=retry)
-
-
 def parse_duration(text: str) -> timedelta:
     """`7d`, `12h`, `2w`, `30m` → a duration (for the local clock)."""
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
         raise ValueError(f"advance: {text!r} must be a number and a unit: 30m, 12h, 7d or 2w")
     return timedelta(**{units[text[-1]]: int(text[:-1])})
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:
-    arn = "arn:aws:sqs:us-east-1:000000000000:" + queue_url.rsplit("/", 1)[-1]
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": arn,
-                "awsRegion": REGION,
-            }
-            for m in messages
-        ]
-    }
 
 
 def _scheduled_event() -> dict[str, Any]:

@@ -61,6 +61,7 @@ def encode_change(account: str, change: Change) -> str:
             "id": change.id,
             "occurred_at_ms": change.occurred_at_ms,
             "change_id": change.change_id,
+            "merged_into": change.merged_into,
         }
     elif isinstance(change, RecordsMerged):
         body = {

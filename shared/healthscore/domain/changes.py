@@ -59,12 +59,15 @@ class PropertiesChanged:
 
 @dataclass(frozen=True, slots=True)
 class RecordDeleted:
-    """The record, its associations and its events go; scores that counted it are rescored."""
+    """The record and its associations go, leaving a tombstone (its events are kept and count
+    again if it comes back); scores that counted it are rescored. `merged_into`: the losing side
+    of a merge, whose later events belong to that record."""
 
     object_type: str
     id: str
     occurred_at_ms: int = 0
     change_id: str = ""
+    merged_into: str | None = None
 
     @property
     def key(self) -> RecordKey:

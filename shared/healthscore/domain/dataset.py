@@ -33,12 +33,31 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
-    """A record as stored: with when each property was last set (epoch ms, so later changes win
-    whatever order they arrive in) and its stored version (None: not stored yet)."""
+    """A record as stored: the stamp (domain/ordering.py) of the change that last set each
+    property, of its latest creation/restore/property change (`alive`) and of its latest
+    deletion (`deleted`: a tombstone), the record it was merged into, and its stored version
+    (None: not stored yet). A tombstoned record (`alive <= deleted`) is invisible: no reader of
+    records, links or the dataset sees it, and its kept events count only once it is back."""
 
     record: Record
-    property_times: Mapping[str, int] = field(default_factory=dict)
+    property_times: Mapping[str, str] = field(default_factory=dict)
     version: int | None = None
+    alive: str = ""
+    deleted: str = ""
+    merged_into: str | None = None
+
+    @property
+    def visible(self) -> bool:
+        return not self.deleted or self.alive > self.deleted
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLink:
+    """A link's register as stored: its labels (None: removed, a tombstone on the pair) and the
+    stamp of the change that last set it."""
+
+    labels: tuple[str, ...] | None
+    stamp: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -450,13 +450,16 @@ def encode_tally(tally: Tally) -> bytes:
     def days(value: DateDays | None) -> list[list[int]] | None:
         return None if value is None else [list(d) for d in value]
 
+    def ordered(rows: Iterable[list[Any]]) -> list[list[Any]]:
+        return sorted(rows, key=json.dumps)  # a total order: rows may mix None and day lists
+
     document = {
         "e": [
-            [g, r, sorted([p, d, days(ds), days(fs), n] for (p, d, ds, fs), n in counts.items())]
+            [g, r, ordered([p, d, days(ds), days(fs), n] for (p, d, ds, fs), n in counts.items())]
             for (g, r), counts in sorted(tally.events.items())
         ],
         "r": [
-            [g, r, sorted([p, days(ds), n] for (p, ds), n in counts.items())]
+            [g, r, ordered([p, days(ds), n] for (p, ds), n in counts.items())]
             for (g, r), counts in sorted(tally.records.items())
         ],
         "p": tally.properties,

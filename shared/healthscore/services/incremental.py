@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from healthscore.domain.changes import (
@@ -34,6 +35,12 @@ from healthscore.domain.changes import (
     RecordsMerged,
 )
 from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey, StoredRecord
+from healthscore.domain.ordering import (
+    change_stamp,
+    link_change_applies,
+    with_deletion,
+    with_properties,
+)
 from healthscore.domain.score_state import ScoreState
 from healthscore.domain.tallies import (
     Tally,
@@ -56,6 +63,8 @@ from healthscore.services.score_writes import (
     current_tally,
     until_committed,
 )
+
+MAX_MERGE_HOPS = 5  # an event for a record merged into one since merged: follow this far
 
 
 class IncrementalScorer:
@@ -98,8 +107,6 @@ class IncrementalScorer:
             return outcome
         if self.publisher is not None and outcome.status_changes:
             self.publisher.publish(outcome.status_changes)
-        if isinstance(change, RecordDeleted):
-            self.store.delete_events(account, change.key)
         return outcome
 
     # -- planning one attempt ------------------------------------------------------------------
@@ -120,6 +127,12 @@ class IncrementalScorer:
     def _event(
         self, account: str, event: Event, lives: list[LiveRevision], today: date, at: datetime
     ) -> ScoreWrite:
+        owner_state = self.store.stored_record(account, event.owner)
+        for _hop in range(MAX_MERGE_HOPS):  # an event for a merged record is its survivor's
+            if owner_state is None or owner_state.visible or owner_state.merged_into is None:
+                break
+            event = replace(event, object_id=owner_state.merged_into)
+            owner_state = self.store.stored_record(account, event.owner)
         owner = event.owner
         cause = {
             "kind": "event",
@@ -135,6 +148,9 @@ class IncrementalScorer:
             ],
         }
         unit = ScoreWrite(self.store, account, at, cause)
+        unit.writes.put_event_once(event)
+        if not counts(owner_state):
+            return unit  # kept; it counts if its record comes back
         relevant = [
             live
             for live in lives
@@ -144,7 +160,7 @@ class IncrementalScorer:
             live.object_type == "companies" for live in relevant
         )
         links = self.store.associations_of(account, owner) if rollup else []
-        record = self.store.record(account, owner) if relevant else None
+        record = owner_state.record if owner_state is not None else None
         targets: list[tuple[LiveRevision, RecordKey, Tally]] = []
         for live in relevant:
             if live.object_type == owner[0]:
@@ -167,7 +183,6 @@ class IncrementalScorer:
                 continue
             tally.add(delta)
             unit.write_state(live, key, state, tally, today)
-        unit.writes.put_event_once(event)
         return unit
 
     def _properties(
@@ -180,28 +195,18 @@ class IncrementalScorer:
     ) -> ScoreWrite:
         key = change.key
         stored = self.store.stored_record(account, key)
-        old = stored.record if stored is not None else Record(key[0], key[1], {})
-        properties = dict(old.properties)
-        times: dict[str, int] = dict(stored.property_times) if stored is not None else {}
-        changed: set[str] = set()
-        if change.replace:
-            changed = set(properties) | set(change.properties)
-            properties = {k: v for k, v in change.properties.items() if v is not None}
-            times = dict.fromkeys(properties, change.occurred_at_ms)
-        else:
-            for name, value in change.properties.items():
-                if times.get(name, -1) > change.occurred_at_ms:
-                    continue  # a later change of this property is already stored
-                times[name] = change.occurred_at_ms
-                if value is None:
-                    if name in properties:
-                        del properties[name]
-                        changed.add(name)
-                elif properties.get(name) != value:
-                    properties[name] = value
-                    changed.add(name)
-        lists = change.lists if change.lists is not None else old.lists
-        new = Record(key[0], key[1], properties, lists)
+        new = with_properties(stored, key, change, change_stamp(change))
+        old_names = set(stored.record.properties) if stored is not None else set()
+        changed = (
+            {
+                n
+                for n in old_names | set(new.record.properties)
+                if (stored.record.properties.get(n) if stored else None)
+                != new.record.properties.get(n)
+            }
+            if new is not None
+            else set()
+        )
         cause = {
             "kind": "property",
             "summary": change.summary,
@@ -209,88 +214,12 @@ class IncrementalScorer:
             "properties": sorted(changed),
         }
         unit = ScoreWrite(self.store, account, at, cause)
-        if stored is not None and new == old and not change.created:
+        if new is None:
             return unit  # nothing new: already applied, or older than what is stored
         # the version condition serialises changes of one record
-        version = stored.version if stored is not None else None
-        unit.writes.put_record(StoredRecord(new, times, version), at)
+        unit.writes.put_record(new, at)
         links = self.store.associations_of(account, key)
-        shared_events = _EventsShared(self.store, account)
-        wanted: list[tuple[LiveRevision, RecordKey]] = []
-        for live in lives:
-            if live.object_type == key[0]:
-                wanted.append((live, key))
-            wanted += [
-                (live, (link.to_type, link.to_id))
-                for link in links
-                if link.to_type == live.object_type
-            ]
-        states = self.store.score_states(account, [(live.id, k) for live, k in wanted])
-        for live, target in wanted:
-            state = states.get((live.id, target))
-            if target == key:
-                tally = current_tally(self.store, account, live, key, state, today, new_record=True)
-                if tally is not None:
-                    names = referenced_properties(live.definition, live.segments)
-                    tally.properties = {k: v for k, v in properties.items() if k in names}
-                    tally.lists = lists
-                unit.write_state(live, key, state, tally, today)
-                continue
-            labels = next(
-                frozenset(link.labels) for link in links if (link.to_type, link.to_id) == target
-            )
-            history = shared_events(live, key)
-            before = contribution(live.definition, old, labels, history)
-            after = contribution(live.definition, new, labels, history)
-            # a stored tally, or one rebuilt from storage (which still holds the old record)
-            self._move(unit, account, live, target, state, before, after, today)
-        return unit
-
-    def _association(
-        self,
-        account: str,
-        change: AssociationChanged,
-        lives: list[LiveRevision],
-        today: date,
-        at: datetime,
-    ) -> ScoreWrite:
-        line = change.line
-        old_labels = self.store.association_labels(account, line)
-        new_labels = None if change.removed else tuple(sorted(set(line.labels)))
-        cause = {"kind": "association", "summary": change.summary}
-        unit = ScoreWrite(self.store, account, at, cause)
-        if (old_labels is None and new_labels is None) or (
-            old_labels is not None and new_labels is not None and set(old_labels) == set(new_labels)
-        ):
-            return unit
-        stored = AssociationLine(
-            line.from_type, line.from_id, line.to_type, line.to_id, new_labels or ()
-        )
-        if new_labels is None:
-            unit.writes.remove_link(stored, was=old_labels)
-        else:
-            unit.writes.set_link(stored, was=old_labels, at=at)
-        ends = [(line.from_type, line.from_id), (line.to_type, line.to_id)]
-        wanted = [(live, end) for end in ends for live in lives if live.object_type == end[0]]
-        states = self.store.score_states(account, [(live.id, end) for live, end in wanted])
-        records = {k: self.store.record(account, k) for k in ends}
-        shared_events = _EventsShared(self.store, account)
-        for live, end in wanted:
-            other = ends[1] if end == ends[0] else ends[0]
-            other_record = records[other] or Record(*other)
-            history = shared_events(live, other)
-            before = (
-                contribution(live.definition, other_record, frozenset(old_labels), history)
-                if old_labels is not None
-                else Tally()
-            )
-            after = (
-                contribution(live.definition, other_record, frozenset(new_labels), history)
-                if new_labels is not None
-                else Tally()
-            )
-            state = states.get((live.id, end))
-            self._move(unit, account, live, end, state, before, after, today)
+        self._rescore_record(unit, account, lives, key, stored, new, links, links, today)
         return unit
 
     def _deletion(
@@ -305,32 +234,129 @@ class IncrementalScorer:
         cause = {"kind": "deletion", "summary": change.summary, "record": f"{key[0]}/{key[1]}"}
         unit = ScoreWrite(self.store, account, at, cause)
         stored = self.store.stored_record(account, key)
-        links = self.store.associations_of(account, key)
-        if stored is not None:
-            unit.writes.delete_record(stored)
-        for line in links:
-            unit.writes.remove_link(line)
-        record = stored.record if stored is not None else Record(key[0], key[1], {})
-        wanted = [(live, key) for live in lives if live.object_type == key[0]]
-        wanted += [
-            (live, (link.to_type, link.to_id))
-            for live in lives
-            for link in links
-            if link.to_type == live.object_type
-        ]
+        deleted_at = change_stamp(change)
+        new = with_deletion(stored, key, deleted_at, change.merged_into)
+        if new is None:
+            return unit  # a later deletion is already stored
+        unit.writes.put_record(new, at)
+        links = self.store.stored_links_of(account, key)
+        kept = [line for line, stamp in links if stamp > deleted_at]  # linked after the deletion
+        for line, stamp in links:
+            if stamp <= deleted_at:
+                unit.writes.remove_link(line, was=stamp, stamp=None)
+        before = [line for line, _ in links]
+        self._rescore_record(unit, account, lives, key, stored, new, before, kept, today)
+        return unit
+
+    def _rescore_record(
+        self,
+        unit: ScoreWrite,
+        account: str,
+        lives: list[LiveRevision],
+        key: RecordKey,
+        old: StoredRecord | None,
+        new: StoredRecord,
+        links_before: list[AssociationLine],
+        links_after: list[AssociationLine],
+        today: date,
+    ) -> None:
+        """The record went from `old` to `new` (its properties, its existence, its links):
+        its own score, and what it contributes to each record linked before or after."""
+        labels_before = {(x.to_type, x.to_id): frozenset(x.labels) for x in links_before}
+        labels_after = {(x.to_type, x.to_id): frozenset(x.labels) for x in links_after}
+        wanted: list[tuple[LiveRevision, RecordKey]] = []
+        for live in lives:
+            if live.object_type == key[0]:
+                wanted.append((live, key))
+            wanted += [
+                (live, other)
+                for other in sorted(labels_before.keys() | labels_after.keys())
+                if other[0] == live.object_type
+            ]
         states = self.store.score_states(account, [(live.id, k) for live, k in wanted])
         shared_events = _EventsShared(self.store, account)
+        revived = new.visible and (old is None or not old.visible)
         for live, target in wanted:
             state = states.get((live.id, target))
             if target == key:
-                if state is not None:
-                    unit.write_state(live, key, state, None, today)
+                tally = None
+                if new.visible:
+                    tally = current_tally(
+                        self.store,
+                        account,
+                        live,
+                        key,
+                        state,
+                        today,
+                        new_record=True,
+                        revived=revived and old is not None,
+                    )
+                if tally is not None:
+                    names = referenced_properties(live.definition, live.segments)
+                    tally.properties = {
+                        k: v for k, v in new.record.properties.items() if k in names
+                    }
+                    tally.lists = new.record.lists
+                    for other in labels_before.keys() - labels_after.keys():
+                        # a link its deletion took while a newer change keeps it visible
+                        dropped = _share(
+                            live,
+                            self.store.stored_record(account, other),
+                            other,
+                            labels_before[other],
+                            shared_events(live, other),
+                        )
+                        compact(live.definition, dropped, today)
+                        tally.subtract(dropped)
+                if tally is not None or state is not None:
+                    unit.write_state(live, key, state, tally, today)
                 continue
-            labels = next(
-                frozenset(link.labels) for link in links if (link.to_type, link.to_id) == target
-            )
-            share = contribution(live.definition, record, labels, shared_events(live, key))
-            self._move(unit, account, live, target, state, share, Tally(), today)
+            history = shared_events(live, key)
+            before = _share(live, old, key, labels_before.get(target), history)
+            after = _share(live, new, key, labels_after.get(target), history)
+            self._move(unit, account, live, target, state, before, after, today)
+
+    def _association(
+        self,
+        account: str,
+        change: AssociationChanged,
+        lives: list[LiveRevision],
+        today: date,
+        at: datetime,
+    ) -> ScoreWrite:
+        line = change.line
+        cause = {"kind": "association", "summary": change.summary}
+        unit = ScoreWrite(self.store, account, at, cause)
+        ends = [(line.from_type, line.from_id), (line.to_type, line.to_id)]
+        records = {k: self.store.stored_record(account, k) for k in ends}
+        link = self.store.stored_link(account, line)
+        set_at = change_stamp(change)
+        if not link_change_applies(link, records.values(), set_at):
+            return unit  # older than the link's last change or than an end's deletion
+        old_labels = link.labels if link is not None else None
+        new_labels = None if change.removed else tuple(sorted(set(line.labels)))
+        stored = AssociationLine(*ends[0], *ends[1], new_labels or ())
+        was = link.stamp if link is not None else None
+        if new_labels is None:
+            unit.writes.remove_link(stored, was=was, stamp=set_at)
+        else:
+            unit.writes.set_link(stored, was=was, stamp=set_at, at=at)
+        if (old_labels is None and new_labels is None) or (
+            old_labels is not None and new_labels is not None and set(old_labels) == set(new_labels)
+        ):
+            return unit  # the register moves on; no score does
+        wanted = [(live, end) for end in ends for live in lives if live.object_type == end[0]]
+        states = self.store.score_states(account, [(live.id, end) for live, end in wanted])
+        shared_events = _EventsShared(self.store, account)
+        for live, end in wanted:
+            other = ends[1] if end == ends[0] else ends[0]
+            history = shared_events(live, other)
+            old = None if old_labels is None else frozenset(old_labels)
+            new = None if new_labels is None else frozenset(new_labels)
+            before = _share(live, records[other], other, old, history)
+            after = _share(live, records[other], other, new, history)
+            state = states.get((live.id, end))
+            self._move(unit, account, live, end, state, before, after, today)
         return unit
 
     def _move(
@@ -359,10 +385,12 @@ class IncrementalScorer:
         unit.write_state(live, target, state, tally, today)
 
     def _merge(self, account: str, change: RecordsMerged) -> Outcome:
-        """Each merged record's links and events move to the primary, then it is deleted: a
-        sequence of changes that are each idempotent, so a redelivered merge finishes the job."""
+        """Each merged record's links and events move to the primary, then it is deleted (its
+        tombstone names the primary, so its late events follow): a sequence of changes that are
+        each idempotent, so a redelivered merge finishes the job."""
         total = Outcome()
         primary = (change.object_type, change.primary)
+        merge_id = change.change_id or change_stamp(change)
         for merged_id in change.merged:
             merged = (change.object_type, merged_id)
             if merged == primary:
@@ -375,29 +403,42 @@ class IncrementalScorer:
                     account, AssociationLine(*primary, line.to_type, line.to_id)
                 )
                 labels = tuple(sorted(set(line.labels) | set(current or ())))
-                steps.append(
-                    AssociationChanged(AssociationLine(*primary, line.to_type, line.to_id, labels))
-                )
+                moved = AssociationLine(*primary, line.to_type, line.to_id, labels)
+                step_id = f"{merge_id}>{merged_id}>{line.to_type}/{line.to_id}"
+                steps.append(AssociationChanged(moved, False, change.occurred_at_ms, step_id))
             for event in self.store.events_of(account, merged):
-                steps.append(
-                    EventArrived(
-                        Event(
-                            event.id,
-                            event.type,
-                            event.occurred_at,
-                            primary[0],
-                            primary[1],
-                            event.properties,
-                        )
-                    )
-                )
-            steps.append(RecordDeleted(*merged))
+                steps.append(EventArrived(replace(event, object_id=primary[1])))
+            steps.append(
+                RecordDeleted(*merged, change.occurred_at_ms, f"{merge_id}>{merged_id}", primary[1])
+            )
             for step in steps:
                 outcome = self.apply(account, step)
                 total.written += outcome.written
                 total.history += outcome.history
                 total.status_changes += outcome.status_changes
         return total
+
+
+def counts(stored: StoredRecord | None) -> bool:
+    """Whether a record's events and properties count: it was never stored (links and events
+    can arrive before it), or it is visible — not while it is tombstoned."""
+    return stored is None or stored.visible
+
+
+def _share(
+    live: LiveRevision,
+    stored: StoredRecord | None,
+    key: RecordKey,
+    labels: frozenset[str] | None,
+    history: list[Event],
+) -> Tally:
+    """What a record contributes to a record linked to it with `labels` (None: not linked)."""
+    if labels is None:
+        return Tally()
+    if not counts(stored):
+        return contribution(live.definition, Record(*key), labels, [])
+    record = stored.record if stored is not None else Record(*key)
+    return contribution(live.definition, record, labels, history)
 
 
 class _EventsShared:

@@ -47,7 +47,7 @@ class Records:
             "id": record_id,
         }
         record = parse_request(parse_record, raw, "")
-        at_ms = int(datetime.now(UTC).timestamp() * 1000)
+        at_ms = _now_ms()
         self.scorer.apply(
             caller.account_id,
             PropertiesChanged(
@@ -79,12 +79,12 @@ class Records:
         caller.require_manage()
         if self.store.record(caller.account_id, key) is None:
             raise NotFound(f"no {key[0]} record {key[1]!r}")
-        self.scorer.apply(caller.account_id, RecordDeleted(*key))
+        self.scorer.apply(caller.account_id, RecordDeleted(*key, _now_ms()))
 
     def put_association(self, caller: Caller, body: Any) -> AssociationLine:
         caller.require_manage()
         line = parse_request(parse_association, body, "")
-        self.scorer.apply(caller.account_id, AssociationChanged(line))
+        self.scorer.apply(caller.account_id, AssociationChanged(line, False, _now_ms()))
         return line
 
     def delete_association(self, caller: Caller, body: Any) -> None:
@@ -92,7 +92,7 @@ class Records:
         line = parse_request(parse_association, body, "")
         if self.store.association_labels(caller.account_id, line) is None:
             raise NotFound("no such association")
-        self.scorer.apply(caller.account_id, AssociationChanged(line, removed=True))
+        self.scorer.apply(caller.account_id, AssociationChanged(line, True, _now_ms()))
 
     def put_events(self, caller: Caller, body: Any) -> dict[str, int]:
         """Store native events and score them (idempotent per owner and id: a duplicate is
@@ -106,3 +106,9 @@ class Records:
             for event in events
         )
         return {"received": len(events), "stored": stored, "duplicates": len(events) - stored}
+
+
+def _now_ms() -> int:
+    """When an API change happened: now (the records API's changes win over older webhooks,
+    lose to newer ones)."""
+    return int(datetime.now(UTC).timestamp() * 1000)

@@ -34,7 +34,7 @@ from healthscore.domain.tallies import (
     score_from_tallies,
 )
 from healthscore.domain.validation import parse_definition
-from healthscore.ports import ScoreStore, WriteRefused
+from healthscore.ports import ScoreStore, WriteRefused, record_neighbourhood
 
 T = TypeVar("T")
 
@@ -233,14 +233,21 @@ def current_tally(
     state: ScoreState | None,
     today: date,
     new_record: bool = False,
+    revived: bool = False,
 ) -> Tally | None:
     """The record's current tally: from its state, or rebuilt from what is stored (a new state,
     or one from an older revision). None: the record has no line, so no score (unless
-    `new_record`: the change being applied creates the line)."""
+    `new_record`: the change being applied creates the line; `revived`: it brings a tombstoned
+    record back, whose kept events count again)."""
     if state is not None and state.revision == live.revision and state.tallies:
         tally = decode_tally(state.tallies)
     else:
-        data = store.neighbourhood(account, key, contacts_events=live.object_type == "companies")
+        contacts_events = live.object_type == "companies"
+        data = (
+            record_neighbourhood(store, account, key, contacts_events, revived=True)
+            if revived
+            else store.neighbourhood(account, key, contacts_events=contacts_events)
+        )
         if not data.has_record(key) and not new_record:
             return None
         tally = build_tally(live.definition, data, data.record(key), live.segments)

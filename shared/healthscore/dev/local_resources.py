@@ -1,0 +1,124 @@
+"""The local stack's AWS resources as template.yaml declares them: tables and queues (with their
+redrive policies) created from the template, and SQS messages handed to handlers and settled
+the way Lambda's SQS event source does it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from healthscore.settings import QUEUES, Settings
+
+REGION = "us-east-1"
+LOCAL_RETRY_AFTER = 1  # seconds before a failed message is received again (AWS: the timeout)
+
+
+class _Loader(yaml.SafeLoader):
+    """CloudFormation short tags (!Ref, !GetAtt …) read as plain values."""
+
+
+def _short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    """`!GetAtt Queue.Arn` is kept (the local queues' redrive policies need it); others are
+    read as None."""
+    if suffix == "GetAtt" and isinstance(node, yaml.ScalarNode):
+        return {"Fn::GetAtt": loader.construct_scalar(node)}
+    return None
+
+
+_Loader.add_multi_constructor("!", _short_tag)
+
+
+def template_resources(template: Path, kind: str) -> dict[str, dict[str, Any]]:
+    document = yaml.load(template.read_text(), Loader=_Loader)
+    return {
+        name: resource.get("Properties") or {}
+        for name, resource in document["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def create_from_template(template: Path, prefix: str, dynamodb: Any, sqs: Any) -> Settings:
+    """Create the template's tables and queues; the settings that name them."""
+    existing = set(dynamodb.list_tables()["TableNames"])
+    for logical_id, properties in template_resources(template, "AWS::DynamoDB::Table").items():
+        name = f"{prefix}-{logical_id}"
+        if name in existing:
+            continue
+        request: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "KeySchema": properties["KeySchema"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if "GlobalSecondaryIndexes" in properties:
+            request["GlobalSecondaryIndexes"] = [
+                {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
+                for index in properties["GlobalSecondaryIndexes"]
+            ]
+        dynamodb.create_table(**request)
+        dynamodb.get_waiter("table_exists").wait(TableName=name)
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    queues = {}
+    declared = template_resources(template, "AWS::SQS::Queue")
+    for logical_id in declared:
+        queues[logical_id] = sqs.create_queue(QueueName=f"{prefix}-{logical_id}")["QueueUrl"]
+    for logical_id, properties in declared.items():  # the template's dead-letter queues
+        redrive = properties.get("RedrivePolicy")
+        if not redrive:
+            continue
+        target = str(redrive["deadLetterTargetArn"]["Fn::GetAtt"]).removesuffix(".Arn")
+        arn = sqs.get_queue_attributes(QueueUrl=queues[target], AttributeNames=["QueueArn"])
+        policy = {
+            "deadLetterTargetArn": arn["Attributes"]["QueueArn"],
+            "maxReceiveCount": str(redrive["maxReceiveCount"]),
+        }
+        sqs.set_queue_attributes(
+            QueueUrl=queues[logical_id], Attributes={"RedrivePolicy": json.dumps(policy)}
+        )
+    overrides = {field: queues[logical_id] for field, (_variable, logical_id) in QUEUES.items()}
+    return Settings.for_prefix(prefix, **overrides)
+
+
+def settle(sqs: Any, url: str, messages: list[dict[str, Any]], failed: set[str]) -> None:
+    """As Lambda's SQS event source: delete what succeeded; what failed is received again
+    (sooner than on AWS, so local runs do not wait out the visibility timeout) until the queue's
+    maxReceiveCount moves it to its dead-letter queue."""
+    done = [
+        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+        for i, m in enumerate(messages)
+        if m["MessageId"] not in failed
+    ]
+    if done:
+        sqs.delete_message_batch(QueueUrl=url, Entries=done)
+    retry = [
+        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": LOCAL_RETRY_AFTER}
+        for i, m in enumerate(messages)
+        if m["MessageId"] in failed
+    ]
+    if retry:
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=retry)
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:
+    arn = "arn:aws:sqs:us-east-1:000000000000:" + queue_url.rsplit("/", 1)[-1]
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
