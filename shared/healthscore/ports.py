@@ -145,6 +145,10 @@ class ChangeWrites(Protocol):
     def put_state(self, state: ScoreState) -> None:
         """Write the score state, if it is still at the version read."""
 
+    def mark_applied(self, stamp: str, definition_id: str, key: RecordKey) -> None:
+        """Record that the change stamped `stamp` was applied to this score state (a step of a
+        change too big for one transaction); refused if it already was."""
+
     def delete_state(self, state: ScoreState) -> None: ...
 
     def append_history(
@@ -191,6 +195,11 @@ class ScoreStore(AccountData, Protocol):
         """Write one state on its own, if it is still at the version read (else Conflict)."""
 
     def change_writes(self, account: str) -> ChangeWrites: ...
+
+    def applied_targets(
+        self, account: str, stamp: str, targets: list[tuple[str, RecordKey]]
+    ) -> set[tuple[str, RecordKey]]:
+        """Which of the score states the change stamped `stamp` was already applied to."""
 
     def history(
         self, account: str, definition_id: str, key: RecordKey, limit: int, cursor: str | None

@@ -282,9 +282,10 @@ def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_
                         sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
         scorer_function.scorer.cache_clear()
         dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
-    # Then failures were reported and redelivered, nothing went to the DLQ, no update was lost
+    # Then the faults were absorbed — throttled reads retried in place, throttled commits
+    # retried or redelivered — nothing went to the DLQ and no update was lost
+    print(f"{meter.faults_injected} faults injected; {reported_failures} changes redelivered")
     assert meter.faults_injected > 0
-    assert reported_failures > 0
     assert dead == []
     assert stored_scores(local_store, ACCOUNT, "health") == _batch_engine(
         local_store, tmp_path / "export", datetime.now(UTC)

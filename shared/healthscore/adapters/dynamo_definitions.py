@@ -12,6 +12,7 @@ from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.models import Model
 
 from healthscore.adapters.dynamo_tables import DefinitionItem, SegmentItem, Tables
+from healthscore.adapters.dynamo_writes import retry_throttled
 from healthscore.domain.errors import Conflict
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.ports import live_score, live_scores_in
@@ -58,9 +59,11 @@ class DynamoDefinitionStore:
 
     # -- definitions ---------------------------------------------------------------------------
 
+    @retry_throttled
     def definitions(self, account: str) -> list[StoredDefinition]:
         return [_definition(item) for item in self._definition_items(account)]
 
+    @retry_throttled
     def definition(self, account: str, definition_id: str) -> StoredDefinition | None:
         item = _get(self.tables.definitions, account, definition_id)
         return None if item is None else _definition(item)
@@ -133,11 +136,13 @@ class DynamoDefinitionStore:
         stored.updated_at = at
         self.save_definition(account, stored)
 
+    @retry_throttled
     def live_definition(
         self, account: str, definition_id: str
     ) -> tuple[dict[str, Any], int] | None:
         return live_score(self, account, definition_id)
 
+    @retry_throttled
     def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
         return live_scores_in(self, account)
 

@@ -30,8 +30,10 @@ from healthscore.adapters.dynamo_tables import (
 )
 from healthscore.adapters.dynamo_writes import (
     DynamoChangeWrites,
+    applied_key,
     association_keys,
     history_item,
+    retry_throttled,
     state_item,
     state_of,
 )
@@ -76,6 +78,17 @@ class DynamoStore(DynamoDefinitionStore):
             updated_at=now(),
         )
 
+    @retry_throttled
+    def applied_targets(
+        self, account: str, stamp: str, targets: list[tuple[str, RecordKey]]
+    ) -> set[tuple[str, RecordKey]]:
+        keys = {applied_key(stamp, d, k): (d, k) for d, k in targets}
+        found = self.tables.jobs.batch_get(
+            [(account, sk) for sk in keys], attributes_to_get=["pk", "sk"]
+        )
+        return {keys[item.sk] for item in found}
+
+    @retry_throttled
     def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None:
         """The record item as the scorer needs it (tombstones too): stamps and version."""
         item = _get(self.tables.records, account, join_key(*key))
@@ -90,15 +103,18 @@ class DynamoStore(DynamoDefinitionStore):
             item.merged_into,
         )
 
+    @retry_throttled
     def record(self, account: str, key: RecordKey) -> Record | None:
         item = _get(self.tables.records, account, join_key(*key))
         return None if item is None or item.tombstone else _record(item)
 
+    @retry_throttled
     def records(self, account: str, keys: Iterable[RecordKey]) -> list[Record]:
         wanted = sorted(set(keys))
         found = self.tables.records.batch_get([(account, join_key(*k)) for k in wanted])
         return sorted((_record(item) for item in found if not item.tombstone), key=lambda r: r.key)
 
+    @retry_throttled
     def tombstoned(self, account: str, keys: Iterable[RecordKey]) -> set[RecordKey]:
         wanted = sorted(set(keys))
         found = self.tables.records.batch_get(
@@ -117,6 +133,7 @@ class DynamoStore(DynamoDefinitionStore):
             )
         }
 
+    @retry_throttled
     def count_records(self, account: str, object_type: str) -> int:
         """How many records of a type the account has (a key-only query, no items returned)."""
         model = self.tables.records
@@ -142,6 +159,7 @@ class DynamoStore(DynamoDefinitionStore):
                     )
                 )
 
+    @retry_throttled
     def associations_of(self, account: str, key: RecordKey) -> list[AssociationLine]:
         model = self.tables.associations
         prefix = join_key(*key) + "#"
@@ -154,6 +172,7 @@ class DynamoStore(DynamoDefinitionStore):
             )
         ]
 
+    @retry_throttled
     def stored_links_of(self, account: str, key: RecordKey) -> list[tuple[AssociationLine, str]]:
         model = self.tables.associations
         return [
@@ -173,11 +192,13 @@ class DynamoStore(DynamoDefinitionStore):
             if (line.from_type, line.from_id) <= (line.to_type, line.to_id):
                 yield line
 
+    @retry_throttled
     def association_labels(self, account: str, line: AssociationLine) -> tuple[str, ...] | None:
         """The labels of the stored link between the line's two records; None when unlinked."""
         found = self.stored_link(account, line)
         return None if found is None else found.labels
 
+    @retry_throttled
     def stored_link(self, account: str, line: AssociationLine) -> StoredLink | None:
         item = _get(self.tables.associations, account, association_keys(line)[0])
         if item is None:
@@ -205,6 +226,7 @@ class DynamoStore(DynamoDefinitionStore):
                 deleted += 1
         return deleted
 
+    @retry_throttled
     def events_of(self, account: str, key: RecordKey) -> list[Event]:
         prefix = join_key(*key) + "#"
         return [
@@ -237,6 +259,7 @@ class DynamoStore(DynamoDefinitionStore):
     def segment_bodies(self, account: str) -> list[dict[str, Any]]:
         return [dict(s.body) for s in self.tables.segments.query(account)]
 
+    @retry_throttled
     def segment_list(self, account: str) -> list[Segment]:
         from healthscore.adapters.dataset_files import parse_segment
 
@@ -252,6 +275,7 @@ class DynamoStore(DynamoDefinitionStore):
 
     # -- scores and history --------------------------------------------------------------------
 
+    @retry_throttled
     def score(self, account: str, definition_id: str, key: RecordKey) -> ScoreState | None:
         item = _get(self.tables.scores, join_key(account, definition_id), join_key(*key))
         return None if item is None else state_of(item)
@@ -260,6 +284,7 @@ class DynamoStore(DynamoDefinitionStore):
         for item in self.tables.scores.query(join_key(account, definition_id)):
             yield state_of(item)
 
+    @retry_throttled
     def score_states(
         self, account: str, wanted: Iterable[tuple[str, RecordKey]]
     ) -> dict[tuple[str, RecordKey], ScoreState]:

@@ -7,6 +7,10 @@ before: a duplicate) or lost a race (retry with fresh reads)."""
 
 from __future__ import annotations
 
+import functools
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -43,6 +47,30 @@ THROTTLED = {
 def is_throttled(error: BaseException) -> bool:
     """A transient refusal worth retrying the whole change for (the change is idempotent)."""
     return isinstance(error, PynamoDBException) and error.cause_response_code in THROTTLED
+
+
+READ_RETRIES = 5  # a throttled read is tried again in place, with backoff, this many times
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def retry_throttled(read: F) -> F:
+    """A read that DynamoDB throttles is tried again where it failed (as the AWS SDK does),
+    rather than failing the whole change: a change that touches many records makes many reads,
+    and one throttled read must not cost all of them."""
+
+    @functools.wraps(read)
+    def retried(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(READ_RETRIES + 1):
+            try:
+                return read(*args, **kwargs)
+            except PynamoDBException as error:
+                if not is_throttled(error) or attempt == READ_RETRIES:
+                    raise
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return cast(F, retried)
 
 
 @dataclass
@@ -206,6 +234,21 @@ class DynamoChangeWrites:
             )
             self.transaction.puts.append((item, _link_condition(model, was)))
 
+    def mark_applied(self, stamp: str, definition_id: str, key: RecordKey) -> None:
+        """A marker in the jobs table, kept `TOMBSTONE_DAYS`; refused if it already exists."""
+        model = self.tables.jobs
+        at = datetime.now(UTC)
+        item = model(
+            self.account,
+            applied_key(stamp, definition_id, key),
+            kind="applied",
+            status="succeeded",
+            created_at=at,
+            updated_at=at,
+            expires_at=at + timedelta(days=TOMBSTONE_DAYS),
+        )
+        self.transaction.puts.append((item, model.pk.does_not_exist()))
+
     def put_state(self, state: ScoreState) -> None:
         """Write the score state, if it is still at the version read."""
         self.transaction.puts.append((state_item(self.tables, self.account, state), None))
@@ -239,6 +282,11 @@ class DynamoChangeWrites:
                 and refused.codes[index] == "ConditionalCheckFailed"
             )
             raise
+
+
+def applied_key(stamp: str, definition_id: str, key: RecordKey) -> str:
+    """The jobs-table sort key of a step marker (job ids never start with `#`)."""
+    return join_key("#applied", stamp, definition_id, *key)
 
 
 def _link_condition(model: type[AssociationItem], was: str | None) -> Condition:

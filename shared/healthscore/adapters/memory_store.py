@@ -55,6 +55,7 @@ class _Account:
         self.history: dict[str, dict[str, dict[str, Any]]] = {}  # pk → sk → entry
         self.links: dict[str, tuple[RecordKey, RecordKey, tuple[str, ...]]] = {}  # both ways
         self.link_stamps: dict[str, StoredLink] = {}  # both ways; removed links' tombstones
+        self.applied: set[tuple[str, str, RecordKey]] = set()  # (stamp, definition, record)
         self.events: dict[str, Event] = {}  # by join_key(type, id, event id)
         self.segments: dict[str, StoredSegment] = {}
         self.jobs: dict[str, Job] = {}
@@ -357,6 +358,13 @@ class MemoryStore(MemoryAccountData):
             for key in gone:
                 del states[key]
             return len(gone)
+
+    def applied_targets(
+        self, account: str, stamp: str, targets: list[tuple[str, RecordKey]]
+    ) -> set[tuple[str, RecordKey]]:
+        with self.lock:
+            applied = self._of(account).applied
+            return {t for t in targets if (stamp, *t) in applied}
 
     def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None:
         with self.lock:

@@ -83,6 +83,10 @@ class MemoryChangeWrites:
 
         self._add(holds, lambda data: self.store.put_link(data, line, stored))
 
+    def mark_applied(self, stamp: str, definition_id: str, key: RecordKey) -> None:
+        marker = (stamp, definition_id, key)
+        self._add(lambda data: marker not in data.applied, lambda data: data.applied.add(marker))
+
     def put_state(self, state: ScoreState) -> None:
         wanted = (state.definition_id, state.key)
         saved = _stored(state)

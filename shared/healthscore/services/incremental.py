@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from healthscore.domain.changes import (
     AssociationChanged,
@@ -64,6 +65,8 @@ from healthscore.services.score_writes import (
     until_committed,
 )
 
+T = TypeVar("T")
+LINKS_PER_STEP = 20  # links a deletion removes per step (each is stored both ways)
 MAX_MERGE_HOPS = 5  # an event for a record merged into one since merged: follow this far
 
 
@@ -88,26 +91,37 @@ class IncrementalScorer:
         if isinstance(change, RecordsMerged):
             return self._merge(account, change)
 
-        def attempt(n: int) -> Outcome:
-            outcome = self._plan(account, change, self.clock()).commit()
-            outcome.attempts = n
-            return outcome
+        total = Outcome()
+        more = True
+        while more:  # a deletion of a record with many links goes in steps, each retried
+            more = False
 
-        outcome = until_committed(
-            attempt,
-            sleep=self.sleep,
-            contention=f"{change.summary}: its records kept changing under it "
-            f"({MAX_ATTEMPTS} attempts)",
-            on_refused=lambda refused, n: (
-                Outcome(duplicate=True, attempts=n) if refused.duplicate else None
-            ),
-            throttle_retries=THROTTLE_RETRIES,
-        )
-        if outcome.duplicate:
-            return outcome
-        if self.publisher is not None and outcome.status_changes:
-            self.publisher.publish(outcome.status_changes)
-        return outcome
+            def attempt(n: int) -> Outcome:
+                nonlocal more
+                unit = self._plan(account, change, self.clock())
+                outcome = unit.commit()
+                outcome.attempts, more = n, unit.more
+                return outcome
+
+            outcome = until_committed(
+                attempt,
+                sleep=self.sleep,
+                contention=f"{change.summary}: its records kept changing under it "
+                f"({MAX_ATTEMPTS} attempts)",
+                on_refused=lambda refused, n: (
+                    Outcome(duplicate=True, attempts=n) if refused.duplicate else None
+                ),
+                throttle_retries=THROTTLE_RETRIES,
+            )
+            if outcome.duplicate:
+                return outcome
+            total.attempts = outcome.attempts
+            total.written += outcome.written
+            total.history += outcome.history
+            total.status_changes += outcome.status_changes
+            if self.publisher is not None and outcome.status_changes:
+                self.publisher.publish(outcome.status_changes)
+        return total
 
     # -- planning one attempt ------------------------------------------------------------------
 
@@ -115,14 +129,17 @@ class IncrementalScorer:
         today = utc_day(at)
         lives = self.revisions.of(account)
         if isinstance(change, EventArrived):
-            return self._event(account, change.event, lives, today, at)
-        if isinstance(change, PropertiesChanged):
-            return self._properties(account, change, lives, today, at)
-        if isinstance(change, AssociationChanged):
-            return self._association(account, change, lives, today, at)
-        if isinstance(change, RecordDeleted):
-            return self._deletion(account, change, lives, today, at)
-        raise TypeError(f"not a change: {change!r}")  # pragma: no cover - Change is closed
+            unit = self._event(account, change.event, lives, today, at)
+        elif isinstance(change, PropertiesChanged):
+            unit = self._properties(account, change, lives, today, at)
+        elif isinstance(change, AssociationChanged):
+            unit = self._association(account, change, lives, today, at)
+        elif isinstance(change, RecordDeleted):
+            unit = self._deletion(account, change, lives, today, at)
+        else:  # pragma: no cover - Change is closed
+            raise TypeError(f"not a change: {change!r}")
+        unit.stamp = change_stamp(change) + (f"#{unit.step}" if unit.step else "")
+        return unit
 
     def _event(
         self, account: str, event: Event, lives: list[LiveRevision], today: date, at: datetime
@@ -238,12 +255,26 @@ class IncrementalScorer:
         new = with_deletion(stored, key, deleted_at, change.merged_into)
         if new is None:
             return unit  # a later deletion is already stored
-        unit.writes.put_record(new, at)
         links = self.store.stored_links_of(account, key)
-        kept = [line for line, stamp in links if stamp > deleted_at]  # linked after the deletion
-        for line, stamp in links:
-            if stamp <= deleted_at:
+        going = [(line, stamp) for line, stamp in links if stamp <= deleted_at]
+        if len(going) > LINKS_PER_STEP:
+            # a step: some links go first (each step is what removing them would do); the
+            # record's tombstone comes with the last step, so a retry finds the rest
+            step = going[:LINKS_PER_STEP]
+            for line, stamp in step:
                 unit.writes.remove_link(line, was=stamp, stamp=None)
+            stepped = {line for line, _ in step}
+            before = [line for line, _ in links]
+            after = [line for line in before if line not in stepped]
+            same = stored or StoredRecord(Record(*key))
+            self._rescore_record(unit, account, lives, key, stored, same, before, after, today)
+            unit.more = True
+            unit.step = f"{step[0][0].to_type}/{step[0][0].to_id}"  # this step's own markers
+            return unit
+        unit.writes.put_record(new, at)
+        kept = [line for line, stamp in links if stamp > deleted_at]  # linked after the deletion
+        for line, stamp in going:
+            unit.writes.remove_link(line, was=stamp, stamp=None)
         before = [line for line, _ in links]
         self._rescore_record(unit, account, lives, key, stored, new, before, kept, today)
         return unit
@@ -391,22 +422,33 @@ class IncrementalScorer:
         total = Outcome()
         primary = (change.object_type, change.primary)
         merge_id = change.change_id or change_stamp(change)
+
+        def read(what: Callable[[], T]) -> T:  # throttled reads retried, as the steps are
+            return until_committed(
+                lambda _n: what(),
+                sleep=self.sleep,
+                contention=f"{change.summary}: reads kept failing",
+                throttle_retries=THROTTLE_RETRIES,
+            )
+
         for merged_id in change.merged:
             merged = (change.object_type, merged_id)
             if merged == primary:
                 continue
             steps: list[Change] = []
-            for line in self.store.associations_of(account, merged):
+            held = {
+                (line.to_type, line.to_id): line.labels
+                for line in read(lambda: self.store.associations_of(account, primary))
+            }
+            for line in read(lambda m=merged: self.store.associations_of(account, m)):  # type: ignore[misc]
                 if (line.to_type, line.to_id) == primary:
                     continue
-                current = self.store.association_labels(
-                    account, AssociationLine(*primary, line.to_type, line.to_id)
-                )
+                current = held.get((line.to_type, line.to_id))
                 labels = tuple(sorted(set(line.labels) | set(current or ())))
                 moved = AssociationLine(*primary, line.to_type, line.to_id, labels)
                 step_id = f"{merge_id}>{merged_id}>{line.to_type}/{line.to_id}"
                 steps.append(AssociationChanged(moved, False, change.occurred_at_ms, step_id))
-            for event in self.store.events_of(account, merged):
+            for event in read(lambda m=merged: self.store.events_of(account, m)):  # type: ignore[misc]
                 steps.append(EventArrived(replace(event, object_id=primary[1])))
             steps.append(
                 RecordDeleted(*merged, change.occurred_at_ms, f"{merge_id}>{merged_id}", primary[1])

@@ -35,6 +35,7 @@ from healthscore.domain.tallies import (
 )
 from healthscore.domain.validation import parse_definition
 from healthscore.ports import ScoreStore, WriteRefused, record_neighbourhood
+from healthscore.services.fan_out import PlannedWrites, Target, commit_planned
 
 T = TypeVar("T")
 
@@ -150,10 +151,18 @@ class ScoreWrite:
         cause: dict[str, Any],
         explain: Callable[[LiveRevision, list[dict[str, Any]]], str] | None = None,
     ) -> None:
-        self.account, self.at, self.cause = account, at, cause
+        self.store, self.account, self.at, self.cause = store, account, at, cause
         self.explain = explain
-        self.writes = store.change_writes(account)
-        self.outcome = Outcome()
+        self.writes = PlannedWrites()
+        self.stamp: str | None = None  # the change's stamp: lets a big change commit in steps
+        self.more = False  # a step of a change that goes on (a deletion of many links)
+        self.step = ""  # which step: its markers are its own
+        self._outcomes: dict[Target, Outcome] = {}
+
+    def _for(self, live: LiveRevision, key: RecordKey) -> Outcome:
+        """Writes and outcome from here on are this score state's."""
+        self.writes.target = (live.id, key)
+        return self._outcomes.setdefault((live.id, key), Outcome())
 
     def write_state(
         self,
@@ -164,6 +173,7 @@ class ScoreWrite:
         today: date,
     ) -> None:
         """Score `tally` and write the state (None, or out of scope: the state goes)."""
+        self._for(live, key)
         self.writes.require_live(live.id, live.revision)
         # the state's next version orders (and keeps apart) history entries of one instant
         sequence = (before.version or 0) + 1 if before is not None else 1
@@ -177,6 +187,7 @@ class ScoreWrite:
                 self.writes.delete_state(before)
                 removal = removal_entry(before, {**self.cause, "scope": "left"}, self.at)
                 self._history(live, key, removal, sequence)
+            self.writes.target = None
             return
         compact(definition, tally, today)
         result = score_from_tallies(definition, tally, today, live.segments)
@@ -192,6 +203,7 @@ class ScoreWrite:
     ) -> None:
         """Write a state already scored (by its tally, or by the batch engine with the tally
         that goes with it — or None: built from storage on the record's next change)."""
+        outcome = self._for(live, key)
         self.writes.require_live(live.id, live.revision)
         sequence = (before.version or 0) + 1 if before is not None else 1
         moved = moved_rules(before, new)
@@ -208,21 +220,32 @@ class ScoreWrite:
             at=self.at,
         )
         self.writes.put_state(state)
-        self.outcome.written += 1
+        outcome.written += 1
         if entry is not None:
             self._history(live, key, entry, sequence)
+        self.writes.target = None
 
     def _history(self, live: LiveRevision, key: RecordKey, entry: dict[str, Any], seq: int) -> None:
+        outcome = self._for(live, key)
         sequenced = {**entry, "sequence": seq}
         self.writes.append_history(live.id, key, self.at, sequenced)
-        self.outcome.history.append({**sequenced, "definition_id": live.id, "record": list(key)})
+        outcome.history.append({**sequenced, "definition_id": live.id, "record": list(key)})
         change = status_change(self.account, live.id, key, sequenced)
         if change is not None:
-            self.outcome.status_changes.append(change)
+            outcome.status_changes.append(change)
 
     def commit(self) -> Outcome:
-        self.writes.commit()
-        return self.outcome
+        """Commit the change (in steps when it is too big for one transaction); what the
+        states written now report."""
+        self.writes.target = None
+        committed = commit_planned(self.store, self.account, self.writes, self.stamp)
+        total = Outcome()
+        for target, outcome in self._outcomes.items():
+            if target in committed:
+                total.written += outcome.written
+                total.history += outcome.history
+                total.status_changes += outcome.status_changes
+        return total
 
 
 def current_tally(
