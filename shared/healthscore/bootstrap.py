@@ -45,13 +45,18 @@ def clock(settings: Settings) -> Clock:
 
 
 def incremental_scorer(settings: Settings, on: DynamoStore | None = None) -> IncrementalScorer:
-    return IncrementalScorer(
-        on or store(settings), EventBridgePublisher(settings), clock=clock(settings).now
-    )
+    """The scorer publishes nothing itself: its history entries reach EventBridge through the
+    history table's stream (functions/notify), so a crash after a commit loses nothing."""
+    return IncrementalScorer(on or store(settings), clock=clock(settings).now)
 
 
 def sweep(settings: Settings) -> Sweep:
-    return Sweep(store(settings), EventBridgePublisher(settings), clock=clock(settings).now)
+    return Sweep(store(settings), clock=clock(settings).now)
+
+
+def status_publisher(settings: Settings) -> EventBridgePublisher:
+    """`Health status changed` onto the account's bus (functions/notify)."""
+    return EventBridgePublisher(settings)
 
 
 def change_queue(settings: Settings) -> SqsChangeQueue:

@@ -146,3 +146,104 @@ def test_ssm_throttling_is_503_for_hubspot_to_retry_and_stores_nothing(served):
     # and once SSM answers again, the same delivery goes through
     status, reply = post(url, f"/webhooks/events?account={account}", secret, items)
     assert (status, reply["accepted"]) == (202, 0)  # portal 4242 is another account's
+
+
+OUTBOX_SCORE = {
+    "name": "NPS health",
+    "object_type": "companies",
+    "segments": ["seg-all-companies"],
+    "groups": [
+        {
+            "name": "NPS",
+            "kind": "property",
+            "max_points": 100,
+            "rules": [
+                {
+                    "object": "self",
+                    "points": 60,
+                    "conditions": [{"property": "nps_score", "operator": "gte", "value": 9}],
+                }
+            ],
+        }
+    ],
+    "thresholds": [
+        {"min": 0, "label": "At-risk", "color": "#d0021b"},
+        {"min": 50, "label": "Healthy", "color": "#2e9d5b"},
+    ],
+}
+
+
+def test_a_crash_after_the_commit_still_publishes_each_status_change_exactly_once(
+    served, monkeypatch
+):
+    from healthscore.services.incremental import IncrementalScorer
+
+    local, url = served
+    account = "outbox"
+    token = local.token(account)
+    secret = call(f"{url}/local/webhook-secret?account={account}", "POST")[1]["secret"]
+    # Given an EventBridge rule that collects every Health status changed into a queue
+    sqs, events = local.client("sqs"), local.client("events")
+    inbox = sqs.create_queue(QueueName="status-changes")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    pattern = {"source": ["healthscore"], "detail-type": ["Health status changed"]}
+    events.put_rule(Name="all-status-changes", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="all-status-changes", Targets=[{"Id": "inbox", "Arn": inbox_arn}])
+    # and a live score over two At-risk companies
+    segment = {"id": "seg-all-companies", "name": "All companies", "object_type": "companies"}
+    assert call(f"{url}/segments/seg-all-companies", "PUT", segment, token)[0] == 200
+    for company in ("a", "b"):
+        body = {"properties": {"nps_score": 3}}
+        assert call(f"{url}/records/companies/{company}", "PUT", body, token)[0] == 200
+    status, created = call(f"{url}/definitions", "POST", OUTBOX_SCORE, token)
+    assert status == 201, created
+    on = call(
+        f"{url}/definitions/{created['id']}/turn-on?version={created['version']}",
+        "POST",
+        None,
+        token,
+    )
+    assert on[0] == 202, on
+    call(f"{url}/local/drain", "POST")
+    # When both turn Healthy by webhook, and the scorer stops right after each first commit
+    crashed: set[str] = set()
+    real_apply = IncrementalScorer.apply
+
+    def apply_then_crash(self, account_id, change):
+        outcome = real_apply(self, account_id, change)
+        if change.summary not in crashed:
+            crashed.add(change.summary)
+            raise RuntimeError("injected: the function stopped after its commit")
+        return outcome
+
+    monkeypatch.setattr(IncrementalScorer, "apply", apply_then_crash)
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    items = [
+        {
+            "subscriptionType": "company.propertyChange",
+            "objectId": company,
+            "occurredAt": now_ms,
+            "eventId": n,
+            "propertyName": "nps_score",
+            "propertyValue": 10,
+        }
+        for n, company in enumerate(("a", "b"))
+    ]
+    status, reply = post(url, f"/webhooks/events?account={account}", secret, items)
+    assert (status, reply["accepted"]) == (202, 2), reply
+    local.drain()
+    monkeypatch.setattr(IncrementalScorer, "apply", real_apply)
+    # Then each change was redelivered after its crash, and each status change went out once
+    assert len(crashed) == 2
+    received: list[dict[str, Any]] = []
+    for _ in range(10):
+        got = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        received += [json.loads(m["Body"]) for m in got.get("Messages", [])]
+    details = [e["detail"] for e in received if e["detail"]["account_id"] == account]
+    assert sorted((d["record_id"], d["status_before"], d["status_after"]) for d in details) == [
+        ("a", "At-risk", "Healthy"),
+        ("b", "At-risk", "Healthy"),
+    ]
+    assert len({d["id"] for d in details}) == 2

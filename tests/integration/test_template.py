@@ -91,6 +91,7 @@ def test_every_function_has_its_code_and_least_privilege_policies():
     functions = _resources_of("AWS::Serverless::Function")
     assert sorted(functions) == [
         "ApiFunction",
+        "NotifyFunction",
         "RecomputeFunction",
         "ScorerFunction",
         "SweepFunction",
@@ -101,6 +102,18 @@ def test_every_function_has_its_code_and_least_privilege_policies():
         assert code.exists(), f"{name}: {code} is missing"
         for policy in function["Properties"]["Policies"]:
             assert isinstance(policy, dict), f"{name}: {policy} is not a scoped policy template"
+    # status changes leave only through the history table's stream (the outbox)
+    publishers = [
+        name
+        for name, function in functions.items()
+        if any("EventBridgePutEventsPolicy" in p for p in function["Properties"]["Policies"])
+    ]
+    assert publishers == ["NotifyFunction"]
+    history = _resources_of("AWS::DynamoDB::Table")["HistoryTable"]["Properties"]
+    assert history["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    events = functions["NotifyFunction"]["Properties"]["Events"]["History"]["Properties"]
+    assert events["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "OnFailure" in events["DestinationConfig"]
 
 
 def test_the_template_transforms_with_the_sam_translator(monkeypatch):

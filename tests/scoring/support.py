@@ -4,7 +4,7 @@ scored), a live score, and a clock the test moves."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -68,16 +68,6 @@ def publish_revision(
 ) -> None:
     """A new live revision, before its recompute has run."""
     store.put_live_definition(account, definition_id, raw, revision)
-
-
-@dataclass
-class Published:
-    """An EventBridge stand-in that keeps what was published."""
-
-    changes: list[Any] = field(default_factory=list)
-
-    def publish(self, changes: Any) -> None:
-        self.changes.extend(changes)
 
 
 def stored_scores(store: ScoreStore, account: str, definition_id: str) -> dict[str, Any]:

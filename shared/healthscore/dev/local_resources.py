@@ -53,6 +53,12 @@ def create_from_template(template: Path, prefix: str, dynamodb: Any, sqs: Any) -
             "KeySchema": properties["KeySchema"],
             "BillingMode": "PAY_PER_REQUEST",
         }
+        stream = properties.get("StreamSpecification")
+        if stream:
+            request["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": stream["StreamViewType"],
+            }
         if "GlobalSecondaryIndexes" in properties:
             request["GlobalSecondaryIndexes"] = [
                 {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}

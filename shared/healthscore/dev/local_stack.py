@@ -54,6 +54,7 @@ from healthscore.adapters.dynamodb_local import DynamoDBLocal, DynamoDBLocalMiss
 from healthscore.adapters.gateway_events import gateway_event
 from healthscore.adapters.webhooks import WebhookRefused, check_account
 from healthscore.dev.local_resources import REGION, create_from_template, settle, sqs_event
+from healthscore.dev.local_streams import StreamReader, wait_for
 from healthscore.domain.plans import Plan
 from healthscore.services.recompute import run_job
 from healthscore.settings import Settings
@@ -105,6 +106,7 @@ class LocalStack:
     stoppers: list[Callable[[], None]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     prefix: str = "healthscore-local"
+    history_stream: StreamReader | None = None
     _sweep_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -324,6 +326,8 @@ class LocalStack:
         threading.Thread(target=self._run_jobs, daemon=True).start()
         for instance in range(SCORERS):
             threading.Thread(target=self._drain_changes, args=(instance,), daemon=True).start()
+        self.history_stream = self._history_stream()
+        threading.Thread(target=self.history_stream.run, daemon=True).start()
         threading.Thread(target=self._sweep_now_and_then, daemon=True).start()
         return self.server
 
@@ -349,6 +353,27 @@ class LocalStack:
                 failed = {m["MessageId"] for m in messages}
             settle(sqs, url, messages, failed)
 
+    def _history_stream(self) -> StreamReader:
+        """The history table's stream → the real notify handler (as on AWS)."""
+        import boto3
+
+        notify = load_handler(self.root, "notify")
+        notify.publisher.cache_clear()
+        credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        endpoint = self.settings.dynamodb_endpoint
+        dynamodb = boto3.client(
+            "dynamodb", region_name=REGION, endpoint_url=endpoint, **credentials
+        )
+        streams = boto3.client(
+            "dynamodbstreams", region_name=REGION, endpoint_url=endpoint, **credentials
+        )
+        return StreamReader(
+            dynamodb,
+            streams,
+            self.settings.history_table,
+            lambda event: notify.lambda_handler(event, LocalLambdaContext()),
+        )
+
     def drain(self, timeout: float = 60.0, jobs: bool = False) -> None:
         """Wait until the changes queue (and with `jobs`, the recompute queue) is empty and
         nothing is in flight: every change (and job) sent so far is applied."""
@@ -364,6 +389,8 @@ class LocalStack:
                 attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)
                 busy |= any(int(attributes["Attributes"].get(n, 0)) for n in names)
             if not busy:
+                if self.history_stream is not None:  # and their status changes are out
+                    wait_for(self.history_stream, 2, max(deadline - time.monotonic(), 1.0))
                 return
             time.sleep(0.1)
         raise TimeoutError(f"the local queues did not drain in {timeout:.0f} s")
@@ -416,6 +443,8 @@ class LocalStack:
         return {k: v for k, v in self.queue_depths().items() if "DeadLetter" in k}
 
     def stop(self) -> None:
+        if self.history_stream is not None:
+            self.history_stream.stop()
         if self.server is not None:
             server, self.server = self.server, None
             server.shutdown()

@@ -67,6 +67,7 @@ class StatusChange:
     status_after: str | None
     at: str
     cause: dict[str, Any]
+    id: str = ""  # the history entry's key: the same change delivered twice has the same id
 
     def detail(self) -> dict[str, Any]:
         return asdict(self)

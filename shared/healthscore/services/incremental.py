@@ -16,7 +16,9 @@ DynamoDB transaction. So:
 - a state written under an older revision, or missing, is rebuilt from the stored
   neighbourhood (one-off, O(that record's history)); afterwards each event costs O(1) requests.
 
-Status changes are published (EventBridge `Health status changed`) after the commit.
+Status changes reach EventBridge (`Health status changed`) from the history entries committed
+with the states (the history table's stream, functions/notify): none lost in a crash after the
+commit, none repeated by a redelivery.
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ from healthscore.services.score_writes import (
     LiveRevision,
     LiveRevisions,
     Outcome,
-    Publisher,
     ScoreWrite,
     current_tally,
     until_committed,
@@ -76,18 +77,17 @@ class IncrementalScorer:
     def __init__(
         self,
         store: ScoreStore,
-        publisher: Publisher | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
         self.revisions = LiveRevisions(store)
-        self.publisher = publisher
         self.clock = clock
         self.sleep = sleep
 
     def apply(self, account: str, change: Change) -> Outcome:
-        """Apply the change (retrying lost races); publish the status changes it caused."""
+        """Apply the change (retrying lost races). The status changes it caused are in the
+        outcome, and reach EventBridge from the history entries it committed (functions/notify)."""
         if isinstance(change, RecordsMerged):
             return self._merge(account, change)
 
@@ -119,8 +119,6 @@ class IncrementalScorer:
             total.written += outcome.written
             total.history += outcome.history
             total.status_changes += outcome.status_changes
-            if self.publisher is not None and outcome.status_changes:
-                self.publisher.publish(outcome.status_changes)
         return total
 
     # -- planning one attempt ------------------------------------------------------------------

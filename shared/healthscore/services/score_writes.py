@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from healthscore.adapters.dynamo_writes import is_throttled
 from healthscore.domain.dataset import Record, RecordKey, Segment
@@ -43,10 +43,6 @@ PARSED_REVISIONS = 256  # parsed live revisions kept per scorer
 MAX_ATTEMPTS = 25  # lost races for the same records before the queue redelivers the change
 
 THROTTLE_RETRIES = 3  # throttled reads/writes retried here before the queue redelivers it
-
-
-class Publisher(Protocol):
-    def publish(self, changes: Sequence[StatusChange]) -> None: ...
 
 
 class ScoringContention(RuntimeError):

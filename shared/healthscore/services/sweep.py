@@ -22,7 +22,6 @@ from healthscore.ports import ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
     LiveRevision,
     LiveRevisions,
-    Publisher,
     ScoreWrite,
     current_tally,
     until_committed,
@@ -44,13 +43,11 @@ class Sweep:
     def __init__(
         self,
         store: ScoreStore,
-        publisher: Publisher | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
         self.revisions = LiveRevisions(store)
-        self.publisher = publisher
         self.clock = clock
         self.sleep = sleep
 
@@ -108,8 +105,6 @@ class Sweep:
             summary.rescored += 1
             summary.changed += len(outcome.history)
             summary.status_changes += len(outcome.status_changes)
-            if self.publisher is not None and outcome.status_changes:
-                self.publisher.publish(outcome.status_changes)
 
         def read_again(_refused: WriteRefused, _n: int) -> None:
             nonlocal item

@@ -1,0 +1,61 @@
+"""Status changes out: the history table's stream → `Health status changed` on EventBridge.
+
+The transactional outbox: a history entry is committed with the score state it records, and its
+stream record is delivered here (DynamoDB Streams event source, new items only) — so a status
+change is published if and only if it was committed, whatever stops between the commit and the
+publish. Powertools `BatchProcessor` with `ReportBatchItemFailures`: a record that cannot be
+published is retried from there (bisected, then its batch goes to the notify DLQ). Each event's
+`id` is its history entry's key: a consumer that must not act twice drops a repeated id (a
+retried batch may publish a record again).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from healthscore import bootstrap
+from healthscore.adapters.event_bus import EventBridgePublisher
+from healthscore.adapters.history_stream import status_change_of
+from healthscore.settings import Settings
+
+logger = Logger(service="healthscore-notify")
+tracer = Tracer(service="healthscore-notify")
+metrics = Metrics(namespace="healthscore", service="notify")
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@functools.cache
+def publisher() -> EventBridgePublisher:
+    return bootstrap.status_publisher(Settings.from_environment())
+
+
+@tracer.capture_method
+def publish(record: DynamoDBRecord) -> None:
+    image = record.dynamodb.new_image if record.dynamodb is not None else None
+    if not image:
+        return  # not a new history entry (the event source filters these out already)
+    change = status_change_of(image)
+    if change is None:
+        return  # the score moved, the status did not
+    publisher().publish([change])
+    metrics.add_metric(name="StatusChangesPublished", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=publish, processor=processor, context=context
+    )
