@@ -15,6 +15,7 @@ from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.event_bus import EventBridgePublisher
 from healthscore.adapters.job_queue import SqsJobStarter
 from healthscore.adapters.webhook_secrets import WebhookSecrets
+from healthscore.ports import HealthScoreStore
 from healthscore.services.definitions import Definitions
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.records import Records
@@ -44,10 +45,10 @@ def clock(settings: Settings) -> Clock:
     return Clock(settings.clock_file)
 
 
-def incremental_scorer(settings: Settings, on: DynamoStore | None = None) -> IncrementalScorer:
+def incremental_scorer(settings: Settings) -> IncrementalScorer:
     """The scorer publishes nothing itself: its history entries reach EventBridge through the
     history table's stream (functions/notify), so a crash after a commit loses nothing."""
-    return IncrementalScorer(on or store(settings), clock=clock(settings).now)
+    return IncrementalScorer(store(settings), clock=clock(settings).now)
 
 
 def sweep(settings: Settings) -> Sweep:
@@ -77,13 +78,15 @@ def exports(settings: Settings) -> ExportStorage | None:
     return S3Exports(settings.export_bucket, "exports", client("s3", settings))
 
 
-def api_use_cases(settings: Settings) -> ApiUseCases:
-    shared = store(settings)
+def api_use_cases(settings: Settings, on: HealthScoreStore | None = None) -> ApiUseCases:
+    """The API's use cases over the deployment's tables (or `on`: another store that keeps the
+    same ports, e.g. the in-memory one the API tests run on)."""
+    shared = on or store(settings)
     definitions = Definitions(shared, SqsJobStarter(settings))
     return ApiUseCases(
         segments=Segments(shared),
         definitions=definitions,
-        records=Records(shared, incremental_scorer(settings, on=shared)),
+        records=Records(shared, IncrementalScorer(shared, clock=clock(settings).now)),
         views=ScoreViews(shared, definitions),
         clock=clock(settings),
     )

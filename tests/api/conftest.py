@@ -1,8 +1,10 @@
-"""The API under test, on moto (fast) and on DynamoDB Local (the real emulator).
+"""The API under test: the real handler and its use cases, on the in-memory store (fast) and on
+DynamoDB Local (the real emulator).
 
-Every test in tests/api runs on moto in `make test` and on DynamoDB Local in `make soak`.
-Tables are created from the same models the code uses; tests/integration/test_template.py pins
-those models to template.yaml.
+Every test in tests/api runs on the in-memory store in `make test` and on DynamoDB Local in
+`make soak` (tests/contract holds the two stores, and moto, to the same behaviour). SQS is
+moto's. Tables are created from the same models the code uses; tests/integration/test_template.py
+pins those models to template.yaml.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import pytest
 
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
+from healthscore.adapters.memory_store import MemoryStore
+from healthscore.ports import HealthScoreStore
 from healthscore.settings import Settings
 from tests.api.client import ApiClient, load_function
 from tests.local_dynamodb import dynamodb_local_endpoint
@@ -28,7 +32,7 @@ from tests.local_dynamodb import dynamodb_local_endpoint
 class Stack:
     api: ModuleType
     settings: Settings
-    store: DynamoStore
+    store: HealthScoreStore
     sqs: Any
 
     def admin(self, account: str, **kwargs: Any) -> ApiClient:
@@ -59,11 +63,13 @@ def _environment(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 
-# Every API test on moto in make test, and again on DynamoDB Local in make soak; the tests that
-# need DynamoDB's own guarantees (concurrent edits) ask for DynamoDB Local themselves.
-@pytest.fixture(params=["moto", pytest.param("dynamodb-local", marks=pytest.mark.soak)])
+# Every API test on the in-memory store in make test, and again on DynamoDB Local in make soak;
+# the tests that need DynamoDB's own guarantees (concurrent edits) ask for DynamoDB Local.
+@pytest.fixture(params=["memory", pytest.param("dynamodb-local", marks=pytest.mark.soak)])
 def stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     from moto import mock_aws
+
+    from healthscore import bootstrap
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -79,11 +85,21 @@ def stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
         )
         _environment(monkeypatch, settings)
         tables = Tables.bind(settings)
-        tables.create_missing()
+        store: HealthScoreStore
+        if endpoint:
+            tables.create_missing()
+            store = DynamoStore(tables)
+        else:  # every function the tests load composes its use cases on the same memory store
+            store = MemoryStore()
+            composed = bootstrap.api_use_cases
+            monkeypatch.setattr(bootstrap, "store", lambda _settings: store)
+            monkeypatch.setattr(
+                bootstrap, "api_use_cases", lambda s, on=None: composed(s, on=on or store)
+            )
         api = load_function("api")
         api.use_cases.cache_clear()
         try:
-            yield Stack(api, settings, DynamoStore(tables), sqs)
+            yield Stack(api, settings, store, sqs)
         finally:
             api.use_cases.cache_clear()
             if endpoint:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from healthscore.adapters.dataset_files import read_dataset
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
@@ -67,15 +69,23 @@ def _wait_for_job(url: str, token: str, job_id: str) -> None:
     raise AssertionError("the turn-on job did not finish")
 
 
+@pytest.mark.parametrize(
+    "companies",
+    [
+        pytest.param(4, id="4-companies"),
+        pytest.param(12, id="12-companies", marks=pytest.mark.soak),
+    ],
+)
 def test_signed_webhooks_shuffled_and_duplicated_then_swept_equal_the_batch_engine(
-    served, tmp_path
+    served, tmp_path, companies
 ):
     local, url = served
-    account, token = "replay", local.token("replay")
+    account = f"replay-{companies}"
+    token = local.token(account)
     secret = call(f"{url}/local/webhook-secret?account={account}", "POST")[1]["secret"]
     # Given a sample portfolio ending today: records, links and segments sent through the API
     folder = tmp_path / "portfolio"
-    generate_portfolio(folder, 8, seed=21, until=local.clock.now().date())
+    generate_portfolio(folder, companies, seed=21, until=local.clock.now().date())
     data = read_dataset(folder)
     for line in (folder / "segments.jsonl").read_text().splitlines():
         segment = json.loads(line)

@@ -223,7 +223,7 @@ def local_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStore]:
 @pytest.mark.parametrize(
     ("company_links", "contact_links"),
     [
-        pytest.param(120, 40, id="120-and-2x40-links"),
+        pytest.param(60, 25, id="60-and-2x25-links"),
         pytest.param(2_000, 500, id="2000-and-2x500-links", marks=pytest.mark.soak),
     ],
 )
