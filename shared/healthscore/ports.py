@@ -67,6 +67,11 @@ class AccountData(Protocol):
     def stored_links_of(self, account: str, key: RecordKey) -> list[tuple[AssociationLine, str]]:
         """The record's links (from its side) with the stamp of each one's register."""
 
+    def link_registers_of(
+        self, account: str, key: RecordKey
+    ) -> list[tuple[AssociationLine, StoredLink]]:
+        """Every link register the record holds (from its side): links and removals' tombstones."""
+
     def tombstoned(self, account: str, keys: Iterable[RecordKey]) -> set[RecordKey]:
         """Which of the records are tombstoned (deleted, not back since): their events are kept
         but do not count."""
@@ -141,6 +146,12 @@ class ChangeWrites(Protocol):
     def remove_link(self, line: AssociationLine, was: str | None, stamp: str | None) -> None:
         """Both directions become a tombstone with `stamp` (None: go entirely), if the link's
         register still has the stamp read (`was`)."""
+
+    def hide_link(
+        self, line: AssociationLine, was: str | None, deleted: str, stamp: str | None = None
+    ) -> None:
+        """Both directions hidden by their end's deletion stamped `deleted` (labels kept, and
+        the stamp read unless `stamp` is given), if the register still has the stamp read."""
 
     def put_state(self, state: ScoreState) -> None:
         """Write the score state, if it is still at the version read."""

@@ -202,7 +202,7 @@ def test_a_tombstoned_record_is_kept_for_the_scorer_and_hidden_from_every_reader
     _commit(store, account, ("put_record", visible, AT))
     store.put_event(account, Event("e1", "meeting_booked", AT, *key))
     version = store.stored_record(account, key).version  # type: ignore[union-attr]
-    tombstone = StoredRecord(Record(*key), {}, version, alive, deleted, "p0")
+    tombstone = StoredRecord(Record(*key), {}, version, alive, deleted)
     _commit(store, account, ("put_record", tombstone, AT))
     # Then the scorer reads the tombstone with its stamps
     stored = store.stored_record(account, key)
@@ -211,7 +211,7 @@ def test_a_tombstoned_record_is_kept_for_the_scorer_and_hidden_from_every_reader
         False,
         alive,
         deleted,
-        "p0",
+        None,
     )
     # and no reader of records sees it; its event is kept but the dataset does not count it
     assert store.record(account, key) is None
@@ -223,11 +223,17 @@ def test_a_tombstoned_record_is_kept_for_the_scorer_and_hidden_from_every_reader
     assert [e.id for e in store.events_of(account, key)] == ["e1"]
     assert store.dataset(account).event_count == 0
     # until a later change brings it back
-    back = StoredRecord(Record(*key), {}, stored.version, stamp(3000, "c"), deleted, "p0")
+    back = StoredRecord(Record(*key), {}, stored.version, stamp(3000, "c"), deleted)
     _commit(store, account, ("put_record", back, AT))
     assert store.record(account, key) == Record(*key)
     assert store.tombstoned(account, [key]) == set()
     assert store.dataset(account).event_count == 1
+    # while a record merged into another stays a tombstone, whatever is newer, and says where
+    version = store.stored_record(account, key).version  # type: ignore[union-attr]
+    merged = StoredRecord(Record(*key), {}, version, stamp(4000, "d"), deleted, "p0")
+    _commit(store, account, ("put_record", merged, AT))
+    assert store.record(account, key) is None
+    assert store.stored_record(account, key).merged_into == "p0"  # type: ignore[union-attr]
 
 
 def test_states_and_their_removal_follow_the_due_index(store: ScoreStore, account: str):
@@ -265,3 +271,22 @@ def test_history_is_newest_first_in_pages_and_cursors_stay_in_their_record(
     assert [e["after"] for e in third] == [0]
     with pytest.raises(InvalidRequest):  # a cursor into another record's history
         store.history(account, "health", ("companies", "c2"), 2, cursor)
+
+
+def test_a_hidden_link_keeps_its_labels_for_the_scorer_and_no_reader_sees_it(
+    store: ScoreStore, account: str
+):
+    line = AssociationLine("companies", "c1", "contacts", "p1", ("Champion",))
+    t1, deleted = stamp(1000, "a"), stamp(2000, "b")
+    _commit(store, account, ("set_link", line, None, t1, AT))
+    _commit(store, account, ("hide_link", line, t1, deleted))
+    assert store.associations_of(account, ("companies", "c1")) == []
+    assert store.stored_links_of(account, ("contacts", "p1")) == []
+    assert store.association_labels(account, line) is None
+    assert store.stored_link(account, line) == StoredLink(("Champion",), t1, deleted)
+    assert store.link_registers_of(account, ("contacts", "p1")) == [
+        (
+            AssociationLine("contacts", "p1", "companies", "c1", ("Champion",)),
+            StoredLink(("Champion",), t1, deleted),
+        )
+    ]

@@ -2,12 +2,9 @@
 scores depend only on which changes arrived, never on their order (last writer wins by
 occurredAt per fact, ties by the change's id; tombstones for deletions and link removals).
 
-A random change log — property changes, creations, restores, deletions, link additions,
-relabellings and removals, engagements — applied in a random permutation with random
+A random change log — property changes, creations, restores, deletions, merges, link
+additions, relabellings and removals, engagements — applied in a random permutation with random
 duplicates must leave exactly what the same log applied sorted by (occurredAt, id) leaves.
-Merges are not in the log: a merge moves the links and events the merged record has when it
-is applied, so a link change of the merged record that arrives after the merge but happened
-before it is not carried over (docs/decisions.md says so).
 """
 
 from __future__ import annotations
@@ -32,6 +29,7 @@ from healthscore.domain.changes import (
     EventArrived,
     PropertiesChanged,
     RecordDeleted,
+    RecordsMerged,
 )
 from healthscore.domain.dataset import AssociationLine, Event
 from healthscore.domain.ordering import change_stamp
@@ -100,7 +98,8 @@ def change_logs(draw: st.DrawFn) -> list[Change]:
     for n in range(count):
         at = BASE_MS + draw(st.integers(0, 12))
         change_id = f"x{n}"
-        kind = draw(st.sampled_from(["property", "create", "delete", "link", "unlink", "event"]))
+        kinds = ["property", "create", "delete", "merge", "link", "unlink", "event"]
+        kind = draw(st.sampled_from(kinds))
         company, contact = draw(st.sampled_from(COMPANIES)), draw(st.sampled_from(CONTACTS))
         on_company = draw(st.booleans())
         record = ("companies", company) if on_company else ("contacts", contact)
@@ -115,6 +114,11 @@ def change_logs(draw: st.DrawFn) -> list[Change]:
             log.append(PropertiesChanged(*record, {}, at, created=True, change_id=change_id))
         elif kind == "delete":
             log.append(RecordDeleted(*record, at, change_id))
+        elif kind == "merge":
+            # survivors are never merged away (HubSpot cannot merge into a record it removed)
+            primary, others = ("c1", ["c2"]) if on_company else ("p1", ["p2", "p3"])
+            merged = draw(st.sampled_from(others))
+            log.append(RecordsMerged(record[0], primary, (merged,), at, change_id))
         elif kind in ("link", "unlink"):
             labels = tuple(draw(st.sets(st.sampled_from(["Champion", "Billing"]))))
             line = AssociationLine("companies", company, "contacts", contact, tuple(sorted(labels)))
@@ -262,7 +266,7 @@ def _fixed_log(rng: random.Random) -> list[Change]:
         at = BASE_MS + rng.randint(0, 12)
         company, contact = rng.choice(COMPANIES), rng.choice(CONTACTS)
         record = ("companies", company) if rng.random() < 0.5 else ("contacts", contact)
-        kind = rng.choice(["property", "create", "delete", "link", "unlink", "event"])
+        kind = rng.choice(["property", "create", "delete", "merge", "link", "unlink", "event"])
         if kind == "property":
             value: dict[str, Any] = (
                 {"nps_score": rng.choice([3, 9, 10, None])}
@@ -274,6 +278,9 @@ def _fixed_log(rng: random.Random) -> list[Change]:
             log.append(PropertiesChanged(*record, {}, at, created=True, change_id=f"x{n}"))
         elif kind == "delete":
             log.append(RecordDeleted(*record, at, f"x{n}"))
+        elif kind == "merge":
+            primary, others = ("c1", ["c2"]) if record[0] == "companies" else ("p1", ["p2", "p3"])
+            log.append(RecordsMerged(record[0], primary, (rng.choice(others),), at, f"x{n}"))
         elif kind in ("link", "unlink"):
             labels = tuple(sorted(rng.sample(["Champion", "Billing"], rng.randint(0, 2))))
             line = AssociationLine("companies", company, "contacts", contact, labels)

@@ -184,6 +184,16 @@ class DynamoStore(DynamoDefinitionStore):
             )
         ]
 
+    @retry_throttled
+    def link_registers_of(
+        self, account: str, key: RecordKey
+    ) -> list[tuple[AssociationLine, StoredLink]]:
+        model = self.tables.associations
+        registers = []
+        for item in model.query(account, model.sk.startswith(join_key(*key) + "#")):
+            registers.append((_association(item), _register(item)))
+        return registers
+
     def all_associations(self, account: str) -> Iterator[AssociationLine]:
         """Each link once (the direction stored with the smaller key)."""
         model = self.tables.associations
@@ -196,15 +206,14 @@ class DynamoStore(DynamoDefinitionStore):
     def association_labels(self, account: str, line: AssociationLine) -> tuple[str, ...] | None:
         """The labels of the stored link between the line's two records; None when unlinked."""
         found = self.stored_link(account, line)
-        return None if found is None else found.labels
+        return None if found is None or not found.visible else found.labels
 
     @retry_throttled
     def stored_link(self, account: str, line: AssociationLine) -> StoredLink | None:
         item = _get(self.tables.associations, account, association_keys(line)[0])
         if item is None:
             return None
-        labels = None if item.removed else tuple(str(v) for v in item.labels or [])
-        return StoredLink(labels, item.stamp or "")
+        return _register(item)
 
     def event_item(self, account: str, event: Event) -> EventItem:
         return self.tables.events(
@@ -356,6 +365,12 @@ class DynamoStore(DynamoDefinitionStore):
         )
         entries = [item.entry for item in result]
         return entries, encode_cursor(result.last_evaluated_key)
+
+
+def _register(item: AssociationItem) -> StoredLink:
+    hidden = item.hidden_at or ""
+    labels = tuple(str(v) for v in item.labels or [])
+    return StoredLink(None if item.removed and not hidden else labels, item.stamp or "", hidden)
 
 
 def _pair(sk: str) -> RecordKey:

@@ -126,6 +126,7 @@ class AssociationItem(_Keyed):
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     stamp = UnicodeAttribute(null=True)  # of the change that last set or removed the link
     removed = BooleanAttribute(null=True)  # a removed link's tombstone: readers skip it
+    hidden_at = UnicodeAttribute(null=True)  # hidden by an end's deletion (also `removed`)
     expires_at = TTLAttribute(null=True)  # tombstones only
     updated_at = UTCDateTimeAttribute()
 

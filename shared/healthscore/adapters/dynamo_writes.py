@@ -249,6 +249,26 @@ class DynamoChangeWrites:
         )
         self.transaction.puts.append((item, model.pk.does_not_exist()))
 
+    def hide_link(
+        self, line: AssociationLine, was: str | None, deleted: str, stamp: str | None = None
+    ) -> None:
+        """Both directions skipped by readers (labels and stamp kept for a merge), if the
+        register still has the stamp read."""
+        model = self.tables.associations
+        at = datetime.now(UTC)
+        for sk in association_keys(line):
+            item = model(
+                self.account,
+                sk,
+                labels=list(line.labels),
+                stamp=(stamp if stamp is not None else was) or None,
+                removed=True,
+                hidden_at=deleted,
+                expires_at=at + timedelta(days=TOMBSTONE_DAYS),
+                updated_at=at,
+            )
+            self.transaction.puts.append((item, _link_condition(model, was)))
+
     def put_state(self, state: ScoreState) -> None:
         """Write the score state, if it is still at the version read."""
         self.transaction.puts.append((state_item(self.tables, self.account, state), None))

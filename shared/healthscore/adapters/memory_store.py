@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dataset_files import parse_segment
-from healthscore.adapters.dynamo_tables import join_key
+from healthscore.adapters.dynamo_tables import join_key, split_key
 from healthscore.adapters.memory_writes import MemoryChangeWrites, _copy, _stored, _version_of
 from healthscore.domain.dataset import (
     AssociationLine,
@@ -135,7 +135,7 @@ class MemoryAccountData:
                 data.link_stamps.pop(sk, None)
             else:
                 data.link_stamps[sk] = stored
-            if stored is None or stored.labels is None:
+            if stored is None or not stored.visible or stored.labels is None:
                 data.links.pop(sk, None)
             else:
                 data.links[sk] = (a, b, tuple(str(v) for v in stored.labels))
@@ -169,6 +169,20 @@ class MemoryAccountData:
             (line, data.link_stamps[join_key(*key, line.to_type, line.to_id)].stamp)
             for line in self.associations_of(account, key)
         ]
+
+    def link_registers_of(
+        self, account: str, key: RecordKey
+    ) -> list[tuple[AssociationLine, StoredLink]]:
+        prefix = join_key(*key) + "#"
+        stamps = self._of(account).link_stamps
+        registers = []
+        for sk in sorted(stamps):
+            if sk.startswith(prefix):
+                _a, _b, to_type, to_id = split_key(sk)
+                stored = stamps[sk]
+                line = AssociationLine(*key, to_type, to_id, stored.labels or ())
+                registers.append((line, stored))
+        return registers
 
     def tombstoned(self, account: str, keys: Iterable[RecordKey]) -> set[RecordKey]:
         stored = self._of(account).stored

@@ -72,6 +72,12 @@ class MemoryChangeWrites:
     def remove_link(self, line: AssociationLine, was: str | None, stamp: str | None) -> None:
         self._link(line, was, None if stamp is None else StoredLink(None, stamp))
 
+    def hide_link(
+        self, line: AssociationLine, was: str | None, deleted: str, stamp: str | None = None
+    ) -> None:
+        kept = stamp if stamp is not None else (was or "")
+        self._link(line, was, StoredLink(tuple(line.labels), kept, deleted))
+
     def _link(self, line: AssociationLine, was: str | None, stored: StoredLink | None) -> None:
         """The link's register set to `stored` if it still has the stamp read (`was`; None: it
         must not exist)."""

@@ -48,16 +48,24 @@ class StoredRecord:
 
     @property
     def visible(self) -> bool:
+        if self.merged_into is not None:
+            return False  # merged into another record: it never comes back
         return not self.deleted or self.alive > self.deleted
 
 
 @dataclass(frozen=True, slots=True)
 class StoredLink:
-    """A link's register as stored: its labels (None: removed, a tombstone on the pair) and the
-    stamp of the change that last set it."""
+    """A link's register as stored: its labels (None: removed, a tombstone on the pair), the
+    stamp of the change that last set it, and — when a deletion of one end hid it — that
+    deletion's stamp."""
 
     labels: tuple[str, ...] | None
     stamp: str = ""
+    hidden_at: str = ""  # hidden by its end's deletion stamped so (kept for a merge to move)
+
+    @property
+    def visible(self) -> bool:
+        return self.labels is not None and not self.hidden_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,10 @@ class AssociationLine:
     to_type: str
     to_id: str
     labels: tuple[str, ...] = ()
+
+    @property
+    def ends(self) -> tuple[RecordKey, RecordKey]:
+        return (self.from_type, self.from_id), (self.to_type, self.to_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,12 @@ def stamp(occurred_at_ms: int, change_id: str) -> str:
     return f"{max(occurred_at_ms, 0):015d}|{change_id}"
 
 
+def parse_stamp(text: str) -> tuple[int, str]:
+    """(occurredAt, id) of a stamp; (0, "") for the empty one."""
+    millis, _, change_id = text.partition("|")
+    return (int(millis) if millis.isdigit() else 0), change_id
+
+
 def change_stamp(change: Change) -> str:
     """The change's stamp: when it happened, and its id or a hash of its content."""
     if isinstance(change, EventArrived):
@@ -67,6 +73,8 @@ def with_properties(
     old = stored or StoredRecord(Record(*key))
     if old.deleted and at < old.deleted:
         return None  # older than the record's deletion
+    if old.merged_into is not None:
+        return None  # merged away for good: its changes are the primary's business
     properties = dict(old.record.properties)
     times = dict(old.property_times)
     names = set(change.properties) | (set(properties) if change.replace else set())
@@ -104,20 +112,20 @@ def with_deletion(
     stored: StoredRecord | None, key: RecordKey, at: str, merged_into: str | None
 ) -> StoredRecord | None:
     """The record after a deletion stamped `at` (its tombstone: what was set before goes);
-    None when a later deletion is already stored."""
+    None when a later deletion is already stored. The losing side of a merge (`merged_into`)
+    is gone for good, whatever changes of it are newer."""
     old = stored or StoredRecord(Record(*key))
-    if old.deleted and at <= old.deleted:
+    newly_merged = merged_into is not None and old.merged_into is None
+    if old.deleted and at <= old.deleted and not newly_merged:
         return None
-    times = {name: t for name, t in old.property_times.items() if t > at}
+    deleted = max(old.deleted, at)
+    merged = merged_into if newly_merged else old.merged_into
+    # a merged record never comes back: nothing of its own survives
+    times = {n: t for n, t in old.property_times.items() if t > deleted and merged is None}
     properties = {n: v for n, v in old.record.properties.items() if n in times}
     lists = old.record.lists if LISTS in times else frozenset()
     return StoredRecord(
-        Record(key[0], key[1], properties, lists),
-        times,
-        old.version,
-        old.alive,
-        at,
-        merged_into if merged_into is not None else old.merged_into,
+        Record(key[0], key[1], properties, lists), times, old.version, old.alive, deleted, merged
     )
 
 

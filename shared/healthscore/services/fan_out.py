@@ -30,7 +30,8 @@ LINK_ITEMS = 2  # a link is stored in both directions
 
 
 def _size(ops: Iterable[Op]) -> int:
-    return sum(LINK_ITEMS if name in ("set_link", "remove_link") else 1 for name, _ in ops)
+    links = ("set_link", "remove_link", "hide_link")
+    return sum(LINK_ITEMS if name in links else 1 for name, _ in ops)
 
 
 @dataclass
@@ -65,6 +66,11 @@ class PlannedWrites:
 
     def remove_link(self, line: AssociationLine, was: str | None, stamp: str | None) -> None:
         self._add("remove_link", line, was, stamp)
+
+    def hide_link(
+        self, line: AssociationLine, was: str | None, deleted: str, stamp: str | None = None
+    ) -> None:
+        self._add("hide_link", line, was, deleted, stamp)
 
     def put_state(self, state: ScoreState) -> None:
         self._add("put_state", state)

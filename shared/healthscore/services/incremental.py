@@ -55,6 +55,7 @@ from healthscore.domain.tallies import (
 )
 from healthscore.domain.values import utc_day
 from healthscore.ports import ScoreStore
+from healthscore.services.merges import apply_merge
 from healthscore.services.score_writes import (
     MAX_ATTEMPTS,
     THROTTLE_RETRIES,
@@ -89,7 +90,7 @@ class IncrementalScorer:
         """Apply the change (retrying lost races). The status changes it caused are in the
         outcome, and reach EventBridge from the history entries it committed (functions/notify)."""
         if isinstance(change, RecordsMerged):
-            return self._merge(account, change)
+            return apply_merge(self.store, self.apply, self.sleep, account, change)
 
         total = Outcome()
         more = True
@@ -255,12 +256,24 @@ class IncrementalScorer:
             return unit  # a later deletion is already stored
         links = self.store.stored_links_of(account, key)
         going = [(line, stamp) for line, stamp in links if stamp <= deleted_at]
+        if change.merged_into is not None:  # the merge moved them all, tombstones too
+            going = [(line, r.stamp) for line, r in self.store.link_registers_of(account, key)]
+        merged = change.merged_into is not None
+
+        def drop(line: AssociationLine, stamp: str) -> None:
+            # a merge moved them (tombstones too): they go; a deletion hides them, labels and
+            # stamps kept, so a merge stamped before it — however late it arrives — moves them
+            if merged:
+                unit.writes.remove_link(line, was=stamp, stamp=None)
+            else:
+                unit.writes.hide_link(line, was=stamp, deleted=deleted_at)
+
         if len(going) > LINKS_PER_STEP:
             # a step: some links go first (each step is what removing them would do); the
             # record's tombstone comes with the last step, so a retry finds the rest
             step = going[:LINKS_PER_STEP]
             for line, stamp in step:
-                unit.writes.remove_link(line, was=stamp, stamp=None)
+                drop(line, stamp)
             stepped = {line for line, _ in step}
             before = [line for line, _ in links]
             after = [line for line in before if line not in stepped]
@@ -270,12 +283,22 @@ class IncrementalScorer:
             unit.step = f"{step[0][0].to_type}/{step[0][0].to_id}"  # this step's own markers
             return unit
         unit.writes.put_record(new, at)
-        kept = [line for line, stamp in links if stamp > deleted_at]  # linked after the deletion
+        gone = {line for line, _ in going}
+        kept = [line for line, _ in links if line not in gone]  # linked after the deletion
         for line, stamp in going:
-            unit.writes.remove_link(line, was=stamp, stamp=None)
+            drop(line, stamp)
         before = [line for line, _ in links]
         self._rescore_record(unit, account, lives, key, stored, new, before, kept, today)
         return unit
+
+    def _survivor(self, account: str, key: RecordKey) -> RecordKey:
+        """The record a change to `key` is about: itself, or the one it was merged into."""
+        for _hop in range(MAX_MERGE_HOPS):
+            stored = self.store.stored_record(account, key)
+            if stored is None or stored.visible or stored.merged_into is None:
+                return key
+            key = (key[0], stored.merged_into)
+        return key
 
     def _rescore_record(
         self,
@@ -356,13 +379,26 @@ class IncrementalScorer:
         line = change.line
         cause = {"kind": "association", "summary": change.summary}
         unit = ScoreWrite(self.store, account, at, cause)
-        ends = [(line.from_type, line.from_id), (line.to_type, line.to_id)]
+        ends = [self._survivor(account, end) for end in line.ends]  # a merged end: the primary
+        if ends[0] == ends[1]:
+            return unit  # the link of two records merged into one
         records = {k: self.store.stored_record(account, k) for k in ends}
-        link = self.store.stored_link(account, line)
+        link = self.store.stored_link(account, AssociationLine(*ends[0], *ends[1]))
         set_at = change_stamp(change)
+        if link is not None and link.stamp >= set_at:
+            return unit  # older than the link's last change
         if not link_change_applies(link, records.values(), set_at):
-            return unit  # older than the link's last change or than an end's deletion
-        old_labels = link.labels if link is not None else None
+            # older than an end's deletion: no score sees it, but the register keeps it (for a
+            # merge stamped before that deletion, however late the merge arrives)
+            was = link.stamp if link is not None else None
+            stored_line = AssociationLine(*ends[0], *ends[1], tuple(sorted(set(line.labels))))
+            if change.removed:
+                unit.writes.remove_link(stored_line, was=was, stamp=set_at)
+            else:
+                hidden = min(r.deleted for r in records.values() if r and r.deleted > set_at)
+                unit.writes.hide_link(stored_line, was=was, deleted=hidden, stamp=set_at)
+            return unit
+        old_labels = link.labels if link is not None and link.visible else None
         new_labels = None if change.removed else tuple(sorted(set(line.labels)))
         stored = AssociationLine(*ends[0], *ends[1], new_labels or ())
         was = link.stamp if link is not None else None
@@ -412,51 +448,6 @@ class IncrementalScorer:
         tally.subtract(before)
         tally.add(after)
         unit.write_state(live, target, state, tally, today)
-
-    def _merge(self, account: str, change: RecordsMerged) -> Outcome:
-        """Each merged record's links and events move to the primary, then it is deleted (its
-        tombstone names the primary, so its late events follow): a sequence of changes that are
-        each idempotent, so a redelivered merge finishes the job."""
-        total = Outcome()
-        primary = (change.object_type, change.primary)
-        merge_id = change.change_id or change_stamp(change)
-
-        def read(what: Callable[[], T]) -> T:  # throttled reads retried, as the steps are
-            return until_committed(
-                lambda _n: what(),
-                sleep=self.sleep,
-                contention=f"{change.summary}: reads kept failing",
-                throttle_retries=THROTTLE_RETRIES,
-            )
-
-        for merged_id in change.merged:
-            merged = (change.object_type, merged_id)
-            if merged == primary:
-                continue
-            steps: list[Change] = []
-            held = {
-                (line.to_type, line.to_id): line.labels
-                for line in read(lambda: self.store.associations_of(account, primary))
-            }
-            for line in read(lambda m=merged: self.store.associations_of(account, m)):  # type: ignore[misc]
-                if (line.to_type, line.to_id) == primary:
-                    continue
-                current = held.get((line.to_type, line.to_id))
-                labels = tuple(sorted(set(line.labels) | set(current or ())))
-                moved = AssociationLine(*primary, line.to_type, line.to_id, labels)
-                step_id = f"{merge_id}>{merged_id}>{line.to_type}/{line.to_id}"
-                steps.append(AssociationChanged(moved, False, change.occurred_at_ms, step_id))
-            for event in read(lambda m=merged: self.store.events_of(account, m)):  # type: ignore[misc]
-                steps.append(EventArrived(replace(event, object_id=primary[1])))
-            steps.append(
-                RecordDeleted(*merged, change.occurred_at_ms, f"{merge_id}>{merged_id}", primary[1])
-            )
-            for step in steps:
-                outcome = self.apply(account, step)
-                total.written += outcome.written
-                total.history += outcome.history
-                total.status_changes += outcome.status_changes
-        return total
 
 
 def counts(stored: StoredRecord | None) -> bool:
