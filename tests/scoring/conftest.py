@@ -13,6 +13,7 @@ from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.memory_store import MemoryStore
 from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.settings import Settings
+from tests.local_dynamodb import dynamodb_local_endpoint
 
 AS_OF_DAY = "2026-06-15"
 
@@ -27,6 +28,23 @@ def moto_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStore]:
         tables = Tables.bind(Settings.for_prefix(f"t{uuid.uuid4().hex[:8]}"))
         tables.create_missing()
         yield DynamoStore(tables)
+
+
+@pytest.fixture
+def local_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStore]:
+    """Fresh tables on DynamoDB Local (the real emulator), removed afterwards."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings = Settings.for_prefix(
+        f"t{uuid.uuid4().hex[:10]}", dynamodb_endpoint=dynamodb_local_endpoint()
+    )
+    tables = Tables.bind(settings)
+    tables.create_missing()
+    try:
+        yield DynamoStore(tables)
+    finally:
+        for model in tables.all():
+            model.delete_table()
 
 
 @pytest.fixture

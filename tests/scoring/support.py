@@ -127,3 +127,84 @@ def seed_states(
                 )
             )
     return due
+
+
+@dataclass
+class Drained:
+    faults_injected: int
+    redelivered: int
+    dead_letters: list[Any]
+
+
+def drain_through_scorer(
+    store: DynamoStore,
+    monkeypatch: Any,
+    messages: list[str],
+    faults: float,
+    seed: int,
+) -> Drained:
+    """The scorer function behind a changes queue with its DLQ (maxReceiveCount 5, as in
+    template.yaml), on moto's SQS and `store`'s DynamoDB Local tables: the messages sent, then
+    drained as Lambda's event source would, with `faults` of the DynamoDB calls failing."""
+    import boto3
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+    from moto import mock_aws
+
+    from healthscore.adapters.dynamo_meter import metered
+    from healthscore.dev.local_resources import sqs_event
+    from healthscore.dev.local_stack import LocalLambdaContext
+    from healthscore.settings import Settings
+    from tests.api.client import load_function
+    from tests.local_dynamodb import dynamodb_local_endpoint
+
+    with mock_aws(config={"core": {"passthrough": {"services": ["dynamodb"]}}}):
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        dlq = sqs.create_queue(QueueName="changes-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})
+        queue = sqs.create_queue(QueueName="changes", Attributes={"RedrivePolicy": redrive})[
+            "QueueUrl"
+        ]
+        env = Settings.for_prefix(
+            store.tables.scores.Meta.table_name.rsplit("-", 1)[0],
+            dynamodb_endpoint=dynamodb_local_endpoint(),
+            changes_queue_url=queue,
+        ).environment()
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "healthscore")
+        scorer = load_function("scorer")
+        scorer.scorer.cache_clear()
+        for start in range(0, len(messages), 10):
+            entries = [
+                {"Id": str(i), "MessageBody": m} for i, m in enumerate(messages[start : start + 10])
+            ]
+            sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+        redelivered = 0
+        with metered(faults=faults, seed=seed) as meter:
+            while True:
+                batch = sqs.receive_message(
+                    QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=30
+                ).get("Messages", [])
+                if not batch:
+                    break
+                try:
+                    result = scorer.lambda_handler(sqs_event(batch, queue), LocalLambdaContext())
+                    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+                except BatchProcessingError:  # every message failed: Lambda retries them all
+                    failed = {m["MessageId"] for m in batch}
+                redelivered += len(failed)
+                for message in batch:
+                    handle = message["ReceiptHandle"]
+                    if message["MessageId"] in failed:  # visible again, as after the timeout
+                        sqs.change_message_visibility(
+                            QueueUrl=queue, ReceiptHandle=handle, VisibilityTimeout=0
+                        )
+                    else:
+                        sqs.delete_message(QueueUrl=queue, ReceiptHandle=handle)
+        scorer.scorer.cache_clear()
+        dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    return Drained(meter.faults_injected, redelivered, dead)

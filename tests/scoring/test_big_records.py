@@ -5,23 +5,14 @@ interrupted change, retried or redelivered, finishes with every score counted ex
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from healthscore.adapters.dynamo_meter import metered
-from healthscore.adapters.dynamo_store import DynamoStore
-from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.memory_store import MemoryStore
 from healthscore.adapters.score_files import score_row
 from healthscore.adapters.webhooks import parse_batch, route_to
-from healthscore.dev.local_resources import sqs_event
-from healthscore.dev.local_stack import LocalLambdaContext
 from healthscore.domain.changes import (
     EventArrived,
     PropertiesChanged,
@@ -33,10 +24,7 @@ from healthscore.domain.reference_engine import score
 from healthscore.domain.validation import parse_definition
 from healthscore.ports import ScoreStore
 from healthscore.services.incremental import IncrementalScorer
-from healthscore.settings import Settings
-from tests.api.client import load_function
-from tests.local_dynamodb import dynamodb_local_endpoint
-from tests.scoring.support import CUSTOMER_HEALTH, make_live, stored_scores
+from tests.scoring.support import CUSTOMER_HEALTH, drain_through_scorer, make_live, stored_scores
 
 ACCOUNT = "acme"
 SEGMENT = {"id": "seg-all-companies", "name": "All companies", "object_type": "companies"}
@@ -204,22 +192,6 @@ def test_merging_two_contacts_with_many_links_each_moves_everything_once(links):
     assert stored_scores(store, ACCOUNT, "health") == _reference(store)
 
 
-@pytest.fixture
-def local_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStore]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    settings = Settings.for_prefix(
-        f"b{uuid.uuid4().hex[:10]}", dynamodb_endpoint=dynamodb_local_endpoint()
-    )
-    tables = Tables.bind(settings)
-    tables.create_missing()
-    try:
-        yield DynamoStore(tables)
-    finally:
-        for model in tables.all():
-            model.delete_table()
-
-
 @pytest.mark.parametrize(
     ("company_links", "contact_links"),
     [
@@ -230,8 +202,6 @@ def local_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStore]:
 def test_big_deletions_and_merges_through_the_webhook_and_scorer_on_dynamodb_local(
     local_store, monkeypatch, company_links, contact_links
 ):
-    from moto import mock_aws
-
     store = local_store
     store.put_segment(ACCOUNT, SEGMENT)
     # Given a company linked to many contacts, and two contacts each linked to many companies
@@ -262,57 +232,11 @@ def test_big_deletions_and_merges_through_the_webhook_and_scorer_on_dynamodb_loc
     body = json.dumps(items).encode()
     batch = parse_batch(body, NOW, route_to(ACCOUNT, {}.get))
     assert batch.skipped == []
-    with mock_aws(config={"core": {"passthrough": {"services": ["dynamodb"]}}}):
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        dlq = sqs.create_queue(QueueName="changes-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})
-        queue = sqs.create_queue(QueueName="changes", Attributes={"RedrivePolicy": redrive})[
-            "QueueUrl"
-        ]
-        env = Settings.for_prefix(
-            store.tables.scores.Meta.table_name.rsplit("-", 1)[0],
-            dynamodb_endpoint=dynamodb_local_endpoint(),
-            changes_queue_url=queue,
-        ).environment()
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "healthscore")
-        scorer_function = load_function("scorer")
-        scorer_function.scorer.cache_clear()
-        entries = [{"Id": str(i), "MessageBody": m} for i, m in enumerate(batch.messages)]
-        sqs.send_message_batch(QueueUrl=queue, Entries=entries)
-        # and the scorer drains the queue with 10 % of DynamoDB calls failing
-        with metered(faults=0.10, seed=7) as meter:
-            for _round in range(2_000):
-                messages = sqs.receive_message(
-                    QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=30
-                ).get("Messages", [])
-                if not messages:
-                    break
-                try:
-                    result = scorer_function.lambda_handler(
-                        sqs_event(messages, queue), LocalLambdaContext()
-                    )
-                    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-                except BatchProcessingError:  # every message failed: Lambda retries them all
-                    failed = {m["MessageId"] for m in messages}
-                for message in messages:
-                    handle = message["ReceiptHandle"]
-                    if message["MessageId"] in failed:
-                        sqs.change_message_visibility(
-                            QueueUrl=queue, ReceiptHandle=handle, VisibilityTimeout=0
-                        )
-                    else:
-                        sqs.delete_message(QueueUrl=queue, ReceiptHandle=handle)
-        scorer_function.scorer.cache_clear()
-        dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    # and the scorer function drains the queue with 10 % of DynamoDB calls failing
+    drained = drain_through_scorer(store, monkeypatch, batch.messages, 0.10, 7)
     # Then both completed, nothing went to the DLQ, and the scores are the reference engine's
-    assert meter.faults_injected > 0
-    assert dead == []
+    assert drained.faults_injected > 0
+    assert drained.dead_letters == []
     assert store.record(ACCOUNT, ("companies", "big")) is None
     assert store.associations_of(ACCOUNT, ("companies", "big")) == []
     assert store.record(ACCOUNT, ("contacts", "1002")) is None

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import os
 import random
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from healthscore.adapters.dynamo_store import DynamoStore
-from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.memory_store import MemoryStore
 from healthscore.domain.changes import (
     AssociationChanged,
@@ -35,8 +31,6 @@ from healthscore.domain.dataset import AssociationLine, Event
 from healthscore.domain.ordering import change_stamp
 from healthscore.ports import ScoreStore
 from healthscore.services.incremental import IncrementalScorer
-from healthscore.settings import Settings
-from tests.local_dynamodb import dynamodb_local_endpoint
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 BASE_MS = int((NOW - timedelta(days=2)).timestamp() * 1000)
@@ -228,22 +222,6 @@ def test_an_event_of_a_deleted_contact_is_kept_and_counts_when_it_comes_back() -
     after = _outcome(store, "kept")
     assert after["events"] == [(("contacts", "p1"), "m1")]
     assert after["scores"][0][1] == 10  # the meeting counts again, through the new link
-
-
-@pytest.fixture
-def local_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStore]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    settings = Settings.for_prefix(
-        f"o{uuid.uuid4().hex[:10]}", dynamodb_endpoint=dynamodb_local_endpoint()
-    )
-    tables = Tables.bind(settings)
-    tables.create_missing()
-    try:
-        yield DynamoStore(tables)
-    finally:
-        for model in tables.all():
-            model.delete_table()
 
 
 def test_on_dynamodb_local_a_shuffled_log_leaves_what_the_sorted_one_leaves(

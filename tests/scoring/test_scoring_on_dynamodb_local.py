@@ -6,19 +6,14 @@ from __future__ import annotations
 import json
 import random
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from healthscore.adapters.dynamo_meter import metered
 from healthscore.adapters.dynamo_store import DynamoStore
-from healthscore.adapters.dynamo_tables import Tables
-from healthscore.dev.local_resources import sqs_event
 from healthscore.dev.local_stack import (
     LocalLambdaContext,
 )
@@ -29,12 +24,10 @@ from healthscore.domain.validation import parse_definition
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.scoring import Engine, score_rows
 from healthscore.services.sweep import Sweep
-from healthscore.settings import Settings
-from tests.api.client import load_function
-from tests.local_dynamodb import dynamodb_local_endpoint
 from tests.scoring.support import (
     CUSTOMER_HEALTH,
     Clock,
+    drain_through_scorer,
     make_live,
     seed_states,
     stored_scores,
@@ -43,22 +36,6 @@ from tests.scoring.support import (
 ACCOUNT = "acme"
 SEGMENT = {"id": "seg-all-companies", "name": "All companies", "object_type": "companies"}
 EVENT_TYPES = ("meeting_booked", "email_replied", "document_viewed", "call_ended")
-
-
-@pytest.fixture
-def local_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoStore]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    settings = Settings.for_prefix(
-        f"t{uuid.uuid4().hex[:10]}", dynamodb_endpoint=dynamodb_local_endpoint()
-    )
-    tables = Tables.bind(settings)
-    tables.create_missing()
-    try:
-        yield DynamoStore(tables)
-    finally:
-        for model in tables.all():
-            model.delete_table()
 
 
 def _event(n: int, contact: str, day: datetime, rng: random.Random) -> Event:
@@ -210,8 +187,6 @@ def test_concurrent_workers_scoring_events_at_hot_companies_lose_no_update(
 def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_lost(
     local_store, tmp_path, monkeypatch, events_count
 ):
-    from moto import mock_aws
-
     # Given the scorer function behind a changes queue with its DLQ (as in template.yaml)
     people = _portfolio(local_store, 4, 2)
     now = datetime.now(UTC)
@@ -227,66 +202,15 @@ def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_
         for n, company in enumerate(people)
     ]
     rng.shuffle(changes)
-    with mock_aws(config={"core": {"passthrough": {"services": ["dynamodb"]}}}):
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        dlq = sqs.create_queue(QueueName="changes-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        queue = sqs.create_queue(
-            QueueName="changes",
-            Attributes={
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})
-            },
-        )["QueueUrl"]
-        settings = local_store.tables.scores.Meta
-        env = Settings.for_prefix(
-            settings.table_name.rsplit("-", 1)[0],
-            dynamodb_endpoint=dynamodb_local_endpoint(),
-            changes_queue_url=queue,
-        ).environment()
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "healthscore")
-        scorer_function = load_function("scorer")
-        scorer_function.scorer.cache_clear()
-        for start in range(0, len(changes), 10):
-            sqs.send_message_batch(
-                QueueUrl=queue,
-                Entries=[
-                    {"Id": str(i), "MessageBody": encode_change(ACCOUNT, c)}
-                    for i, c in enumerate(changes[start : start + 10])
-                ],
-            )
-        # When it drains the queue with 10 % of DynamoDB calls failing
-        reported_failures = 0
-        with metered(faults=0.10, seed=3) as meter:
-            while True:
-                messages = sqs.receive_message(
-                    QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=30
-                ).get("Messages", [])
-                if not messages:
-                    break
-                result = scorer_function.lambda_handler(sqs_event(messages, queue), _context())
-                failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-                reported_failures += len(failed)
-                for message in messages:
-                    if message["MessageId"] in failed:  # visible again, as after the timeout
-                        sqs.change_message_visibility(
-                            QueueUrl=queue,
-                            ReceiptHandle=message["ReceiptHandle"],
-                            VisibilityTimeout=0,
-                        )
-                    else:
-                        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        scorer_function.scorer.cache_clear()
-        dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    # When the scorer function drains the queue with 10 % of DynamoDB calls failing
+    drained = drain_through_scorer(
+        local_store, monkeypatch, [encode_change(ACCOUNT, c) for c in changes], 0.10, 3
+    )
     # Then the faults were absorbed — throttled reads retried in place, throttled commits
     # retried or redelivered — nothing went to the DLQ and no update was lost
-    print(f"{meter.faults_injected} faults injected; {reported_failures} changes redelivered")
-    assert meter.faults_injected > 0
-    assert dead == []
+    print(f"{drained.faults_injected} faults injected; {drained.redelivered} redelivered")
+    assert drained.faults_injected > 0
+    assert drained.dead_letters == []
     assert stored_scores(local_store, ACCOUNT, "health") == _batch_engine(
         local_store, tmp_path / "export", datetime.now(UTC)
     )
