@@ -208,3 +208,33 @@ def drain_through_scorer(
         scorer.scorer.cache_clear()
         dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     return Drained(meter.faults_injected, redelivered, dead)
+
+
+def batch_engine_scores(
+    store: ScoreStore, account: str, segment: dict[str, Any], folder: Path, day: datetime
+) -> dict[str, Any]:
+    """The Polars batch engine over what the store holds (the customer health score), exported
+    in the portable format."""
+    from healthscore.domain.validation import parse_definition
+    from healthscore.services.scoring import Engine, score_rows
+
+    data = store.dataset(account)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "records.jsonl").open("w") as out:
+        for r in data.all_records():
+            row = {"object_type": r.object_type, "id": r.id, "properties": dict(r.properties)}
+            out.write(json.dumps({**row, "lists": sorted(r.lists)}) + "\n")
+    with (folder / "associations.jsonl").open("w") as out:
+        for one, other, labels in data.association_pairs():
+            if one < other:
+                line = {"from_type": one[0], "from_id": one[1], "to_type": other[0]}
+                line |= {"to_id": other[1], "labels": sorted(labels)}
+                out.write(json.dumps(line) + "\n")
+    with (folder / "events.jsonl").open("w") as out:
+        for e in data.all_events():
+            row = {"id": e.id, "type": e.type, "occurred_at": e.occurred_at.isoformat()}
+            row |= {"object_type": e.object_type, "object_id": e.object_id}
+            out.write(json.dumps({**row, "properties": dict(e.properties)}) + "\n")
+    (folder / "segments.jsonl").write_text(json.dumps(segment) + "\n")
+    rows = score_rows(parse_definition(CUSTOMER_HEALTH), folder, day, Engine.POLARS)
+    return {row["id"]: (row["score"], row["status"], row["groups"]) for row in rows}

@@ -24,7 +24,13 @@ from healthscore.domain.reference_engine import score
 from healthscore.domain.validation import parse_definition
 from healthscore.ports import ScoreStore
 from healthscore.services.incremental import IncrementalScorer
-from tests.scoring.support import CUSTOMER_HEALTH, drain_through_scorer, make_live, stored_scores
+from tests.scoring.support import (
+    CUSTOMER_HEALTH,
+    batch_engine_scores,
+    drain_through_scorer,
+    make_live,
+    stored_scores,
+)
 
 ACCOUNT = "acme"
 SEGMENT = {"id": "seg-all-companies", "name": "All companies", "object_type": "companies"}
@@ -200,7 +206,7 @@ def test_merging_two_contacts_with_many_links_each_moves_everything_once(links):
     ],
 )
 def test_big_deletions_and_merges_through_the_webhook_and_scorer_on_dynamodb_local(
-    local_store, monkeypatch, company_links, contact_links
+    local_store, monkeypatch, tmp_path, company_links, contact_links
 ):
     store = local_store
     store.put_segment(ACCOUNT, SEGMENT)
@@ -234,11 +240,13 @@ def test_big_deletions_and_merges_through_the_webhook_and_scorer_on_dynamodb_loc
     assert batch.skipped == []
     # and the scorer function drains the queue with 10 % of DynamoDB calls failing
     drained = drain_through_scorer(store, monkeypatch, batch.messages, 0.10, 7)
-    # Then both completed, nothing went to the DLQ, and the scores are the reference engine's
+    # Then both completed, nothing went to the DLQ, and the scores are the batch engine's
     assert drained.faults_injected > 0
     assert drained.dead_letters == []
     assert store.record(ACCOUNT, ("companies", "big")) is None
     assert store.associations_of(ACCOUNT, ("companies", "big")) == []
     assert store.record(ACCOUNT, ("contacts", "1002")) is None
     assert len(store.associations_of(ACCOUNT, ("contacts", "1001"))) == 2 * contact_links
-    assert stored_scores(store, ACCOUNT, "health") == _reference(store)
+    assert stored_scores(store, ACCOUNT, "health") == batch_engine_scores(
+        store, ACCOUNT, SEGMENT, tmp_path / "export", NOW
+    )

@@ -3,11 +3,9 @@ injected throttling. moto is neither thread-safe nor honest about capacity, so t
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +18,12 @@ from healthscore.dev.local_stack import (
 from healthscore.domain.change_messages import encode_change
 from healthscore.domain.changes import EventArrived, PropertiesChanged
 from healthscore.domain.dataset import AssociationLine, Event, Record
-from healthscore.domain.validation import parse_definition
 from healthscore.services.incremental import IncrementalScorer
-from healthscore.services.scoring import Engine, score_rows
 from healthscore.services.sweep import Sweep
 from tests.scoring.support import (
     CUSTOMER_HEALTH,
     Clock,
+    batch_engine_scores,
     drain_through_scorer,
     make_live,
     seed_states,
@@ -75,30 +72,6 @@ def _seed_events(store: DynamoStore, events: list[Event]) -> None:
     with store.tables.events.batch_write() as batch:
         for event in events:
             batch.save(store.event_item(ACCOUNT, event))
-
-
-def _batch_engine(store: DynamoStore, folder: Path, day: datetime) -> dict[str, Any]:
-    """The batch engine over what the store holds, exported in the portable format."""
-    data = store.dataset(ACCOUNT)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "records.jsonl").open("w") as out:
-        for r in data.all_records():
-            row = {"object_type": r.object_type, "id": r.id, "properties": dict(r.properties)}
-            out.write(json.dumps({**row, "lists": sorted(r.lists)}) + "\n")
-    with (folder / "associations.jsonl").open("w") as out:
-        for one, other, labels in data.association_pairs():
-            if one < other:
-                line = {"from_type": one[0], "from_id": one[1], "to_type": other[0]}
-                line |= {"to_id": other[1], "labels": sorted(labels)}
-                out.write(json.dumps(line) + "\n")
-    with (folder / "events.jsonl").open("w") as out:
-        for e in data.all_events():
-            row = {"id": e.id, "type": e.type, "occurred_at": e.occurred_at.isoformat()}
-            row |= {"object_type": e.object_type, "object_id": e.object_id}
-            out.write(json.dumps({**row, "properties": dict(e.properties)}) + "\n")
-    (folder / "segments.jsonl").write_text(json.dumps(SEGMENT) + "\n")
-    rows = score_rows(parse_definition(CUSTOMER_HEALTH), folder, day, Engine.POLARS)
-    return {row["id"]: (row["score"], row["status"], row["groups"]) for row in rows}
 
 
 def test_an_event_costs_the_same_for_a_company_with_10_or_10000_prior_events(local_store):
@@ -175,8 +148,8 @@ def test_concurrent_workers_scoring_events_at_hot_companies_lose_no_update(
     # When the workers score them all at once (every one lands on one of a few hot companies)
     _worker_run(local_store, events, clock, workers=workers)
     # Then every event counted exactly once: the scores are the batch engine's
-    assert stored_scores(local_store, ACCOUNT, "health") == _batch_engine(
-        local_store, tmp_path / "export", clock()
+    assert stored_scores(local_store, ACCOUNT, "health") == batch_engine_scores(
+        local_store, ACCOUNT, SEGMENT, tmp_path / "export", clock()
     )
 
 
@@ -211,8 +184,8 @@ def test_with_10_percent_of_calls_throttled_redelivery_completes_and_nothing_is_
     print(f"{drained.faults_injected} faults injected; {drained.redelivered} redelivered")
     assert drained.faults_injected > 0
     assert drained.dead_letters == []
-    assert stored_scores(local_store, ACCOUNT, "health") == _batch_engine(
-        local_store, tmp_path / "export", datetime.now(UTC)
+    assert stored_scores(local_store, ACCOUNT, "health") == batch_engine_scores(
+        local_store, ACCOUNT, SEGMENT, tmp_path / "export", datetime.now(UTC)
     )
 
 
