@@ -39,6 +39,11 @@ OPTIONAL: dict[str, str] = {
     "clock_file": "HEALTHSCORE_CLOCK_FILE",
     "export_bucket": "EXPORT_BUCKET",
     "recompute_shard_size": "RECOMPUTE_SHARD_SIZE",
+    "account_claim": "ACCOUNT_CLAIM",
+    "permissions_claim": "PERMISSIONS_CLAIM",
+    "seats_claim": "SEATS_CLAIM",
+    "plan_claim": "PLAN_CLAIM",
+    "claim_namespace": "CLAIM_NAMESPACE",
 }
 
 
@@ -77,6 +82,14 @@ class Settings(BaseModel):
     # Where the recompute's sharded exports go on AWS (locally: a temporary folder).
     export_bucket: str | None = None
     recompute_shard_size: int = 2_000
+    # Which JWT claims say who the caller is (adapters/auth.py): each is also looked for with
+    # Cognito's `custom:` prefix and under `claim_namespace` (Auth0's namespaced claims, e.g.
+    # "https://healthscore.example.com/").
+    account_claim: str = "account_id"
+    permissions_claim: str = "permissions"
+    seats_claim: str = "seats"
+    plan_claim: str = "plan"
+    claim_namespace: str = ""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 
 from healthscore import bootstrap
-from healthscore.adapters.auth import caller_from_claims
+from healthscore.adapters.auth import ClaimMap, caller_from_claims
 from healthscore.domain.access import Caller
 from healthscore.domain.errors import (
     InvalidRequest,
@@ -39,7 +39,13 @@ def use_cases() -> bootstrap.ApiUseCases:
 def caller(router: Router) -> Caller:
     """Who is calling, from the JWT authorizer's claims on the router's current request."""
     claims = router.current_event.request_context.authorizer.jwt_claim or {}
-    return caller_from_claims(claims)
+    return caller_from_claims(claims, claim_map())
+
+
+@functools.cache
+def claim_map() -> ClaimMap:
+    """Which claims this deployment's identity provider uses (settings, read once)."""
+    return ClaimMap.from_settings(Settings.from_environment())
 
 
 def version_of(version: int | None, if_match: str | None) -> int | None:
