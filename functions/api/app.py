@@ -26,6 +26,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from healthscore.adapters.auth import Unauthenticated
+from healthscore.adapters.gateway_events import with_decoded_path
 from healthscore.domain.definition import DefinitionError
 from healthscore.domain.errors import (
     Conflict,
@@ -155,4 +156,4 @@ def plan_limit(error: PlanLimitExceeded) -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(with_decoded_path(event), context)

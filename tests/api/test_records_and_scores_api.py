@@ -169,6 +169,25 @@ def test_the_report_words_values_as_the_analytics_report_does(stack: Stack) -> N
     ]
 
 
+def test_percent_encoded_paths_are_decoded_once_as_generated_clients_send_them(
+    stack: Stack,
+) -> None:
+    admin = seeded(stack, "acme")
+    # a generated client encodes ':' '@' and ' ' in path parameters
+    put = admin.put("/records/custom%3Awidgets/jane%40acme.com%20x", {"properties": {"n": 1}})
+    assert put.status == 200, put.body
+    stored = stack.store.record("acme", ("custom:widgets", "jane@acme.com x"))
+    assert stored is not None
+    assert stored.properties == {"n": 1}
+    # read back encoded or not, it is the same record; nothing was stored encoded
+    assert admin.get("/records/custom%3Awidgets/jane%40acme.com%20x").status == 200
+    assert admin.get("/records/custom:widgets/jane@acme.com x").status == 200
+    assert stack.store.record("acme", ("custom%3Awidgets", "jane%40acme.com%20x")) is None
+    # and an encoded '/' (or '#', '?') stays encoded in the id instead of ending the segment
+    assert admin.put("/records/companies/a%2Fb", {"properties": {}}).status == 200
+    assert stack.store.record("acme", ("companies", "a%2Fb")) is not None
+
+
 def test_records_associations_and_events_round_trip(stack: Stack) -> None:
     admin, _ = portfolio(stack)
     record = admin.get("/records/companies/c1").body

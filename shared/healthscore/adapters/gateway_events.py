@@ -4,9 +4,10 @@ integration: the local stack and the tests call the real handlers with these."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from healthscore.adapters.auth import gateway_claims
 
@@ -60,3 +61,28 @@ def gateway_event(
         "body": text,
         "isBase64Encoded": False,
     }
+
+
+_KEPT = re.compile("%(2[fF]|23|3[fF])")  # / # ?
+
+
+def decoded_path(path: str) -> str:
+    """Percent-decoded once (UTF-8), except `/`, `#` and `?`, which stay encoded: decoded they
+    would end a path segment (so an id holding one is stored with it encoded)."""
+    return unquote(_KEPT.sub(lambda m: "%25" + m.group(0)[1:], path))
+
+
+def with_decoded_path(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its path decoded (API Gateway passes it as the client sent it): a
+    generated client's `custom%3Awidgets` or `jane%40acme.com` reaches the routes as
+    `custom:widgets` and `jane@acme.com`."""
+    decoded = dict(event)
+    if isinstance(event.get("rawPath"), str):
+        decoded["rawPath"] = decoded_path(event["rawPath"])
+    context = event.get("requestContext")
+    if isinstance(context, dict) and isinstance(context.get("http"), dict):
+        http = {**context["http"]}
+        if isinstance(http.get("path"), str):
+            http["path"] = decoded_path(http["path"])
+        decoded["requestContext"] = {**context, "http": http}
+    return decoded
