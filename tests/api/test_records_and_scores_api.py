@@ -210,6 +210,7 @@ def test_records_associations_and_events_round_trip(stack: Stack) -> None:
     ("method", "path", "body", "field"),
     [
         ("PUT", "/records/companies/c9", {"properties": {"x": {"nested": 1}}}, "properties.x"),
+        ("PUT", "/records/companies/c9", {"props": {"nps_score": 9}}, "props"),
         ("PUT", "/records/companies/c9", {"lists": "vip"}, "lists"),
         ("PUT", "/records/planets/c9", {"properties": {}}, "object_type"),
         (

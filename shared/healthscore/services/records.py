@@ -30,6 +30,8 @@ from healthscore.services.views import (
     record_view,
 )
 
+RECORD_FIELDS = frozenset({"properties", "lists"})
+
 
 class Records:
     """Records, associations and events of the caller's account; each change is scored at once,
@@ -41,6 +43,11 @@ class Records:
 
     def put_record(self, caller: Caller, object_type: str, record_id: str, body: Any) -> Record:
         caller.require_manage()
+        unknown = sorted(set(body) - RECORD_FIELDS) if isinstance(body, dict) else []
+        if unknown:  # a misspelt `properties` would otherwise empty the record
+            raise InvalidRequest(
+                unknown[0], "is not a known field (a record body has properties and lists)"
+            )
         raw = {
             **(body if isinstance(body, dict) else {}),
             "object_type": object_type,
