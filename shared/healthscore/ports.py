@@ -85,9 +85,6 @@ class AccountData(Protocol):
 
     def all_events(self, account: str) -> Iterator[Event]: ...
 
-    def delete_events(self, account: str, key: RecordKey) -> int:
-        """Delete the record's events; how many there were."""
-
     def put_segment(self, account: str, body: Mapping[str, Any]) -> None:
         """Write a segment as it is (loading data; the segments use case checks versions)."""
 

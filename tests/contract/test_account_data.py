@@ -102,17 +102,6 @@ def test_an_event_is_stored_once_per_owner_and_id_in_utc_milliseconds(
     assert [e.object_id for e in store.all_events(account)] == ["p1", "p10"]
 
 
-def test_deleting_a_records_events_leaves_every_other_records(store: AccountData, account: str):
-    at = datetime(2026, 6, 1, tzinfo=UTC)
-    for owner, n in (("p1", 3), ("p10", 2), ("p2", 1)):
-        for i in range(n):
-            store.put_event(account, Event(f"e{i}", "email_opened", at, "contacts", owner))
-    assert store.delete_events(account, ("contacts", "p1")) == 3
-    assert store.events_of(account, ("contacts", "p1")) == []
-    assert [e.object_id for e in store.all_events(account)] == ["p10", "p10", "p2"]
-    assert store.delete_events(account, ("contacts", "p1")) == 0
-
-
 def test_accounts_never_see_each_others_data(store: AccountData, account: str):
     other = account + "-other"
     store.put_record(account, Record("companies", "c1", {"name": "Ours"}))

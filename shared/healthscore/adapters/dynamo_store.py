@@ -225,16 +225,6 @@ class DynamoStore(DynamoDefinitionStore):
             received_at=now(),
         )
 
-    def delete_events(self, account: str, key: RecordKey) -> int:
-        deleted = 0
-        with self.tables.events.batch_write() as batch:
-            for item in self.tables.events.query(
-                account, self.tables.events.sk.startswith(join_key(*key) + "#")
-            ):
-                batch.delete(item)
-                deleted += 1
-        return deleted
-
     @retry_throttled
     def events_of(self, account: str, key: RecordKey) -> list[Event]:
         prefix = join_key(*key) + "#"

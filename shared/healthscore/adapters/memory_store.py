@@ -220,16 +220,6 @@ class MemoryAccountData:
         for sk in sorted(events):
             yield events[sk]
 
-    def delete_events(self, account: str, key: RecordKey) -> int:
-        prefix = join_key(*key) + "#"
-        events = self._of(account).events
-        gone = [sk for sk in events if sk.startswith(prefix)]
-        for sk in gone:
-            del events[sk]
-        return len(gone)
-
-    # -- segments and datasets -------------------------------------------------------------
-
     def put_segment(self, account: str, body: Mapping[str, Any]) -> None:
         segments = self._of(account).segments
         old = segments.get(str(body["id"]))
