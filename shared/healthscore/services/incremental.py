@@ -212,17 +212,9 @@ class IncrementalScorer:
         key = change.key
         stored = self.store.stored_record(account, key)
         new = with_properties(stored, key, change, change_stamp(change))
-        old_names = set(stored.record.properties) if stored is not None else set()
-        changed = (
-            {
-                n
-                for n in old_names | set(new.record.properties)
-                if (stored.record.properties.get(n) if stored else None)
-                != new.record.properties.get(n)
-            }
-            if new is not None
-            else set()
-        )
+        before = stored.record.properties if stored is not None else {}
+        after = new.record.properties if new is not None else before
+        changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
         cause = {
             "kind": "property",
             "summary": change.summary,
