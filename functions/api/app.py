@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path as FilePath
 from typing import Any
 
 from api_routes import definitions, jobs, records, segments, views
-from api_routes.common import use_cases
-from api_routes.openapi import api_document as build_document
+from api_routes.common import claim_map, use_cases
+from api_routes.gate import Refusal, check_request
+from api_routes.openapi import TITLE, VERSION, DocumentedResolver, field_path
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi import swagger_ui
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestValidationError,
+    ResponseValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -39,7 +40,7 @@ from healthscore.domain.templates import UnknownTemplate
 
 logger = Logger(service="healthscore-api")
 tracer = Tracer(service="healthscore-api")
-app = APIGatewayHttpResolver(enable_validation=True)
+app = DocumentedResolver(enable_validation=True, response_validation_error_http_code=500)
 
 
 # `use_cases` is the wiring the routes share (the local stack and tests reset its cache here)
@@ -48,7 +49,7 @@ __all__ = ["use_cases"]
 
 @functools.cache
 def api_document() -> dict[str, Any]:
-    return build_document(app)
+    return app.openapi_document()
 
 
 @app.get("/openapi.json", include_in_schema=False)
@@ -56,31 +57,9 @@ def openapi() -> Response[Any]:
     return Response(status_code=200, content_type="application/json", body=api_document())
 
 
-@app.get("/docs", include_in_schema=False)
-def docs() -> Response[Any]:
-    assets = FilePath(swagger_ui.__file__).parent
-    page = generate_swagger_html(
-        json.dumps(api_document()).replace("</", "<\\/"),
-        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
-        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
-        "",
-        None,
-    )
-    return Response(status_code=200, content_type="text/html", body=page)
+app.enable_swagger(path="/docs", title=TITLE, version=VERSION)
 
 
-def json_bodies_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Bodies are JSON: a form body (curl -d without a content type) gets a clear 415."""
-    event = app.current_event
-    content_type = (event.headers or {}).get("content-type", "application/json")
-    if event.body and "json" not in content_type.lower():
-        return _error(
-            415, f"send the body as JSON with content-type: application/json, not {content_type}"
-        )
-    return next_middleware(app)
-
-
-app.use(middlewares=[json_bodies_only])
 app.include_router(segments.segments)
 app.include_router(definitions.definitions)
 app.include_router(views.views)
@@ -118,14 +97,12 @@ def unknown_template(error: UnknownTemplate) -> Response[Any]:
 
 @app.exception_handler(RequestValidationError)
 def request_validation(error: RequestValidationError) -> Response[Any]:
-    problems = [
-        {
-            "path": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body",)) or "body",
-            "message": e.get("msg", "is invalid"),
-        }
-        for e in error.errors()
-    ]
-    return _error(400, "the request is invalid", problems)
+    problems: dict[str, str] = {}
+    for e in error.errors():  # a union reports each member: the first message per field
+        problems.setdefault(field_path(e.get("loc", ())), e.get("msg", "is invalid"))
+    return _error(
+        400, "the request is invalid", [{"path": p, "message": m} for p, m in problems.items()]
+    )
 
 
 @app.exception_handler(Unauthenticated)
@@ -153,7 +130,52 @@ def plan_limit(error: PlanLimitExceeded) -> Response[Any]:
     return _error(409, str(error))
 
 
+@app.exception_handler(ServiceError)
+def service_error(error: ServiceError) -> Response[Any]:
+    return _error(error.status_code, error.msg)
+
+
+@app.exception_handler(ResponseValidationError)
+def response_invalid(error: ResponseValidationError) -> Response[Any]:
+    logger.error("a response broke the API's own document", extra={"errors": error.errors()})
+    return internal_error()
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response[Any]:
+    logger.exception("unexpected error")
+    return internal_error()
+
+
+def internal_error() -> Response[Any]:
+    """A bug of ours: a problem document with the request id to quote, no traceback."""
+    request_id = app.current_event.request_context.request_id
+    body = {
+        "message": "something went wrong on our side; it is logged under this request id",
+        "request_id": request_id,
+    }
+    return Response(status_code=500, content_type="application/json", body=body)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(with_decoded_path(event), context)
+    event = with_decoded_path(event)
+    try:
+        check_request(event, claim_map)
+    except Refusal as refusal:
+        return refused(refusal)
+    return app.resolve(event, context)
+
+
+def refused(refusal: Refusal) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": refusal.message}
+    if refusal.path:
+        body["message"] = f"{refusal.path}: {refusal.message}"
+        body["errors"] = [{"path": refusal.path, "message": refusal.message}]
+    return {
+        "statusCode": refusal.status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }

@@ -230,6 +230,17 @@ class DefinitionStore(Protocol):
 
     def save_definition(self, account: str, definition: StoredDefinition) -> None: ...
 
+    def plan_guard(self, account: str) -> int:
+        """The account's plan guard: read it before counting definitions against the plan."""
+        ...
+
+    def save_definition_guarded(
+        self, account: str, definition: StoredDefinition, guard: int
+    ) -> None:
+        """Save it and move the plan guard on, only if the guard is still `guard` (else
+        Conflict): of two changes that counted the same definitions, one lands."""
+        ...
+
     def delete_definition(self, account: str, definition: StoredDefinition) -> None: ...
 
     def stored_segments(self, account: str) -> list[StoredSegment]: ...

@@ -111,3 +111,25 @@ def test_deleting_a_definitions_scores_leaves_the_others(store: HealthScoreStore
     assert store.delete_scores(account, "health") == 2
     assert list(store.scores(account, "health")) == []
     assert [s.key[1] for s in store.scores(account, "other")] == ["c1"]
+
+
+def test_a_guarded_save_lands_only_at_the_guard_read(store: HealthScoreStore, account: str):
+    """The plan guard: of two saves that read the same guard, one lands; the guard moves on."""
+    assert store.plan_guard(account) == 0
+    first, second = _definition("first"), _definition("second")
+    store.save_definition_guarded(account, first, 0)
+    assert (first.version, store.plan_guard(account)) == (1, 1)
+    with pytest.raises(Conflict):  # read the guard before the first landed
+        store.save_definition_guarded(account, second, 0)
+    assert store.definition(account, "second") is None
+    store.save_definition_guarded(account, second, 1)
+    assert store.plan_guard(account) == 2
+    stale = store.definition(account, "first")
+    assert stale is not None
+    store.save_definition(account, stale)  # an unguarded save leaves the guard alone
+    assert store.plan_guard(account) == 2
+    stale.version = 1
+    with pytest.raises(Conflict):  # the definition's own version still counts
+        store.save_definition_guarded(account, stale, 2)
+    assert store.plan_guard(account) == 2
+    assert [d.id for d in store.definitions(account)] == ["first", "second"]

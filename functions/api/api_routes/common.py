@@ -20,7 +20,7 @@ from healthscore.domain.values import parse_instant
 from healthscore.settings import Settings
 
 ObjectType = Annotated[
-    str, Path(pattern=r"^(companies|contacts|deals|tickets|custom:[A-Za-z0-9_\-]+)$")
+    str, Path(pattern=r"^(companies|contacts|deals|tickets|custom:[A-Za-z0-9_\-]{1,100})$")
 ]
 Id = Annotated[str, Path(min_length=1, max_length=200)]
 VersionQuery = Annotated[int | None, Query(ge=0, description="The version you read (or If-Match)")]

@@ -3,79 +3,132 @@ history."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict, Field
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from api_routes.common import AsOf, Id, ObjectType, RevisionQuery, caller, instant, use_cases
+from api_routes.schemas import (
+    Distribution,
+    HealthCard,
+    History,
+    OutOfScope,
+    Report,
+    Scored,
+    Scores,
+    TestRecord,
+    WhatIf,
+)
 
 views = Router()
+VIEWS = ["Scoring views"]
+HEALTH = ["Health cards"]
 
 
-class TestRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    record_id: str = Field(min_length=1)
-    revision: Literal["draft", "live"] = "draft"
-    as_of: str | None = None
-
-
-@views.post("/definitions/<definition_id>/test")
-def test_record(definition_id: Id, body: TestRecord) -> dict[str, Any]:
+@views.post(
+    "/definitions/<definition_id>/test",
+    tags=VIEWS,
+    operation_id="testRecord",
+    summary="Score one record (nothing written)",
+    description="A record's score under the draft or live revision, with each group's and "
+    "rule's points and why — or that it is in none of the score's segments. Reading only.",
+)
+def test_record(definition_id: Id, body: Annotated[TestRecord, Body()]) -> Scored | OutOfScope:
     return use_cases().views.test_record(
         caller(views), definition_id, body.revision, body.record_id, instant(body.as_of)
     )
 
 
-@views.get("/definitions/<definition_id>/preview")
+@views.get(
+    "/definitions/<definition_id>/preview",
+    tags=VIEWS,
+    operation_id="previewDistribution",
+    summary="Preview the distribution",
+    description="How a revision would score the whole portfolio: 5-point bins and statuses.",
+)
 def preview(
     definition_id: Id, revision: RevisionQuery = "draft", as_of: AsOf = None
-) -> dict[str, Any]:
+) -> Distribution:
     return use_cases().views.preview(caller(views), definition_id, revision, instant(as_of))
 
 
-@views.get("/definitions/<definition_id>/what-if")
+@views.get(
+    "/definitions/<definition_id>/what-if",
+    tags=VIEWS,
+    operation_id="whatIf",
+    summary="Compare the draft with the live revision",
+    description="How many records would change score or status, the status transitions, and "
+    "the biggest movers.",
+)
 def what_if(
     definition_id: Id,
     as_of: AsOf = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-) -> dict[str, Any]:
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many movers")] = 20,
+) -> WhatIf:
     return use_cases().views.what_if(caller(views), definition_id, instant(as_of), limit)
 
 
-@views.get("/definitions/<definition_id>/report")
+@views.get(
+    "/definitions/<definition_id>/report",
+    tags=VIEWS,
+    operation_id="report",
+    summary="Report by a property or by segment",
+    description="Records, average, median and statuses per value of a property (`by=industry`) "
+    "or per segment (`by=segment`), under the live revision.",
+)
 def report(
     definition_id: Id,
-    by: Annotated[str, Query(min_length=1, max_length=200)],
+    by: Annotated[str, Query(min_length=1, max_length=200, description="property or segment")],
     as_of: AsOf = None,
-) -> dict[str, Any]:
+) -> Report:
     return use_cases().views.report(caller(views), definition_id, by, instant(as_of))
 
 
-@views.get("/definitions/<definition_id>/scores")
+@views.get(
+    "/definitions/<definition_id>/scores",
+    tags=HEALTH,
+    operation_id="storedScores",
+    summary="The stored scores",
+    description="How many records have each status, and the lowest-scoring ones as health "
+    "cards: the accounts to look at first.",
+)
 def scores(
     definition_id: Id,
     status: Annotated[str | None, Query(max_length=200, description="only this status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> dict[str, Any]:
-    """The stored scores: how many records have each status, and the lowest-scoring ones."""
+) -> Scores:
     return use_cases().views.scores(caller(views), definition_id, status, limit)
 
 
-@views.get("/definitions/<definition_id>/records/<object_type>/<record_id>/health")
-def health_card(definition_id: Id, object_type: ObjectType, record_id: Id) -> dict[str, Any]:
+@views.get(
+    "/definitions/<definition_id>/records/<object_type>/<record_id>/health",
+    tags=HEALTH,
+    operation_id="healthCard",
+    summary="A record's health card",
+    description="Its score, status, points per group, the last change and why, and the day "
+    "the score next changes on its own.",
+)
+def health_card(definition_id: Id, object_type: ObjectType, record_id: Id) -> HealthCard:
     return use_cases().views.health_card(caller(views), definition_id, (object_type, record_id))
 
 
-@views.get("/definitions/<definition_id>/records/<object_type>/<record_id>/history")
+@views.get(
+    "/definitions/<definition_id>/records/<object_type>/<record_id>/history",
+    tags=HEALTH,
+    operation_id="scoreHistory",
+    summary="A record's score history",
+    description="Every change of its score, newest first, each with its cause; paginated.",
+)
 def history(
     definition_id: Id,
     object_type: ObjectType,
     record_id: Id,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=2000)] = None,
-) -> dict[str, Any]:
+    cursor: Annotated[
+        str | None, Query(max_length=2000, description="next_cursor of the previous page")
+    ] = None,
+) -> History:
     return use_cases().views.history(
         caller(views), definition_id, (object_type, record_id), limit, cursor
     )

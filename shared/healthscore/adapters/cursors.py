@@ -16,15 +16,23 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, account_prefix: str) -> dict[str, Any] | None:
-    """A cursor from a previous page; refused unless it points into the caller's own items."""
+def decode_cursor(cursor: str | None, pk: str) -> dict[str, Any] | None:
+    """A cursor from a previous page of the items under `pk`; anything else — another
+    record's, another account's, or one made up — is refused."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        pk = key["pk"]["S"]
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, TypeError) as error:
         raise InvalidRequest("cursor", "is not a cursor this API returned") from error
-    if not isinstance(pk, str) or not pk.startswith(account_prefix):
+    if not (
+        isinstance(key, dict)
+        and set(key) == {"pk", "sk"}
+        and key["pk"] == {"S": pk}
+        and isinstance(key["sk"], dict)
+        and set(key["sk"]) == {"S"}
+        and isinstance(key["sk"]["S"], str)
+        and 0 < len(key["sk"]["S"]) <= 1024
+    ):
         raise InvalidRequest("cursor", "is not a cursor this API returned")
     return dict(key)

@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
-from healthscore.adapters.dynamo_tables import DefinitionItem, SegmentItem, Tables
+from healthscore.adapters.dynamo_tables import PLAN_GUARD, DefinitionItem, SegmentItem, Tables
 from healthscore.adapters.dynamo_writes import retry_throttled
 from healthscore.domain.errors import Conflict
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
@@ -71,6 +73,11 @@ class DynamoDefinitionStore:
     def save_definition(self, account: str, definition: StoredDefinition) -> None:
         """Write it if it is still at the version read (a new one: if none exists); sets the
         new version on `definition`. A stale read is a Conflict."""
+        item = self._definition_item(account, definition)
+        self.save(item)
+        definition.version = int(item.version)
+
+    def _definition_item(self, account: str, definition: StoredDefinition) -> DefinitionItem:
         item = self.tables.definitions(
             account,
             definition.id,
@@ -88,7 +95,38 @@ class DynamoDefinitionStore:
         )
         if definition.version is not None:
             item.version = definition.version
-        self.save(item)
+        return item
+
+    @retry_throttled
+    def plan_guard(self, account: str) -> int:
+        item = _get(self.tables.plan_guards, account, PLAN_GUARD)
+        return 0 if item is None else int(item.version or 0)
+
+    def save_definition_guarded(
+        self, account: str, definition: StoredDefinition, guard: int
+    ) -> None:
+        """Save it (at the version read) and move the account's plan guard on from `guard`,
+        in one transaction: a concurrent change that read the same guard gets a Conflict."""
+        item = self._definition_item(account, definition)
+        guard_item = self.tables.plan_guards(account, PLAN_GUARD)
+        if guard:
+            guard_item.version = guard
+        meta: Any = self.tables.jobs.Meta
+        connection = Connection(region=meta.region, host=getattr(meta, "host", None))
+        try:
+            with TransactWrite(connection=connection) as write:
+                write.save(item)
+                write.save(guard_item)
+        except TransactWriteError as error:
+            if error.cause_response_code in (
+                "TransactionCanceledException",
+                "TransactionConflictException",
+            ):
+                raise Conflict(
+                    "another change to this account's health scores landed at the same time; "
+                    "read them again and retry"
+                ) from error
+            raise
         definition.version = int(item.version)
 
     def delete_definition(self, account: str, definition: StoredDefinition) -> None:

@@ -200,6 +200,18 @@ class JobItem(_Keyed):
     expires_at = TTLAttribute(null=True)
 
 
+class PlanGuardItem(_Keyed):
+    """In the jobs table, one per account (`sk` PLAN_GUARD): its version moves on with every
+    change that adds a draft or a live score, so two such changes that counted the same
+    definitions cannot both land (the plan limits hold under concurrency)."""
+
+    class Meta:
+        abstract = True
+
+    version = VersionAttribute()
+
+
+PLAN_GUARD = "#plan"
 M = TypeVar("M", bound=Model)
 
 # Settings field → model: what template.yaml must declare (tests/integration/test_template.py).
@@ -243,6 +255,7 @@ class Tables:
     history: type[HistoryItem]
     output_properties: type[OutputPropertyItem]
     jobs: type[JobItem]
+    plan_guards: type[PlanGuardItem]
 
     @classmethod
     def bind(cls, settings: Settings) -> Tables:
@@ -256,9 +269,11 @@ class Tables:
             history=_bind(HistoryItem, settings.history_table, settings),
             output_properties=_bind(OutputPropertyItem, settings.output_properties_table, settings),
             jobs=_bind(JobItem, settings.jobs_table, settings),
+            plan_guards=_bind(PlanGuardItem, settings.jobs_table, settings),
         )
 
     def all(self) -> list[type[Model]]:
+        """One model per table (the plan guards share the jobs table)."""
         return [
             self.definitions,
             self.segments,

@@ -51,6 +51,7 @@ class _Account:
         self.records: dict[str, Record] = {}  # visible records, by join_key(type, id)
         self.stored: dict[str, StoredRecord] = {}  # every record item, tombstones too
         self.definitions: dict[str, StoredDefinition] = {}
+        self.plan_guard = 0
         self.states: dict[tuple[str, RecordKey], ScoreState] = {}
         self.history: dict[str, dict[str, dict[str, Any]]] = {}  # pk → sk → entry
         self.links: dict[str, tuple[RecordKey, RecordKey, tuple[str, ...]]] = {}  # both ways
@@ -296,6 +297,22 @@ class MemoryStore(MemoryAccountData):
             _check_version(stored.get(definition.id), definition.version)
             definition.version = (definition.version or 0) + 1
             stored[definition.id] = _fresh(definition)
+
+    def plan_guard(self, account: str) -> int:
+        with self.lock:
+            return self._of(account).plan_guard
+
+    def save_definition_guarded(
+        self, account: str, definition: StoredDefinition, guard: int
+    ) -> None:
+        with self.lock:
+            if self._of(account).plan_guard != guard:
+                raise Conflict(
+                    "another change to this account's health scores landed at the same time; "
+                    "read them again and retry"
+                )
+            self.save_definition(account, definition)
+            self._of(account).plan_guard += 1
 
     def delete_definition(self, account: str, definition: StoredDefinition) -> None:
         with self.lock:

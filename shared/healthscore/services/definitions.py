@@ -12,6 +12,7 @@ locking): a stale version is a Conflict, never a silent overwrite.
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -73,7 +74,7 @@ class Definitions:
             raw = {k: v for k, v in raw.items() if k not in ("id", "state")}
         definition = parse_definition(raw)
         self._check_segments(caller, definition)
-        self._check_plan(caller, adding="draft")
+        guard = self._check_plan(caller, adding="draft")
         assert definition.id is not None
         at = datetime.now(UTC)
         item = StoredDefinition(
@@ -87,7 +88,8 @@ class Definitions:
             draft=stored_json(definition),
             draft_revision=1,
         )
-        self.store.save_definition(caller.account_id, item)
+        check_stored_size(item)
+        self.store.save_definition_guarded(caller.account_id, item, guard)
         return self.get_definition(caller, definition.id)
 
     def create_from_templates(
@@ -116,12 +118,13 @@ class Definitions:
                 "object_type", f"cannot change from {item.object_type} once created"
             )
         self._check_segments(caller, definition)
+        guard = None
         if item.state == "off" and item.draft is None:
-            self._check_plan(caller, adding="draft")
+            guard = self._check_plan(caller, adding="draft")
         item.draft = stored_json(definition)
         item.draft_revision = max(item.draft_revision, item.live_revision) + 1
         item.name = definition.name
-        return self._saved(caller, item)
+        return self._saved(caller, item, guard)
 
     def edit_working(
         self,
@@ -192,14 +195,14 @@ class Definitions:
             raise Conflict("this health score has no revision to turn on")
         definition = parse_definition(raw)
         self._check_segments(caller, definition)
-        self._check_plan(caller, adding="live")
+        guard = self._check_plan(caller, adding="live")
         self._check_output_properties(caller, definition)
         if item.draft is not None:
             item.live, item.live_revision = item.draft, item.draft_revision
             item.draft = None
         item.live = {**(item.live or {}), "state": "live"}
         item.state = "live"
-        return self._go_live(caller, item, definition, "turn_on")
+        return self._go_live(caller, item, definition, "turn_on", guard)
 
     def publish(
         self, caller: Caller, definition_id: str, version: int | None
@@ -222,16 +225,23 @@ class Definitions:
         return self._go_live(caller, item, definition, "update")
 
     def _go_live(
-        self, caller: Caller, item: StoredDefinition, definition: ScoreDefinition, kind: str
+        self,
+        caller: Caller,
+        item: StoredDefinition,
+        definition: ScoreDefinition,
+        kind: str,
+        guard: int | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Save the new live revision, register its output properties, start its computation."""
-        job = self._new_job(caller, kind, item.id)
-        item.last_job = job["id"]
-        definition_view = self._saved(caller, item)
+        at = datetime.now(UTC)
+        job = Job(f"job_{uuid.uuid4().hex[:16]}", kind, "queued", at, at, item.id, {})
+        item.last_job = job.id
+        definition_view = self._saved(caller, item, guard)  # a lost race leaves no job behind
+        self.store.save_job(caller.account_id, job)
         for entry in output_property_entries(definition, item.id):
             self.store.register_output_property(caller.account_id, entry)
-        self.start_job(caller.account_id, job["id"])
-        return definition_view, job
+        self.start_job(caller.account_id, job.id)
+        return definition_view, job_view(job)
 
     def turn_off(self, caller: Caller, definition_id: str, version: int | None) -> dict[str, Any]:
         caller.require_manage()
@@ -273,22 +283,24 @@ class Definitions:
             raise NotFound(f"no job {job_id!r}")
         return job_view(item)
 
-    def _new_job(self, caller: Caller, kind: str, definition_id: str) -> dict[str, Any]:
-        at = datetime.now(UTC)
-        job = Job(f"job_{uuid.uuid4().hex[:16]}", kind, "queued", at, at, definition_id, {})
-        self.store.save_job(caller.account_id, job)
-        return job_view(job)
-
     def item(self, caller: Caller, definition_id: str) -> StoredDefinition:
         item = self.store.definition(caller.account_id, definition_id)
         if item is None:
             raise NotFound(f"no health score {definition_id!r}")
         return item
 
-    def _saved(self, caller: Caller, item: StoredDefinition) -> dict[str, Any]:
+    def _saved(
+        self, caller: Caller, item: StoredDefinition, guard: int | None = None
+    ) -> dict[str, Any]:
+        """Save it; with `guard` (a plan check's), only if no other change to the account's
+        plan usage landed since the check."""
         item.updated_at = datetime.now(UTC)
         item.updated_by = caller.user_id
-        self.store.save_definition(caller.account_id, item)
+        check_stored_size(item)
+        if guard is None:
+            self.store.save_definition(caller.account_id, item)
+        else:
+            self.store.save_definition_guarded(caller.account_id, item, guard)
         return {**definition_summary(item), "draft": item.draft, "live": item.live}
 
     def _check_segments(self, caller: Caller, definition: ScoreDefinition) -> None:
@@ -300,13 +312,16 @@ class Definitions:
         if issues:
             raise DefinitionError(issues)
 
-    def _check_plan(self, caller: Caller, adding: Literal["live", "draft"]) -> None:
+    def _check_plan(self, caller: Caller, adding: Literal["live", "draft"]) -> int:
+        """Whether the plan allows one more; the guard to save with (read before counting)."""
+        guard = self.store.plan_guard(caller.account_id)
         items = self.store.definitions(caller.account_id)
         live = sum(1 for d in items if d.state == "live")
         drafts = sum(1 for d in items if d.state != "live")
         if adding == "live":
             drafts -= 1  # the score being turned on stops being a draft
         check_plan_allows(caller.plan, live=live, drafts=drafts, adding=adding)
+        return guard
 
     def _check_output_properties(self, caller: Caller, definition: ScoreDefinition) -> None:
         assert definition.id is not None
@@ -318,3 +333,17 @@ class Definitions:
                     f"properties.{field}.name",
                     f"{entry['name']!r} is already the output of another health score",
                 )
+
+
+# A definition's draft and live revisions share one stored item (DynamoDB: at most 400 KB).
+MAX_STORED_BYTES = 300_000
+
+
+def check_stored_size(item: StoredDefinition) -> None:
+    size = sum(len(json.dumps(r, separators=(",", ":"))) for r in (item.draft, item.live) if r)
+    if size > MAX_STORED_BYTES:
+        raise InvalidRequest(
+            "groups",
+            f"this health score would take {size:,} bytes with its revisions; at most "
+            f"{MAX_STORED_BYTES:,}: remove groups, rules or values",
+        )

@@ -10,6 +10,7 @@ from healthscore.adapters.dataset_files import parse_segment
 from healthscore.domain.access import Caller
 from healthscore.domain.errors import (
     Conflict,
+    InvalidRequest,
     NotFound,
 )
 from healthscore.domain.lifecycle import StoredSegment
@@ -38,6 +39,8 @@ class Segments:
         self, caller: Caller, segment_id: str, body: dict[str, Any], version: int | None
     ) -> dict[str, Any]:
         caller.require_manage()
+        if body.get("id") not in (None, segment_id):
+            raise InvalidRequest("id", f"must be the id in the path ({segment_id!r}) or left out")
         raw = {**body, "id": segment_id}
         parse_request(parse_segment, raw, "")
         item = self.store.stored_segment(caller.account_id, segment_id)

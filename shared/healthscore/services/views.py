@@ -77,8 +77,15 @@ def definition_summary(item: StoredDefinition) -> dict[str, Any]:
     }
 
 
+SEGMENT_FIELDS = ("id", "name", "object_type", "conditions", "lists")
+
+
 def segment_view(item: StoredSegment) -> dict[str, Any]:
-    return {**item.body, "version": item.version, "updated_at": item.updated_at.isoformat()}
+    return {
+        **{k: item.body[k] for k in SEGMENT_FIELDS if item.body.get(k) is not None},
+        "version": item.version,
+        "updated_at": item.updated_at.isoformat(),
+    }
 
 
 def record_view(record: Record) -> dict[str, Any]:
