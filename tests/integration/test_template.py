@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,7 +24,13 @@ _CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: No
 def test_template_passes_cfn_lint_with_the_sam_transform():
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
     assert cfn_lint, "cfn-lint is missing: run `make test` (it installs the dev dependencies)"
-    run = subprocess.run([cfn_lint, str(TEMPLATE)], capture_output=True, text=True, check=False)
+    # informational checks too (explicit deletion policies, queue retention …): none left
+    run = subprocess.run(
+        [cfn_lint, "--include-checks", "I", "--", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -116,23 +124,23 @@ def test_every_function_has_its_code_and_least_privilege_policies():
     assert "OnFailure" in events["DestinationConfig"]
 
 
-def test_the_template_transforms_with_the_sam_translator(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+def transformed(**parameters: str) -> dict[str, Any]:
+    """The template as CloudFormation receives it: SAM's transform, offline."""
     from samtranslator.translator.transform import transform
 
-    class _ManagedPolicies(dict):
+    class _ManagedPolicies(dict[str, str]):
         """Offline: any AWS managed policy name maps to its conventional ARN."""
 
-        def load(self):
+        def load(self) -> _ManagedPolicies:
             return self
 
-        def __missing__(self, name):
+        def __missing__(self, name: str) -> str:
             return f"arn:aws:iam::aws:policy/{name}"
 
     class _FullLoader(yaml.SafeLoader):
         pass
 
-    def _tag(loader, suffix, node):
+    def _tag(loader: Any, suffix: str, node: Any) -> Any:
         name = (
             "Fn::GetAtt" if suffix == "GetAtt" else ("Ref" if suffix == "Ref" else f"Fn::{suffix}")
         )
@@ -150,8 +158,14 @@ def test_the_template_transforms_with_the_sam_translator(monkeypatch):
         for uri in ("CodeUri", "ContentUri"):
             if uri in resource.get("Properties", {}):
                 resource["Properties"][uri] = f"s3://artifacts/{resource['Properties'][uri]}"
-    parameters = {"JwtIssuer": "https://issuer.example", "JwtAudience": "client"}
-    output = transform(document, parameters, _ManagedPolicies())
+    given = {"JwtIssuer": "https://issuer.example", "JwtAudience": "client", **parameters}
+    output: dict[str, Any] = transform(document, given, _ManagedPolicies())
+    return output
+
+
+def test_the_template_transforms_with_the_sam_translator(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    output = transformed()
     kinds = {r["Type"] for r in output["Resources"].values()}
     assert {
         "AWS::Lambda::Function",
@@ -209,3 +223,24 @@ def test_the_published_openapi_document_is_the_one_the_api_serves():
         text=True,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_sam_validate_with_lint_passes():
+    """AWS's own CLI, as a deployer runs it before `sam deploy` (offline: no credentials)."""
+    sam = TEMPLATE.parent / ".cache" / "sam" / "bin" / "sam"
+    assert sam.exists(), "the AWS SAM CLI is missing: run `make test` or `make sam` (installs it)"
+    run = subprocess.run(
+        [str(sam), "validate", "--lint", "--template", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "SAM_CLI_TELEMETRY": "0",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "is a valid SAM Template" in run.stdout + run.stderr

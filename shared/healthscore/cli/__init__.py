@@ -10,6 +10,7 @@ its output.
 from healthscore.cli import scoring  # noqa: F401  # isort: skip
 from healthscore.cli import analytics  # noqa: F401  # isort: skip
 from healthscore.cli import local  # noqa: F401  # isort: skip
+from healthscore.cli import remote  # noqa: F401  # isort: skip
 from healthscore.cli.common import app  # isort: skip
 
 __all__ = ["app"]

@@ -3,7 +3,6 @@ serve`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,7 +83,7 @@ def serve(
 
 clock_app = typer.Typer(help="The local stack's scoring clock (decay and timeframes on demand).")
 
-webhook_app = typer.Typer(help="Signed webhooks into the local stack.")
+webhook_app = typer.Typer(help="Signed webhooks into the local stack or a deployment.")
 
 app.add_typer(clock_app, name="clock")
 
@@ -160,24 +159,28 @@ def webhook_send(
             readable=True,
         ),
     ],
-    account: Annotated[str, typer.Option(help="Account id")] = "demo",
-    url: LocalUrl = DEFAULT_URL,
+    account: Annotated[
+        str, typer.Option(help="Account id (?account=); '' for a public app's portals")
+    ] = "demo",
+    url: Annotated[
+        str, typer.Option("--url", help="The local stack, or a deployed API's base URL")
+    ] = DEFAULT_URL,
+    secret_env: Annotated[
+        str | None,
+        typer.Option(
+            "--secret-env",
+            help="Environment variable holding the signing secret (a deployment's); "
+            "default: ask the local stack for the account's",
+        ),
+    ] = None,
 ) -> None:
-    """Sign a batch with the account's secret (HubSpot v3) and POST it to /webhooks/events."""
-    import json as json_module
-    import urllib.error
-    import urllib.request
+    """Sign a batch (HubSpot v3) and POST it to <url>/webhooks/events."""
+    from healthscore.cli.remote import send_batch
 
-    from healthscore.adapters.hubspot_signature import signed_headers
-
-    secret = _local(url, f"/local/webhook-secret?account={account}", "POST")["secret"]
-    body = batch.read_bytes()
-    uri = f"{url}/webhooks/events?account={account}"
-    request = urllib.request.Request(uri, data=body, method="POST")
-    for name, value in signed_headers(secret, "POST", uri, body, datetime.now(UTC)).items():
-        request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            out.print(f"{reply.status} {json_module.loads(reply.read())}")
-    except urllib.error.HTTPError as error:
-        _fail(f"{error.code} {json_module.loads(error.read()).get('message')}")
+    send_batch(
+        batch,
+        url,
+        account or None,
+        secret_env,
+        lambda: _local(url, f"/local/webhook-secret?account={account}", "POST")["secret"],
+    )
