@@ -74,6 +74,8 @@ test: lint typecheck dynamodb-local chromium $(SAM)
 # sweep, a 10,000-company CLI run): the same tests as make test's, at full size.
 soak: $(STAMP) dynamodb-local
 	$(BIN)/python -m pytest -q --durations=10 -n 2 --dist load -m soak
+	DIFFERENTIAL_EXAMPLES=1000 PROPERTY_EXAMPLES=1000 ORDER_EXAMPLES=500 $(BIN)/python -m pytest \
+	  -q -n 2 -m "not soak" tests/differential tests/unit/test_properties.py tests/scoring/test_order_invariance.py
 
 serve: $(STAMP) dynamodb-local
 	$(BIN)/healthscore serve

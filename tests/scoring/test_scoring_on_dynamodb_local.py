@@ -128,7 +128,7 @@ def _worker_run(store: DynamoStore, events: list[Event], clock: Clock, workers: 
 @pytest.mark.parametrize(
     ("workers", "events_count", "companies"),
     [
-        pytest.param(4, 400, 5, id="4-workers-400-events"),
+        pytest.param(4, 200, 5, id="4-workers-200-events"),
         pytest.param(8, 5000, 10, id="8-workers-5000-events", marks=pytest.mark.soak),
     ],
 )

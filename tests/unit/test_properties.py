@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +13,9 @@ from healthscore.domain.reference_engine import score
 from healthscore.domain.validation import validate_definition
 from tests.builders import AS_OF
 from tests.strategies import datasets, definitions
+
+# `make test` runs 120 of each; `make soak` 1,000.
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "120"))
 
 json_values = st.recursive(
     st.none()
@@ -72,7 +76,7 @@ def _check_verdict(raw: Any) -> None:
         assert issues == []
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
 @given(json_values)
 def test_random_json_never_crashes_validate(raw):
     _check_verdict(raw)
@@ -101,13 +105,13 @@ def damaged_definitions(draw: st.DrawFn) -> Any:
     return raw
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
 @given(damaged_definitions())
 def test_damaged_definitions_never_crash_validate(raw):
     _check_verdict(raw)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(definitions(), datasets())
 def test_every_valid_generated_definition_scores_without_error(raw, data):
     definition, issues = validate_definition(raw)

@@ -171,7 +171,7 @@ class Smoke:
                 return value
             if time.monotonic() > deadline:
                 raise HttpFailure(0, f"gave up waiting for {what}: last seen {value}")
-            time.sleep(1)
+            time.sleep(0.25)
 
     def tidy(self) -> None:
         for name, undo in reversed(self.cleanup):
