@@ -72,7 +72,7 @@ def _wait_for_job(url: str, token: str, job_id: str) -> None:
 @pytest.mark.parametrize(
     "companies",
     [
-        pytest.param(4, id="4-companies"),
+        pytest.param(3, id="3-companies"),
         pytest.param(12, id="12-companies", marks=pytest.mark.soak),
     ],
 )
