@@ -53,6 +53,11 @@ Cause = Annotated[
 ]
 
 
+def example(body: Any) -> ConfigDict:
+    """A request model's settings: unknown fields refused, and an example for the document."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [body]})
+
+
 class Strict(BaseModel):
     """Unknown fields are refused (a misspelt field would otherwise be silently dropped)."""
 
@@ -64,24 +69,19 @@ class Strict(BaseModel):
 
 
 class SegmentBody(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
+    model_config = example(
+        {
+            "name": "Upmarket customers",
+            "object_type": "companies",
+            "conditions": [
                 {
-                    "name": "Upmarket customers",
-                    "object_type": "companies",
-                    "conditions": [
-                        {
-                            "property": "lifecyclestage",
-                            "operator": "eq_any",
-                            "values": ["customer"],
-                        },
-                        {"property": "numberofemployees", "operator": "gte", "value": 200},
-                    ],
-                }
-            ]
-        },
+                    "property": "lifecyclestage",
+                    "operator": "eq_any",
+                    "values": ["customer"],
+                },
+                {"property": "numberofemployees", "operator": "gte", "value": 200},
+            ],
+        }
     )
     id: IdText | None = Field(None, description="If sent, the id in the path")
     name: Label | None = Field(None, description="Shown in reports; default: the segment's id")
@@ -95,12 +95,7 @@ class SegmentBody(Strict):
 
 
 class RecordBody(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"properties": {"name": "Acme", "nps_score": 9}, "lists": ["vip"]}]
-        },
-    )
+    model_config = example({"properties": {"name": "Acme", "nps_score": 9}, "lists": ["vip"]})
     properties: Properties = Field(
         default_factory=dict, description="Property name → a scalar or a list of scalars"
     )
@@ -110,19 +105,14 @@ class RecordBody(Strict):
 
 
 class AssociationBody(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "from_type": "companies",
-                    "from_id": "c1",
-                    "to_type": "contacts",
-                    "to_id": "p1",
-                    "labels": ["Champion"],
-                }
-            ]
-        },
+    model_config = example(
+        {
+            "from_type": "companies",
+            "from_id": "c1",
+            "to_type": "contacts",
+            "to_id": "p1",
+            "labels": ["Champion"],
+        }
     )
     from_type: ObjectTypeName
     from_id: AnyId
@@ -132,20 +122,15 @@ class AssociationBody(Strict):
 
 
 class EventBody(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "e-1",
-                    "type": "meeting_booked",
-                    "occurred_at": "2026-06-01T10:00:00Z",
-                    "object_type": "contacts",
-                    "object_id": "p1",
-                    "properties": {"outcome": "completed"},
-                }
-            ]
-        },
+    model_config = example(
+        {
+            "id": "e-1",
+            "type": "meeting_booked",
+            "occurred_at": "2026-06-01T10:00:00Z",
+            "object_type": "contacts",
+            "object_id": "p1",
+            "properties": {"outcome": "completed"},
+        }
     )
     id: AnyId = Field(description="Unique per owner: a repeated id is counted, not applied")
     type: Label = Field(description="The event type, e.g. meeting_booked")
@@ -162,10 +147,7 @@ class TestRecord(Strict):
 
 
 class FromTemplates(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"name": "Customer health", "segments": ["customers"]}]},
-    )
+    model_config = example({"name": "Customer health", "segments": ["customers"]})
     name: Label
     segments: Annotated[list[IdText], Field(min_length=1, max_length=MAX_ITEMS)]
     templates: Annotated[list[IdText], Field(max_length=MAX_ITEMS)] | None = Field(
