@@ -11,6 +11,7 @@ from healthscore.cli import scoring  # noqa: F401  # isort: skip
 from healthscore.cli import analytics  # noqa: F401  # isort: skip
 from healthscore.cli import local  # noqa: F401  # isort: skip
 from healthscore.cli import remote  # noqa: F401  # isort: skip
+from healthscore.cli import hubspot  # noqa: F401  # isort: skip
 from healthscore.cli.common import app  # isort: skip
 
 __all__ = ["app"]

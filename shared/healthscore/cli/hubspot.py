@@ -1,0 +1,92 @@
+"""`healthscore hubspot …`: a HubSpot portal into a portable dataset (backfill, then sync)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from healthscore.cli.common import _fail, app, err, out
+
+hubspot_app = typer.Typer(help="HubSpot in: import a portal's CRM (private-app token).")
+app.add_typer(hubspot_app, name="hubspot")
+
+
+@hubspot_app.command("import")
+def hubspot_import(
+    to: Annotated[Path, typer.Option("--to", help="The dataset folder to fill (or sync)")],
+    definition: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--definition", "-d", help="A definition whose properties to fetch (repeatable)"
+        ),
+    ] = None,
+    segments: Annotated[
+        Path | None,
+        typer.Option(help="segments.jsonl: their properties are fetched, the file is copied"),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="HubSpot's API (default https://api.hubapi.com)")
+    ] = None,
+    token_env: Annotated[
+        str, typer.Option(help="Environment variable holding the private app's token")
+    ] = "HUBSPOT_TOKEN",
+) -> None:
+    """Fetch companies, contacts, deals and tickets (the properties the definitions and segments
+    read), their associations with labels, and calls, meetings, emails and notes as events.
+    Run it again to resume a run that stopped, or to sync what changed since the last one."""
+    from healthscore.adapters.dataset_files import RowError, parse_segment
+
+    try:
+        from healthscore.adapters.hubspot_crm import HubSpotCrm, HubSpotUnavailable
+    except ImportError:
+        _fail("HubSpot's SDK is missing: pip install 'healthscore[hubspot]'")
+    from healthscore.domain.definition import DefinitionError
+    from healthscore.domain.hubspot_mapping import properties_read
+    from healthscore.domain.validation import parse_definition
+    from healthscore.services.hubspot_import import import_portal
+
+    token = os.environ.get(token_env, "")
+    if not token:
+        _fail(f"the environment variable {token_env} is empty or unset: export the token into it")
+    parsed = []
+    for path in definition or []:
+        try:
+            parsed.append(parse_definition(json.loads(path.read_text())))
+        except (OSError, ValueError, DefinitionError) as error:
+            _fail(f"--definition {path}: {error}")
+    read_segments = []
+    if segments is not None:
+        try:
+            lines = segments.read_text().splitlines()
+        except OSError as error:
+            _fail(f"--segments {segments}: {error.strerror}")
+        for number, line in enumerate(lines, 1):
+            try:
+                if line.strip():
+                    read_segments.append(parse_segment(json.loads(line)))
+            except (ValueError, RowError) as error:
+                _fail(f"--segments {segments}:{number}: {error}")
+    crm = HubSpotCrm(token, base_url)
+    to.mkdir(parents=True, exist_ok=True)
+    try:
+        result = import_portal(
+            crm,
+            to,
+            properties_read(parsed, read_segments),
+            progress=lambda phase, count: err.print(f"  {phase}: {count:,}"),
+        )
+    except HubSpotUnavailable as error:
+        _fail(f"{error} — run the same command again to resume where it stopped")
+    if segments is not None:
+        shutil.copyfile(segments, to / "segments.jsonl")
+    kind = "synced (changes since the last run)" if result.incremental else "imported"
+    out.print(
+        f"{kind}: {result.records:,} records, {result.associations:,} associations, "
+        f"{result.events:,} events in {to} — {result.requests:,} requests"
+        + (f", {crm.throttled:,} rate-limited and retried" if crm.throttled else "")
+    )
