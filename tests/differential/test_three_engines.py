@@ -123,11 +123,12 @@ def test_the_generated_examples_exercise_the_engines() -> None:
     many earn non-zero group totals, so agreement above is not agreement on zeros.
 
     Hypothesis draws constants from the project modules already imported, so the sample
-    changes with the tests that ran before; 300 examples and floors at about half the lowest
-    counts seen (212, 99 and 31 of 300) keep the guard about the generator, not the order."""
+    changes with the tests that ran before; 150 examples and floors at about half the lowest
+    counts seen (212, 99 and 31 of 300, halved again for 150) keep the guard about the
+    generator, not the order."""
     scored = non_zero = future_days = 0
 
-    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True)
     @given(raw=definitions(), data=datasets(), as_of=as_of_instants)
     def sample(raw: dict[str, Any], data: Dataset, as_of: datetime) -> None:
         nonlocal scored, non_zero, future_days
@@ -137,6 +138,6 @@ def test_the_generated_examples_exercise_the_engines() -> None:
         future_days += any(r.next_change_day for r in results)
 
     sample()
-    assert scored >= 120, (scored, non_zero, future_days)
-    assert non_zero >= 45, (scored, non_zero, future_days)
-    assert future_days >= 15, (scored, non_zero, future_days)
+    assert scored >= 60, (scored, non_zero, future_days)
+    assert non_zero >= 22, (scored, non_zero, future_days)
+    assert future_days >= 8, (scored, non_zero, future_days)

@@ -18,7 +18,8 @@ DEFINITIONS = [
     EXAMPLES / "onboarding-health.json",
     EXAMPLES / "portfolio-benchmark.json",
 ]
-SAMPLE_COMPANIES = 2000  # enough for the onboarding segment to hold 40+ companies
+SAMPLE_COMPANIES = 2000  # the analytics below: enough for the onboarding segment to hold 40+
+IDENTITY_COMPANIES = 800  # the engines' byte-identity: the reference engine is the slow one
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,23 @@ def sample_portfolio(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def identity_portfolio(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("identity") / "portfolio"
+    made = healthscore(
+        "sample-data",
+        folder,
+        "--companies",
+        str(IDENTITY_COMPANIES),
+        "--seed",
+        "9",
+        "--until",
+        AS_OF,
+    )
+    assert made.returncode == 0, made.stderr
+    return folder
+
+
+@pytest.fixture(scope="module")
 def bulk_portfolio(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("bulk") / "portfolio"
     generate_bulk_portfolio(folder, 3000, seed=3, until=date(2026, 6, 15))
@@ -39,12 +57,17 @@ def bulk_portfolio(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda p: p.stem)
-def test_polars_and_reference_print_byte_identical_scores(sample_portfolio, definition):
-    # Given the sample portfolio (JSONL) When scored by both engines
+def test_polars_and_reference_print_byte_identical_scores(request, definition):
+    # Given a sample portfolio (JSONL) — the onboarding segment needs the big one to hold 40+
+    # companies of varied scores — When scored by both engines
+    big = definition.stem == "onboarding-health"
+    identity_portfolio = request.getfixturevalue(
+        "sample_portfolio" if big else "identity_portfolio"
+    )
     runs = {
         engine: healthscore(
             "score",
-            sample_portfolio,
+            identity_portfolio,
             "-d",
             definition,
             "--as-of",
@@ -157,15 +180,15 @@ def test_preview_whatif_trend_and_report(sample_portfolio, tmp_path):
     assert "Upmarket (200+ employees)" in table.stdout
 
 
-def test_analytics_refuse_bad_requests_with_exit_2(sample_portfolio):
+def test_analytics_refuse_bad_requests_with_exit_2(identity_portfolio):
     live = EXAMPLES / "customer-health-score.json"
     contacts = EXAMPLES / "champion-engagement.json"
-    unknown = healthscore("report", sample_portfolio, "-d", live, "--by", "favourite_colour")
+    unknown = healthscore("report", identity_portfolio, "-d", live, "--by", "favourite_colour")
     assert unknown.returncode == 2
     assert "--by: no companies property 'favourite_colour'" in unknown.stderr
-    mismatch = healthscore("whatif", sample_portfolio, "--live", live, "--draft", contacts)
+    mismatch = healthscore("whatif", identity_portfolio, "--live", live, "--draft", contacts)
     assert mismatch.returncode == 2
     assert "object_type" in mismatch.stderr
-    periods = healthscore("trend", sample_portfolio, "-d", live, "--periods", "0")
+    periods = healthscore("trend", identity_portfolio, "-d", live, "--periods", "0")
     assert periods.returncode == 2
     assert "at least 1" in periods.stderr

@@ -19,6 +19,7 @@ from hubspot.crm.associations.v4 import (
 from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsApiException
 from hubspot.crm.objects import PublicObjectSearchRequest
 from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from urllib3.exceptions import HTTPError
 from urllib3.util.retry import Retry
 
@@ -121,6 +122,55 @@ class HubSpotCrm:
                     )
         return found
 
+    # -- write-back ----------------------------------------------------------------------------
+    # HubSpot's bodies are passed as the JSON its documents describe (the SDK sends dicts as
+    # they are): one representation, the domain's (domain/hubspot_writeback.py).
+
+    def ensure_group(self, object_type: str, group: dict[str, Any]) -> bool:
+        """Create the property group unless it exists; whether it was created."""
+        groups = self.client.crm.properties.groups_api
+        if self._found(lambda: groups.get_by_name(object_type, group["name"])) is not None:
+            return False
+        self._call(lambda: groups.create(object_type, property_group_create=group))
+        return True
+
+    def property(self, object_type: str, name: str) -> dict[str, Any] | None:
+        api = self.client.crm.properties.core_api
+        found = self._found(lambda: api.get_by_name(object_type, name))
+        if found is None:
+            return None
+        as_json: dict[str, Any] = api.api_client.sanitize_for_serialization(found)
+        return as_json
+
+    def create_property(self, object_type: str, spec: dict[str, Any]) -> None:
+        self._call(
+            lambda: self.client.crm.properties.core_api.create(object_type, property_create=spec)
+        )
+
+    def update_property(self, object_type: str, name: str, update: dict[str, Any]) -> None:
+        self._call(
+            lambda: self.client.crm.properties.core_api.update(
+                object_type, name, property_update=update
+            )
+        )
+
+    def batch_update(self, object_type: str, inputs: list[dict[str, Any]]) -> None:
+        """Set properties of ≤ 100 records in one call."""
+        body = {"inputs": inputs}
+        self._call(
+            lambda: self.client.crm.objects.batch_api.update(
+                object_type, batch_input_simple_public_object_batch_input=body
+            )
+        )
+
+    def _found(self, call: Callable[[], T]) -> T | None:
+        try:
+            return self._call(call)
+        except HubSpotUnavailable as error:
+            if getattr(error.__cause__, "status", None) == 404:
+                return None
+            raise
+
     def _call(self, call: Callable[[], T]) -> T:
         """The call, again after a 429 (as long as Retry-After says) or a 5xx (backing off)."""
         for attempt in range(self.retries + 1):
@@ -132,7 +182,7 @@ class HubSpotCrm:
                     raise HubSpotUnavailable(f"cannot reach HubSpot: {error}") from error
                 self.sleep(_wait(None, attempt))
                 continue
-            except (ObjectsApiException, AssociationsApiException) as error:
+            except (ObjectsApiException, AssociationsApiException, PropertiesApiException) as error:
                 status = int(error.status or 0)
                 if status == 429 or status >= 500 or status == 0:
                     if attempt == self.retries:

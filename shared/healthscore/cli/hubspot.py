@@ -90,3 +90,47 @@ def hubspot_import(
         f"{result.events:,} events in {to} — {result.requests:,} requests"
         + (f", {crm.throttled:,} rate-limited and retried" if crm.throttled else "")
     )
+
+
+@hubspot_app.command("writeback")
+def hubspot_writeback(
+    dataset: Annotated[Path, typer.Argument(help="The dataset folder to score (e.g. imported)")],
+    definition: Annotated[Path, typer.Option("--definition", "-d", help="The live score")],
+    as_of: Annotated[str | None, typer.Option(help="Score as of (ISO); default now")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="HubSpot's API (default https://api.hubapi.com)")
+    ] = None,
+    token_env: Annotated[
+        str, typer.Option(help="Environment variable holding the private app's token")
+    ] = "HUBSPOT_TOKEN",
+) -> None:
+    """Score the dataset and write every record's score and status to HubSpot: the property
+    group and the two properties first (created, or brought up to date), then batch updates
+    of 100 records."""
+    from healthscore.cli.common import _as_of, _definition, _scored
+    from healthscore.domain.hubspot_writeback import ScoreValue
+    from healthscore.services.hubspot_writeback import write_back
+    from healthscore.services.scoring import Engine, score_rows
+
+    try:
+        from healthscore.adapters.hubspot_crm import HubSpotCrm, HubSpotUnavailable
+    except ImportError:
+        _fail("HubSpot's SDK is missing: pip install 'healthscore[hubspot]'")
+    token = os.environ.get(token_env, "")
+    if not token:
+        _fail(f"the environment variable {token_env} is empty or unset: export the token into it")
+    parsed = _definition(definition)
+    moment = _as_of(as_of)
+    rows = _scored(lambda: score_rows(parsed, dataset, moment, Engine.POLARS), definition)
+    values = [ScoreValue(r["id"], r["score"], r["status"]) for r in rows]
+    crm = HubSpotCrm(token, base_url)
+    try:
+        result = write_back(crm, parsed, values)
+    except HubSpotUnavailable as error:
+        _fail(f"{error} — run it again: a write-back sets values, so repeating it is harmless")
+    made = ", ".join(result.created) or "none"
+    out.print(
+        f"wrote {result.records:,} {parsed.object_type}' scores in {result.batches:,} batch "
+        f"updates ({crm.requests:,} requests); properties created: {made}"
+        + (f"; updated: {', '.join(result.updated)}" if result.updated else "")
+    )

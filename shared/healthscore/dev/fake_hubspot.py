@@ -29,6 +29,10 @@ OBJECT_PATH = re.compile(r"^/crm/v3/objects/([a-z_0-9:\-]+)$")
 SEARCH_PATH = re.compile(r"^/crm/v3/objects/([a-z_0-9:\-]+)/search$")
 BATCH_UPDATE_PATH = re.compile(r"^/crm/v3/objects/([a-z_0-9:\-]+)/batch/update$")
 ASSOCIATIONS_PATH = re.compile(r"^/crm/v4/associations/([a-z_0-9:\-]+)/([a-z_0-9:\-]+)/batch/read$")
+GROUPS_PATH = re.compile(r"^/crm/v3/properties/([a-z_0-9:\-]+)/groups$")
+GROUP_PATH = re.compile(r"^/crm/v3/properties/([a-z_0-9:\-]+)/groups/([a-z_0-9]+)$")
+PROPERTIES_PATH = re.compile(r"^/crm/v3/properties/([a-z_0-9:\-]+)$")
+PROPERTY_PATH = re.compile(r"^/crm/v3/properties/([a-z_0-9:\-]+)/([a-z_0-9]+)$")
 LABEL_TYPE_IDS: dict[str, int] = {}
 # what HubSpot answers for every object when no properties are named
 DEFAULT_PROPERTIES = ("hs_object_id", "createdate", "hs_lastmodifieddate")
@@ -61,6 +65,9 @@ class Portal:
     objects: dict[str, dict[str, Stored]] = field(default_factory=dict)
     # (from type, from id, to type) → to id → labels
     links: dict[tuple[str, str, str], dict[str, list[str]]] = field(default_factory=dict)
+    # object type → group name → group; object type → property name → property
+    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     bodies: list[tuple[str, str, Any, int, Any]] = field(default_factory=list)
     budget: int | None = None  # requests per `window` seconds before 429s
@@ -188,6 +195,41 @@ class Portal:
         now = instant_text(at)
         return {"status": "COMPLETE", "results": updated, "startedAt": now, "completedAt": now}
 
+    def group(self, object_type: str, name: str) -> dict[str, Any]:
+        found = self.groups.get(object_type, {}).get(name)
+        if found is None:
+            raise LookupError(f"no property group {name} on {object_type}")
+        return found
+
+    def create_group(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        group = {
+            "name": body["name"],
+            "label": body["label"],
+            "displayOrder": body.get("displayOrder", -1),
+            "archived": False,
+        }
+        self.groups.setdefault(object_type, {})[body["name"]] = group
+        return group
+
+    def property(self, object_type: str, name: str) -> dict[str, Any]:
+        found = self.properties.get(object_type, {}).get(name)
+        if found is None:
+            raise LookupError(f"no property {name} on {object_type}")
+        return found
+
+    def create_property(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        if body["name"] in self.properties.get(object_type, {}):
+            raise ValueError(f"property {body['name']} already exists")
+        self.group(object_type, body["groupName"])  # HubSpot refuses an unknown group
+        created = {"options": [], "description": "", **body, "hidden": False}
+        self.properties.setdefault(object_type, {})[body["name"]] = created
+        return created
+
+    def update_property(self, object_type: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        updated = {**self.property(object_type, name), **body}
+        self.properties[object_type][name] = updated
+        return updated
+
 
 def _text(value: Any) -> str:
     if isinstance(value, bool):
@@ -288,7 +330,10 @@ def serve(portal: Portal, port: int, token: str) -> ThreadingHTTPServer:
             if refused is not None:
                 return refused, _error("internal error", "INTERNAL_ERROR")
             try:
-                return 200, route(portal, method, path, query, body)
+                answer = route(portal, method, path, query, body)
+                if isinstance(answer, Created):
+                    return 201, answer.body
+                return 200, answer
             except LookupError as error:
                 return 404, _error(str(error), "OBJECT_NOT_FOUND")
             except (ValueError, KeyError, TypeError) as error:
@@ -308,7 +353,24 @@ def route(portal: Portal, method: str, path: str, query: dict[str, list[str]], b
         return portal.batch_update(m.group(1), body)
     if method == "POST" and (m := ASSOCIATIONS_PATH.match(path)):
         return portal.associations(m.group(1), m.group(2), body)
+    if method == "GET" and (m := GROUP_PATH.match(path)):
+        return portal.group(m.group(1), m.group(2))
+    if method == "POST" and (m := GROUPS_PATH.match(path)):
+        return Created(portal.create_group(m.group(1), body))
+    if method == "GET" and (m := PROPERTY_PATH.match(path)):
+        return portal.property(m.group(1), m.group(2))
+    if method == "POST" and (m := PROPERTIES_PATH.match(path)):
+        return Created(portal.create_property(m.group(1), body))
+    if method == "PATCH" and (m := PROPERTY_PATH.match(path)):
+        return portal.update_property(m.group(1), m.group(2), body)
     raise LookupError(f"the fake HubSpot does not serve {method} {path}")
+
+
+@dataclass(frozen=True)
+class Created:
+    """An answer that is a 201."""
+
+    body: Any
 
 
 def _error(message: str, category: str) -> dict[str, Any]:
