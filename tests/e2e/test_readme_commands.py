@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -63,3 +64,28 @@ def test_the_readme_sessions_work_as_written(tmp_path: Path) -> None:
     assert '"properties":["nps_score"]' in out  # Globex's NPS answer in Globex's
     assert "sweep: 1 due, 1 rescored, 1 changed" in out  # the decay step a month later
     assert '"direction":"down"' in out  # Acme's health card after it
+
+
+def test_the_readme_connect_hubspot_session_works_against_the_fake(tmp_path: Path) -> None:
+    """ "Connect HubSpot" as written: a fake portal, the import, the overview, the write-back,
+    and the written score read back from the portal with curl."""
+    text = (ROOT / "README.md").read_text().split("## Connect HubSpot", 1)[1].split("\n## ", 1)[0]
+    [script] = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    port = free_port()
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    (tmp_path / "docs").symlink_to(ROOT / "docs")
+    run = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script.replace("8787", str(port))],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"},
+    )
+    assert run.returncode == 0, run.stderr + run.stdout
+    assert "imported:" in run.stdout
+    assert "40 companies scored" in run.stdout
+    assert "wrote 40 companies' scores in 1 batch update (" in run.stdout
+    written = json.loads(run.stdout.strip().splitlines()[-1])
+    assert written["properties"]["customer_health_status"] in ("Healthy", "Neutral", "At-risk")
+    assert 0 <= int(written["properties"]["customer_health_score"]) <= 100

@@ -126,7 +126,7 @@ def test_an_import_asks_for_what_definitions_and_segments_read() -> None:
         "s", "S", "companies", (Condition(property="tier", operator="eq_any", values=["A"]),)
     )
     wanted = properties_read([definition], [segment])
-    assert wanted["companies"] == {"nps_score", "tier", "h_score", "h_status"}
-    assert wanted["tickets"] == {"priority"}
-    assert wanted["contacts"] == {"role"}
-    assert wanted["deals"] == set()
+    assert wanted["companies"] == {"nps_score", "tier", "h_score", "h_status", "name", "domain"}
+    assert wanted["tickets"] == {"priority", "subject"}
+    assert wanted["contacts"] == {"role", "email", "firstname", "lastname"}
+    assert wanted["deals"] == {"dealname"}

@@ -131,6 +131,51 @@ def hubspot_writeback(
     made = ", ".join(result.created) or "none"
     out.print(
         f"wrote {result.records:,} {parsed.object_type}' scores in {result.batches:,} batch "
-        f"updates ({crm.requests:,} requests); properties created: {made}"
+        f"update{'s' if result.batches != 1 else ''} ({crm.requests:,} requests); "
+        f"properties created: {made}"
         + (f"; updated: {', '.join(result.updated)}" if result.updated else "")
     )
+
+
+@hubspot_app.command("fake")
+def hubspot_fake(
+    companies: Annotated[int, typer.Option(help="Sample companies the portal holds")] = 50,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8787,
+    sample: Annotated[
+        Path, typer.Option(help="Where the sample portfolio it serves is written")
+    ] = Path(".healthscore/hubspot-sample"),
+    token_file: Annotated[
+        Path, typer.Option(help="Where the portal's private-app token is written")
+    ] = Path(".healthscore/hubspot-token"),
+    seed: Annotated[int, typer.Option(help="The sample's seed")] = 7,
+) -> None:
+    """A fake HubSpot portal on this machine (for trying the connector without a portal): the
+    sample portfolio's records, labelled associations and engagements, served with HubSpot's
+    endpoints, pagination and rate limits. Ctrl-C stops it."""
+    import secrets
+    import time
+
+    from healthscore.adapters.dataset_files import read_dataset
+    from healthscore.dev.fake_hubspot import Portal, serve
+    from healthscore.dev.sample_portfolio import generate_portfolio
+
+    generate_portfolio(sample, companies, seed=seed)
+    portal = Portal.from_dataset(read_dataset(sample))
+    token = f"pat-fake-{secrets.token_hex(8)}"
+    try:
+        server = serve(portal, port, token)
+    except OSError as error:
+        _fail(f"cannot listen on 127.0.0.1:{port}: {error}; choose another --port")
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(token + "\n")
+    out.print(f"fake HubSpot on http://127.0.0.1:{port} with {companies} companies")
+    out.print(
+        f"  its token is in {token_file}; the sample it serves (segments.jsonl too): {sample}"
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out.print("stopping")
+    finally:
+        server.shutdown()

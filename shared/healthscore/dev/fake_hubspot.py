@@ -10,6 +10,7 @@ emails, notes) as engagement objects associated with their owners.
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import re
@@ -26,6 +27,7 @@ from healthscore.domain.dataset import Dataset
 from healthscore.domain.hubspot_mapping import engagement_of, instant_text
 
 OBJECT_PATH = re.compile(r"^/crm/v3/objects/([a-z_0-9:\-]+)$")
+ONE_OBJECT_PATH = re.compile(r"^/crm/v3/objects/([a-z_0-9:\-]+)/([^/]+)$")
 SEARCH_PATH = re.compile(r"^/crm/v3/objects/([a-z_0-9:\-]+)/search$")
 BATCH_UPDATE_PATH = re.compile(r"^/crm/v3/objects/([a-z_0-9:\-]+)/batch/update$")
 ASSOCIATIONS_PATH = re.compile(r"^/crm/v4/associations/([a-z_0-9:\-]+)/([a-z_0-9:\-]+)/batch/read$")
@@ -80,6 +82,7 @@ class Portal:
     _window_start: float = 0.0
     _window_count: int = 0
     _served: int = 0
+    _ids: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, modified: datetime | None = None) -> Portal:
@@ -102,6 +105,8 @@ class Portal:
     def put(self, object_type: str, oid: str, props: dict[str, str], at: datetime) -> Stored:
         with self.lock:
             existing = self.objects.setdefault(object_type, {}).get(oid)
+            if existing is None:
+                self._ids.pop(object_type, None)
             values = {**(existing.properties if existing else {}), **props}
             values |= {"hs_object_id": oid, "hs_lastmodifieddate": instant_text(at)}
             values.setdefault("createdate", instant_text(existing.created_at if existing else at))
@@ -138,14 +143,21 @@ class Portal:
     def list_page(self, object_type: str, query: dict[str, list[str]]) -> dict[str, Any]:
         wanted = _wanted(query.get("properties"))
         limit = min(int(query.get("limit", ["10"])[0]), 100)
-        ordered = sorted(self.objects.get(object_type, {}).values(), key=lambda o: o.id)
+        with self.lock:
+            ids = self._ids.get(object_type)
+            if ids is None:  # sorted once, again only when an object is added
+                ids = self._ids[object_type] = sorted(self.objects.get(object_type, {}))
         after = query.get("after", [None])[0]
-        start = _offset(ordered, after)
-        page = ordered[start : start + limit]
-        return _page(
-            [o.view(wanted) for o in page],
-            page[-1].id if len(page) == limit and start + limit < len(ordered) else None,
-        )
+        start = 0 if after is None else bisect.bisect_right(ids, after)
+        page = [self.objects[object_type][i] for i in ids[start : start + limit]]
+        following = page[-1].id if page and start + limit < len(ids) else None
+        return _page([o.view(wanted) for o in page], following)
+
+    def one(self, object_type: str, oid: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        found = self.objects.get(object_type, {}).get(oid)
+        if found is None:
+            raise LookupError(f"no {object_type} {oid}")
+        return found.view(_wanted(query.get("properties")))
 
     def search(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
         candidates = list(self.objects.get(object_type, {}).values())
@@ -245,12 +257,6 @@ def _wanted(values: list[str] | None) -> list[str] | None:
     return [p for v in values for p in v.split(",") if p]
 
 
-def _offset(ordered: list[Stored], after: str | None) -> int:
-    if after is None:
-        return 0
-    return next((i + 1 for i, o in enumerate(ordered) if o.id == after), len(ordered))
-
-
 def _page(results: list[dict[str, Any]], after: str | None) -> dict[str, Any]:
     page: dict[str, Any] = {"results": results}
     if after is not None:
@@ -347,6 +353,8 @@ def serve(portal: Portal, port: int, token: str) -> ThreadingHTTPServer:
 def route(portal: Portal, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
     if method == "GET" and (m := OBJECT_PATH.match(path)):
         return portal.list_page(m.group(1), query)
+    if method == "GET" and (m := ONE_OBJECT_PATH.match(path)):
+        return portal.one(m.group(1), m.group(2), query)
     if method == "POST" and (m := SEARCH_PATH.match(path)):
         return portal.search(m.group(1), body)
     if method == "POST" and (m := BATCH_UPDATE_PATH.match(path)):

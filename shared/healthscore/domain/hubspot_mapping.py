@@ -24,6 +24,13 @@ from healthscore.domain.values import parse_instant
 RECORD_TYPES = ("companies", "contacts", "deals", "tickets")
 # HubSpot's own properties the import always reads beside the ones definitions use.
 SYSTEM_PROPERTIES = ("hs_object_id", "hs_lastmodifieddate", "createdate")
+# What names a record where a person reads it (overview, reports, the notebooks), kept too.
+DISPLAY_PROPERTIES: Mapping[str, frozenset[str]] = {
+    "companies": frozenset({"name", "domain"}),
+    "contacts": frozenset({"email", "firstname", "lastname"}),
+    "deals": frozenset({"dealname"}),
+    "tickets": frozenset({"subject"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +170,9 @@ def instant_text(moment: datetime) -> str:
 def properties_read(
     definitions: Iterable[ScoreDefinition], segments: Iterable[Segment]
 ) -> dict[str, set[str]]:
-    """Object type → the properties the definitions and segments read of it: what an import
-    asks HubSpot for (HubSpot answers only the properties named)."""
-    wanted: dict[str, set[str]] = {t: set() for t in RECORD_TYPES}
+    """Object type → the properties the definitions and segments read of it, and those that
+    name a record: what an import asks HubSpot for (HubSpot answers only the properties named)."""
+    wanted: dict[str, set[str]] = {t: set(DISPLAY_PROPERTIES.get(t, ())) for t in RECORD_TYPES}
     for segment in segments:
         wanted.setdefault(segment.object_type, set()).update(
             c.property for c in segment.conditions if c.property
