@@ -14,11 +14,10 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from healthscore.adapters.dataset_files import read_dataset
+from healthscore.adapters.dataset_files import event_row, read_dataset
 from healthscore.dev.fake_hubspot import Portal
 from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.domain.hubspot_mapping import engagement_of, events_from
@@ -44,19 +43,8 @@ def as_hubspot_holds_it(portfolio: Path, folder: Path) -> Path:
             object_type, properties = engagement
             item = {"id": event.id, "properties": properties}
             for mapped in events_from(object_type, item, [(event.object_type, event.object_id)]):
-                out.write(json.dumps(row_of(mapped)) + "\n")
+                out.write(json.dumps(event_row(mapped)) + "\n")
     return folder
-
-
-def row_of(event: Any) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "type": event.type,
-        "occurred_at": event.occurred_at.isoformat(),
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "properties": dict(event.properties),
-    }
 
 
 def scores(folder: Path) -> dict[str, tuple[int, str]]:

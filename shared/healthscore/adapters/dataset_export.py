@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from healthscore.adapters.dataset_files import event_row
 from healthscore.domain.dataset import RecordKey
 from healthscore.ports import AccountData
 
@@ -205,14 +206,7 @@ def export_shards(
                 targets |= needed.get(event.owner, set())
             if not targets:
                 continue
-            row = {
-                "id": event.id,
-                "type": event.type,
-                "occurred_at": event.occurred_at.isoformat(),
-                "object_type": event.object_type,
-                "object_id": event.object_id,
-                "properties": dict(event.properties),
-            }
+            row = event_row(event)
             for shard in targets:
                 files.add(shard, "events.jsonl", row)
         segments = store.segment_bodies(account)

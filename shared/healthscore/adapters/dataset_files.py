@@ -219,6 +219,18 @@ def parse_event(raw: Any) -> Event:
     )
 
 
+def event_row(event: Event) -> dict[str, Any]:
+    """An event as a line of events.jsonl (what `parse_event` reads back)."""
+    return {
+        "id": event.id,
+        "type": event.type,
+        "occurred_at": event.occurred_at.isoformat(),
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "properties": dict(event.properties),
+    }
+
+
 def parse_segment(raw: Any) -> Segment:
     row = _require_object(raw)
     conditions_raw = row.get("conditions") or []

@@ -6,14 +6,29 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from healthscore.cli.common import _fail, app, err, out
 
+if TYPE_CHECKING:
+    from healthscore.adapters.hubspot_crm import HubSpotCrm
+
 hubspot_app = typer.Typer(help="HubSpot in: import a portal's CRM (private-app token).")
 app.add_typer(hubspot_app, name="hubspot")
+
+
+def _crm(base_url: str | None, token_env: str) -> HubSpotCrm:
+    """The SDK-backed client for the token in `token_env` (exit 2 saying what is missing)."""
+    try:
+        from healthscore.adapters.hubspot_crm import HubSpotCrm
+    except ImportError:
+        _fail("HubSpot's SDK is missing: pip install 'healthscore[hubspot]'")
+    token = os.environ.get(token_env, "")
+    if not token:
+        _fail(f"the environment variable {token_env} is empty or unset: export the token into it")
+    return HubSpotCrm(token, base_url)
 
 
 @hubspot_app.command("import")
@@ -40,19 +55,14 @@ def hubspot_import(
     read), their associations with labels, and calls, meetings, emails and notes as events.
     Run it again to resume a run that stopped, or to sync what changed since the last one."""
     from healthscore.adapters.dataset_files import RowError, parse_segment
-
-    try:
-        from healthscore.adapters.hubspot_crm import HubSpotCrm, HubSpotUnavailable
-    except ImportError:
-        _fail("HubSpot's SDK is missing: pip install 'healthscore[hubspot]'")
     from healthscore.domain.definition import DefinitionError
     from healthscore.domain.hubspot_mapping import properties_read
     from healthscore.domain.validation import parse_definition
     from healthscore.services.hubspot_import import import_portal
 
-    token = os.environ.get(token_env, "")
-    if not token:
-        _fail(f"the environment variable {token_env} is empty or unset: export the token into it")
+    crm = _crm(base_url, token_env)
+    from healthscore.adapters.hubspot_crm import HubSpotUnavailable
+
     parsed = []
     for path in definition or []:
         try:
@@ -71,7 +81,6 @@ def hubspot_import(
                     read_segments.append(parse_segment(json.loads(line)))
             except (ValueError, RowError) as error:
                 _fail(f"--segments {segments}:{number}: {error}")
-    crm = HubSpotCrm(token, base_url)
     to.mkdir(parents=True, exist_ok=True)
     try:
         result = import_portal(
@@ -112,18 +121,13 @@ def hubspot_writeback(
     from healthscore.services.hubspot_writeback import write_back
     from healthscore.services.scoring import Engine, score_rows
 
-    try:
-        from healthscore.adapters.hubspot_crm import HubSpotCrm, HubSpotUnavailable
-    except ImportError:
-        _fail("HubSpot's SDK is missing: pip install 'healthscore[hubspot]'")
-    token = os.environ.get(token_env, "")
-    if not token:
-        _fail(f"the environment variable {token_env} is empty or unset: export the token into it")
+    crm = _crm(base_url, token_env)
+    from healthscore.adapters.hubspot_crm import HubSpotUnavailable
+
     parsed = _definition(definition)
     moment = _as_of(as_of)
     rows = _scored(lambda: score_rows(parsed, dataset, moment, Engine.POLARS), definition)
     values = [ScoreValue(r["id"], r["score"], r["status"]) for r in rows]
-    crm = HubSpotCrm(token, base_url)
     try:
         result = write_back(crm, parsed, values)
     except HubSpotUnavailable as error:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from healthscore.adapters.dataset_files import event_row
 from healthscore.adapters.hubspot_crm import PAGE, Page
 from healthscore.domain.dataset import Event
 from healthscore.domain.hubspot_mapping import (
@@ -268,20 +269,9 @@ def assemble(folder: Path, properties: dict[str, set[str]], runs: int) -> tuple[
             events += events_from(object_type, row, owners)
     with (folder / "events.jsonl").open("w", encoding="utf-8") as out:
         for event in events:
-            out.write(json.dumps(_event_row(event)) + "\n")
+            out.write(json.dumps(event_row(event)) + "\n")
     return len(records), associations, len(events)
 
 
 def _owner_pairs() -> list[tuple[str, str]]:
     return [(e, o) for e in ENGAGEMENT_TYPES for o in OWNER_TYPES]
-
-
-def _event_row(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "type": event.type,
-        "occurred_at": event.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "properties": dict(event.properties),
-    }
