@@ -15,6 +15,13 @@ from healthscore.cli.common import _fail, app, err, out
 if TYPE_CHECKING:
     from healthscore.adapters.hubspot_crm import HubSpotCrm
 
+BaseUrlOpt = Annotated[
+    str | None, typer.Option(help="HubSpot's API (default https://api.hubapi.com)")
+]
+TokenEnvOpt = Annotated[
+    str, typer.Option(help="Environment variable holding the private app's token")
+]
+
 hubspot_app = typer.Typer(help="HubSpot in: import a portal's CRM (private-app token).")
 app.add_typer(hubspot_app, name="hubspot")
 
@@ -44,31 +51,21 @@ def hubspot_import(
         Path | None,
         typer.Option(help="segments.jsonl: their properties are fetched, the file is copied"),
     ] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="HubSpot's API (default https://api.hubapi.com)")
-    ] = None,
-    token_env: Annotated[
-        str, typer.Option(help="Environment variable holding the private app's token")
-    ] = "HUBSPOT_TOKEN",
+    base_url: BaseUrlOpt = None,
+    token_env: TokenEnvOpt = "HUBSPOT_TOKEN",
 ) -> None:
     """Fetch companies, contacts, deals and tickets (the properties the definitions and segments
     read), their associations with labels, and calls, meetings, emails and notes as events.
     Run it again to resume a run that stopped, or to sync what changed since the last one."""
     from healthscore.adapters.dataset_files import RowError, parse_segment
-    from healthscore.domain.definition import DefinitionError
+    from healthscore.cli.common import _definition
     from healthscore.domain.hubspot_mapping import properties_read
-    from healthscore.domain.validation import parse_definition
     from healthscore.services.hubspot_import import import_portal
 
     crm = _crm(base_url, token_env)
     from healthscore.adapters.hubspot_crm import HubSpotUnavailable
 
-    parsed = []
-    for path in definition or []:
-        try:
-            parsed.append(parse_definition(json.loads(path.read_text())))
-        except (OSError, ValueError, DefinitionError) as error:
-            _fail(f"--definition {path}: {error}")
+    parsed = [_definition(path) for path in definition or []]
     read_segments = []
     if segments is not None:
         try:
@@ -106,12 +103,8 @@ def hubspot_writeback(
     dataset: Annotated[Path, typer.Argument(help="The dataset folder to score (e.g. imported)")],
     definition: Annotated[Path, typer.Option("--definition", "-d", help="The live score")],
     as_of: Annotated[str | None, typer.Option(help="Score as of (ISO); default now")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="HubSpot's API (default https://api.hubapi.com)")
-    ] = None,
-    token_env: Annotated[
-        str, typer.Option(help="Environment variable holding the private app's token")
-    ] = "HUBSPOT_TOKEN",
+    base_url: BaseUrlOpt = None,
+    token_env: TokenEnvOpt = "HUBSPOT_TOKEN",
 ) -> None:
     """Score the dataset and write every record's score and status to HubSpot: the property
     group and the two properties first (created, or brought up to date), then batch updates
