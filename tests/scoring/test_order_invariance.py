@@ -268,3 +268,28 @@ def _fixed_log(rng: random.Random) -> list[Change]:
             event_type = rng.choice(["meeting_booked", "email_replied"])
             log.append(EventArrived(Event(f"ev{n}", event_type, day, *record)))
     return log
+
+
+
+def test_on_dynamodb_local_tombstones_outlive_a_scorer_clock_in_the_past(
+    local_store: DynamoStore,
+) -> None:
+    """DynamoDB's TTL runs on the wall clock (DynamoDB Local removes an expired item within
+    seconds): a deletion scored on a clock months back must still leave a tombstone that lives
+    `TOMBSTONE_DAYS` from now, or an older change arriving after it brings the record back."""
+    from healthscore.adapters.dynamo_writes import TOMBSTONE_DAYS
+
+    key = ("companies", "c1")
+    scorer = IncrementalScorer(local_store, clock=lambda: NOW - timedelta(days=200))
+    scorer.apply("ttl", PropertiesChanged(*key, {"nps_score": 10}, BASE_MS, change_id="a"))
+    scorer.apply("ttl", RecordDeleted(*key, BASE_MS + 5_000, "b"))
+    line = AssociationLine("companies", "c1", "contacts", "p1", ())
+    scorer.apply("ttl", AssociationChanged(line, True, BASE_MS + 6_000, "r"))
+    horizon = datetime.now(UTC) + timedelta(days=TOMBSTONE_DAYS - 1)
+    tables = local_store.tables
+    expiries = [item.expires_at for item in tables.records.query("ttl")]
+    expiries += [item.expires_at for item in tables.associations.query("ttl")]
+    assert len(expiries) == 3
+    assert all(at is not None and at > horizon for at in expiries)
+    scorer.apply("ttl", PropertiesChanged(*key, {"nps_score": 9}, BASE_MS + 4_000, change_id="c"))
+    assert local_store.dataset("ttl").all_records() == []

@@ -19,7 +19,7 @@ from healthscore.domain.errors import Conflict
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.ports import live_score, live_scores_in
 
-JOB_RETENTION = timedelta(days=30)  # jobs expire (TTL) this long after they were created
+JOB_RETENTION = timedelta(days=30)  # jobs expire (TTL) this long after their last save
 
 
 def now() -> datetime:
@@ -213,7 +213,7 @@ class DynamoDefinitionStore:
             detail=job.detail,
             created_at=job.created_at,
             updated_at=job.updated_at,
-            expires_at=job.created_at + JOB_RETENTION,
+            expires_at=datetime.now(UTC) + JOB_RETENTION,  # TTL runs on the wall clock
         ).save()
 
     def job(self, account: str, job_id: str) -> Job | None:

@@ -35,6 +35,13 @@ from healthscore.ports import MAX_TRANSACTION_ITEMS, TooManyAffected, WriteRefus
 
 TOMBSTONE_DAYS = 35  # a deleted record's or removed link's tombstone outlives HubSpot's retries
 
+
+def expiry(days: int) -> datetime:
+    """When DynamoDB's TTL may remove an item: always from the wall clock, never the scorer's
+    (a local stack's or a replay's clock can sit months in the past, and DynamoDB — Local too —
+    deletes an expired item within seconds)."""
+    return datetime.now(UTC) + timedelta(days=days)
+
 THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -199,7 +206,7 @@ class DynamoChangeWrites:
             deleted=stored.deleted or None,
             merged_into=stored.merged_into,
             tombstone=True if tombstone else None,
-            expires_at=at + timedelta(days=TOMBSTONE_DAYS) if tombstone else None,
+            expires_at=expiry(TOMBSTONE_DAYS) if tombstone else None,
             updated_at=at,
         )
         self.transaction.puts.append((_at_version(item, stored.version), None))
@@ -229,7 +236,7 @@ class DynamoChangeWrites:
                 labels=[],
                 stamp=stamp,
                 removed=True,
-                expires_at=at + timedelta(days=TOMBSTONE_DAYS),
+                expires_at=expiry(TOMBSTONE_DAYS),
                 updated_at=at,
             )
             self.transaction.puts.append((item, _link_condition(model, was)))
@@ -245,7 +252,7 @@ class DynamoChangeWrites:
             status="succeeded",
             created_at=at,
             updated_at=at,
-            expires_at=at + timedelta(days=TOMBSTONE_DAYS),
+            expires_at=expiry(TOMBSTONE_DAYS),
         )
         self.transaction.puts.append((item, model.pk.does_not_exist()))
 
@@ -264,7 +271,7 @@ class DynamoChangeWrites:
                 stamp=(stamp if stamp is not None else was) or None,
                 removed=True,
                 hidden_at=deleted,
-                expires_at=at + timedelta(days=TOMBSTONE_DAYS),
+                expires_at=expiry(TOMBSTONE_DAYS),
                 updated_at=at,
             )
             self.transaction.puts.append((item, _link_condition(model, was)))
