@@ -270,7 +270,6 @@ def _fixed_log(rng: random.Random) -> list[Change]:
     return log
 
 
-
 def test_on_dynamodb_local_tombstones_outlive_a_scorer_clock_in_the_past(
     local_store: DynamoStore,
 ) -> None:

@@ -42,6 +42,7 @@ def expiry(days: int) -> datetime:
     deletes an expired item within seconds)."""
     return datetime.now(UTC) + timedelta(days=days)
 
+
 THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
