@@ -4,7 +4,10 @@ builds what it needs once per execution environment (cold start) and keeps it.""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from healthscore.adapters.aws_clients import client
 from healthscore.adapters.change_queue import SqsChangeQueue
@@ -13,16 +16,23 @@ from healthscore.adapters.dataset_export import ExportStorage, S3Exports
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.event_bus import EventBridgePublisher
+from healthscore.adapters.hubspot_errors import HubSpotUnavailable
+from healthscore.adapters.hubspot_tokens import HubSpotTokens, PortalRegistry, TokenMissing
 from healthscore.adapters.job_queue import SqsJobStarter
 from healthscore.adapters.webhook_secrets import WebhookSecrets
+from healthscore.domain.integrations import HubSpotConnection
 from healthscore.ports import HealthScoreStore
 from healthscore.services.definitions import Definitions
+from healthscore.services.hubspot_push import Pusher
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.records import Records
 from healthscore.services.score_views import ScoreViews
 from healthscore.services.segments import Segments
 from healthscore.services.sweep import Sweep
 from healthscore.settings import Settings
+
+if TYPE_CHECKING:
+    from healthscore.adapters.hubspot_crm import HubSpotCrm
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,46 @@ def status_publisher(settings: Settings) -> EventBridgePublisher:
 
 def change_queue(settings: Settings) -> SqsChangeQueue:
     return SqsChangeQueue(settings)
+
+
+def writeback_queue(settings: Settings) -> SqsChangeQueue:
+    """Records to push to HubSpot (functions/writeback), and "push all" pages."""
+    return SqsChangeQueue(settings, queue_url=settings.writeback_queue_url)
+
+
+def hubspot_tokens(settings: Settings) -> HubSpotTokens:
+    return HubSpotTokens(client("ssm", settings), client("secretsmanager", settings))
+
+
+def portal_registry(settings: Settings) -> PortalRegistry:
+    return PortalRegistry(client("ssm", settings), settings.hubspot_app_path)
+
+
+def hubspot_clients(settings: Settings) -> Callable[[HubSpotConnection], HubSpotCrm]:
+    """One SDK client per connected portal, kept for the execution environment (so its request
+    pace holds across invocations); the token read from the account's reference."""
+    from healthscore.adapters.hubspot_crm import HubSpotCrm
+
+    tokens = hubspot_tokens(settings)
+    kept: dict[tuple[str, str], tuple[str, HubSpotCrm]] = {}
+
+    def crm_for(connection: HubSpotConnection) -> HubSpotCrm:
+        try:
+            token = tokens.token(connection.token_parameter)
+        except TokenMissing as error:
+            raise HubSpotUnavailable(f"the portal's token cannot be read: {error}") from error
+        key = (connection.portal_id, connection.token_parameter)
+        if key not in kept or kept[key][0] != token:  # new, or the token was rotated
+            kept[key] = (token, HubSpotCrm(token, settings.hubspot_base_url))
+        return kept[key][1]
+
+    return crm_for
+
+
+def hubspot_pusher(settings: Settings, on: HealthScoreStore | None = None) -> Pusher:
+    """The write-back's use case (functions/writeback), holding leases as this environment."""
+    crm_for = hubspot_clients(settings)
+    return Pusher(on or store(settings), crm_for, holder=f"writeback-{uuid.uuid4().hex[:12]}")
 
 
 def webhook_secrets(settings: Settings) -> WebhookSecrets:

@@ -24,6 +24,7 @@ from healthscore.domain.dataset import (
     StoredLink,
     StoredRecord,
 )
+from healthscore.domain.integrations import HubSpotConnection
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.domain.score_state import ScoreState
 
@@ -196,6 +197,11 @@ class ScoreStore(AccountData, Protocol):
 
     def scores(self, account: str, definition_id: str) -> Iterator[ScoreState]: ...
 
+    def score_page(
+        self, account: str, definition_id: str, after: RecordKey | None, limit: int
+    ) -> list[ScoreState]:
+        """Up to `limit` states in key order, after `after` (None: from the first)."""
+
     def due_states(self, day: date) -> Iterator[tuple[str, ScoreState]]:
         """Every account's states whose next change day is `day`, with their account."""
 
@@ -267,7 +273,30 @@ class DefinitionStore(Protocol):
         """Remove every score state of the definition; how many there were."""
 
 
-class HealthScoreStore(ScoreStore, DefinitionStore, Protocol):
+class IntegrationStore(Protocol):
+    """An account's HubSpot connection, its sync checkpoint, and short leases (one write-back
+    at a time per account, so an earlier value is never pushed over a later one)."""
+
+    def hubspot_connection(self, account: str) -> HubSpotConnection | None: ...
+
+    def save_hubspot_connection(self, account: str, connection: HubSpotConnection) -> None: ...
+
+    def delete_hubspot_connection(self, account: str) -> None: ...
+
+    def hubspot_accounts(self) -> list[str]:
+        """Every account with a connection (the scheduled sync's list)."""
+
+    def sync_checkpoint(self, account: str) -> dict[str, Any]: ...
+
+    def save_sync_checkpoint(self, account: str, checkpoint: Mapping[str, Any]) -> None: ...
+
+    def take_lease(self, account: str, name: str, holder: str, seconds: float) -> bool:
+        """Hold `name` for `seconds` unless someone else holds it unexpired; whether it is ours."""
+
+    def release_lease(self, account: str, name: str, holder: str) -> None: ...
+
+
+class HealthScoreStore(ScoreStore, DefinitionStore, IntegrationStore, Protocol):
     """Everything the API's use cases read and write."""
 
 

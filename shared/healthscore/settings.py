@@ -27,12 +27,15 @@ TABLES: dict[str, tuple[str, str]] = {
 QUEUES: dict[str, tuple[str, str]] = {
     "recompute_queue_url": ("RECOMPUTE_QUEUE_URL", "RecomputeQueue"),
     "changes_queue_url": ("CHANGES_QUEUE_URL", "ChangesQueue"),
+    "writeback_queue_url": ("WRITEBACK_QUEUE_URL", "WritebackQueue"),
 }
 # Optional settings: field → environment variable (defaults in `Settings`).
 OPTIONAL: dict[str, str] = {
     "event_bus_name": "EVENT_BUS_NAME",
     "webhook_secrets_path": "WEBHOOK_SECRETS_PATH",
     "hubspot_app_path": "HUBSPOT_APP_PATH",
+    "hubspot_tokens_path": "HUBSPOT_TOKENS_PATH",
+    "hubspot_base_url": "HUBSPOT_BASE_URL",
     "dynamodb_endpoint": "DYNAMODB_ENDPOINT",
     "sqs_endpoint": "SQS_ENDPOINT",
     "aws_endpoint": "AWS_ENDPOINT",
@@ -65,6 +68,8 @@ class Settings(BaseModel):
     jobs_table: str
     recompute_queue_url: str
     changes_queue_url: str = ""
+    # Records whose score or status changed, to be pushed to HubSpot (functions/writeback).
+    writeback_queue_url: str = ""
     region: str = "us-east-1"
     # `Health status changed` events go to this EventBridge bus.
     event_bus_name: str = "default"
@@ -73,6 +78,11 @@ class Settings(BaseModel):
     # SSM path of a HubSpot public app: <path>/client-secret signs the one target URL every
     # installing portal shares; <path>/portals/<portalId> holds the account each portal is.
     hubspot_app_path: str = "/healthscore/hubspot-app"
+    # SSM path under which connected accounts keep their HubSpot private-app tokens
+    # (SecureString parameters; the functions may read nothing else in SSM for tokens).
+    hubspot_tokens_path: str = "/healthscore/hubspot-tokens"
+    # HubSpot's API (None: https://api.hubapi.com); locally, the fake portal's address.
+    hubspot_base_url: str | None = None
     # Set locally (DynamoDB Local, moto server for SQS/SSM/EventBridge); None on AWS.
     dynamodb_endpoint: str | None = None
     sqs_endpoint: str | None = None
@@ -124,6 +134,7 @@ class Settings(BaseModel):
         }
         values["recompute_queue_url"] = ""
         values["changes_queue_url"] = ""
+        values["writeback_queue_url"] = ""
         values.update(overrides)
         return cls.model_validate(values)
 

@@ -20,6 +20,7 @@ from healthscore.adapters.dynamo_definitions import (
     now,
     refused_by_condition,
 )
+from healthscore.adapters.dynamo_integrations import DynamoIntegrations
 from healthscore.adapters.dynamo_tables import (
     AssociationItem,
     EventItem,
@@ -54,7 +55,7 @@ from healthscore.ports import record_neighbourhood, whole_account
 SWEEP_KEY = "#sweep"  # the sweep's own jobs item (account ids never contain `#`)
 
 
-class DynamoStore(DynamoDefinitionStore):
+class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
     def __init__(self, tables: Tables) -> None:
         super().__init__(tables)
         meta: Any = tables.scores.Meta
@@ -282,6 +283,15 @@ class DynamoStore(DynamoDefinitionStore):
     def scores(self, account: str, definition_id: str) -> Iterator[ScoreState]:
         for item in self.tables.scores.query(join_key(account, definition_id)):
             yield state_of(item)
+
+    @retry_throttled
+    def score_page(
+        self, account: str, definition_id: str, after: RecordKey | None, limit: int
+    ) -> list[ScoreState]:
+        scores = self.tables.scores
+        condition = scores.sk > join_key(*after) if after is not None else None
+        query = scores.query(join_key(account, definition_id), condition, limit=limit)
+        return [state_of(item) for item in query]
 
     @retry_throttled
     def score_states(

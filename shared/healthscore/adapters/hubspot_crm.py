@@ -1,11 +1,13 @@
 """HubSpot's CRM through its official SDK (`hubspot-api-client`): pages of objects, objects
-modified since an instant, associations v4 with labels — within HubSpot's limits: every call
-honours 429 and Retry-After and retries server errors with backoff, and the calls are counted
-(the request budget is the caller's to watch)."""
+modified since an instant, associations v4 with labels, and the write-back's properties and batch
+updates — within HubSpot's limits: requests are paced (at most `per_ten_seconds` in any 10 s,
+under a private app's 190 so other integrations of the portal keep room), every call honours 429
+and Retry-After and retries server errors with backoff, and the calls are counted."""
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,14 +25,12 @@ from hubspot.crm.properties.exceptions import ApiException as PropertiesApiExcep
 from urllib3.exceptions import HTTPError
 from urllib3.util.retry import Retry
 
+from healthscore.adapters.hubspot_errors import HubSpotUnavailable
+
+PER_TEN_SECONDS = 150  # a private app may send 190 per 10 s; leave the portal's others room
 PAGE = 100  # HubSpot's largest page for lists; associations are read 100 ids at a time
 SEARCH_PAGE = 200  # and for searches (which stop at 10,000 results: see `modified_since`)
 T = TypeVar("T")
-
-
-class HubSpotUnavailable(Exception):
-    """HubSpot kept refusing (rate limit, server errors) past the retries, or refused for
-    good (a bad token, a missing scope)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,9 @@ class HubSpotCrm:
         base_url: str | None = None,
         *,
         retries: int = 8,
+        per_ten_seconds: int = PER_TEN_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # urllib3 would retry a 429 on its own, sleeping through Retry-After unseen: the retries
         # are ours (counted, and bounded), so it retries nothing
@@ -54,9 +56,12 @@ class HubSpotCrm:
         if base_url:
             options["host"] = base_url.rstrip("/")
         self.client = HubSpot(**options)
-        self.retries, self.sleep = retries, sleep
+        self.retries, self.sleep, self.clock = retries, sleep, clock
         self.requests = 0
         self.throttled = 0
+        self.paced = 0.0  # seconds spent waiting for the pace
+        self._limit = per_ten_seconds
+        self._sent: deque[float] = deque()  # when the last `_limit` requests went out
 
     def page(self, object_type: str, properties: list[str], after: str | None = None) -> Page:
         """One page of every object of a type, by id."""
@@ -174,6 +179,7 @@ class HubSpotCrm:
     def _call(self, call: Callable[[], T]) -> T:
         """The call, again after a 429 (as long as Retry-After says) or a 5xx (backing off)."""
         for attempt in range(self.retries + 1):
+            self._pace()
             self.requests += 1
             try:
                 return call()
@@ -198,6 +204,19 @@ class HubSpotCrm:
                     f"HubSpot refused the request: {status} {_message(error)}"
                 ) from error
         raise AssertionError("unreachable")
+
+    def _pace(self) -> None:
+        """Wait until fewer than `_limit` requests went out in the last 10 s."""
+        now = self.clock()
+        while self._sent and now - self._sent[0] >= 10.0:
+            self._sent.popleft()
+        if len(self._sent) >= self._limit:
+            wait = 10.0 - (now - self._sent[0])
+            self.paced += wait
+            self.sleep(wait)
+            now = self.clock()
+            self._sent.popleft()
+        self._sent.append(now)
 
 
 def _wait(error: Any, attempt: int) -> float:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dataset_files import parse_segment
 from healthscore.adapters.dynamo_tables import join_key, split_key
+from healthscore.adapters.memory_integrations import MemoryIntegrations
 from healthscore.adapters.memory_writes import MemoryChangeWrites, _copy, _stored, _version_of
 from healthscore.domain.dataset import (
     AssociationLine,
@@ -251,11 +252,12 @@ def _line(link: tuple[RecordKey, RecordKey, tuple[str, ...]]) -> AssociationLine
     return AssociationLine(from_type, from_id, to_type, to_id, labels)
 
 
-class MemoryStore(MemoryAccountData):
-    """Implements `healthscore.ports.ScoreStore` in memory."""
+class MemoryStore(MemoryAccountData, MemoryIntegrations):
+    """Implements `healthscore.ports.HealthScoreStore` in memory."""
 
     def __init__(self) -> None:
-        super().__init__()
+        MemoryAccountData.__init__(self)
+        MemoryIntegrations.__init__(self)
         self.lock = threading.RLock()
         self._checkpoint: date | None = None
 
@@ -406,6 +408,18 @@ class MemoryStore(MemoryAccountData):
             states = self._of(account).states
             found = [_copy(s) for (d, _k), s in states.items() if d == definition_id]
         yield from sorted(found, key=lambda s: join_key(*s.key))
+
+    def score_page(
+        self, account: str, definition_id: str, after: RecordKey | None, limit: int
+    ) -> list[ScoreState]:
+        start = join_key(*after) if after is not None else ""
+        page = []
+        for state in self.scores(account, definition_id):
+            if join_key(*state.key) > start:
+                page.append(state)
+                if len(page) == limit:
+                    break
+        return page
 
     def due_states(self, day: date) -> Iterator[tuple[str, ScoreState]]:
         with self.lock:

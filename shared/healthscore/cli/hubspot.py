@@ -63,7 +63,7 @@ def hubspot_import(
     from healthscore.services.hubspot_import import import_portal
 
     crm = _crm(base_url, token_env)
-    from healthscore.adapters.hubspot_crm import HubSpotUnavailable
+    from healthscore.adapters.hubspot_errors import HubSpotUnavailable
 
     parsed = [_definition(path) for path in definition or []]
     read_segments = []
@@ -115,7 +115,7 @@ def hubspot_writeback(
     from healthscore.services.scoring import Engine, score_rows
 
     crm = _crm(base_url, token_env)
-    from healthscore.adapters.hubspot_crm import HubSpotUnavailable
+    from healthscore.adapters.hubspot_errors import HubSpotUnavailable
 
     parsed = _definition(definition)
     moment = _as_of(as_of)

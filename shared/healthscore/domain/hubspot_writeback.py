@@ -16,10 +16,11 @@ BATCH = 100  # HubSpot's batch/update takes at most 100 inputs
 
 @dataclass(frozen=True, slots=True)
 class ScoreValue:
-    """A record's score and status as of a stamp (later stamps win when coalescing)."""
+    """A record's score and status as of a stamp (later stamps win when coalescing); no score
+    clears both properties (the record left the score's segments)."""
 
     record_id: str
-    score: int
+    score: int | None
     status: str
     stamp: str = ""
 
@@ -90,7 +91,7 @@ def batch_inputs(
         {
             "id": value.record_id,
             "properties": {
-                properties.score.name: str(value.score),
+                properties.score.name: "" if value.score is None else str(value.score),
                 properties.status.name: value.status,
             },
         }
