@@ -1,5 +1,7 @@
 """Print shared/requirements.txt (the Lambda layer's dependencies) from pyproject.toml, or with
-`--recompute` functions/recompute/requirements.txt (what only the recompute function carries).
+`--recompute` functions/recompute/requirements.txt (what only the recompute function carries),
+or with `--hubspot` the requirements of the two HubSpot functions (writeback, sync: the
+`hubspot` extra, HubSpot's SDK).
 
 The layer carries the runtime dependencies minus what only the CLI and the batch engine use
 (polars, typer, rich) and what the Lambda runtime already has (boto3); the recompute function
@@ -7,6 +9,8 @@ adds Polars on top of the layer.
 
     python scripts/layer_requirements.py > shared/requirements.txt
     python scripts/layer_requirements.py --recompute > functions/recompute/requirements.txt
+    python scripts/layer_requirements.py --hubspot > functions/writeback/requirements.txt
+    python scripts/layer_requirements.py --hubspot > functions/sync/requirements.txt
 """
 
 from __future__ import annotations
@@ -42,6 +46,17 @@ def recompute_requirements() -> str:
     return header + "".join(f"{r}\n" for r in kept)
 
 
+def hubspot_requirements() -> str:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    kept = project["optional-dependencies"]["hubspot"]
+    header = HEADER.replace("the Lambda layer built from shared/", "a HubSpot function")
+    return header + "".join(f"{r}\n" for r in kept)
+
+
 if __name__ == "__main__":
-    recompute = "--recompute" in sys.argv[1:]
-    sys.stdout.write(recompute_requirements() if recompute else layer_requirements())
+    if "--hubspot" in sys.argv[1:]:
+        sys.stdout.write(hubspot_requirements())
+    elif "--recompute" in sys.argv[1:]:
+        sys.stdout.write(recompute_requirements())
+    else:
+        sys.stdout.write(layer_requirements())

@@ -103,7 +103,9 @@ def test_every_function_has_its_code_and_least_privilege_policies():
         "RecomputeFunction",
         "ScorerFunction",
         "SweepFunction",
+        "SyncFunction",
         "WebhookFunction",
+        "WritebackFunction",
     ]
     for name, function in functions.items():
         code = TEMPLATE.parent / function["Properties"]["CodeUri"] / "app.py"
@@ -195,10 +197,48 @@ def test_only_the_recompute_function_carries_polars():
     )
     assert "polars" in recompute.read_text()
     assert "polars" not in (TEMPLATE.parent / "shared" / "requirements.txt").read_text()
+    hubspot = {TEMPLATE.parent / "functions" / name / "requirements.txt" for name in HUBSPOT}
     others = [
-        p for p in (TEMPLATE.parent / "functions").glob("*/requirements.txt") if p != recompute
+        p
+        for p in (TEMPLATE.parent / "functions").glob("*/requirements.txt")
+        if p != recompute and p not in hubspot
     ]
     assert others == []
+
+
+HUBSPOT = ("writeback", "sync")
+
+
+def test_only_the_hubspot_functions_carry_its_sdk():
+    sys.path.insert(0, str(TEMPLATE.parent / "scripts"))
+    from layer_requirements import hubspot_requirements
+
+    for name in HUBSPOT:
+        path = TEMPLATE.parent / "functions" / name / "requirements.txt"
+        assert path.read_text() == hubspot_requirements(), (
+            f"functions/{name}/requirements.txt is stale: "
+            f"python scripts/layer_requirements.py --hubspot > functions/{name}/requirements.txt"
+        )
+    assert "hubspot-api-client" in hubspot_requirements()
+    assert "hubspot" not in (TEMPLATE.parent / "shared" / "requirements.txt").read_text()
+
+
+def test_history_entries_feed_the_writeback_through_a_pipe_with_a_dlq():
+    resources = {**_resources_of("AWS::Pipes::Pipe"), **_resources_of("AWS::SQS::Queue")}
+    pipe = TEMPLATE.read_text().split("  WritebackPipe:\n", 1)[1].split("\n\n", 1)[0]
+    assert "Source: !GetAtt HistoryTable.StreamArn" in pipe
+    assert "Target: !GetAtt WritebackQueue.Arn" in pipe
+    assert "WritebackDeadLetterQueue" in resources
+    functions = _resources_of("AWS::Serverless::Function")
+    events = functions["WritebackFunction"]["Properties"]["Events"]["Changed"]["Properties"]
+    assert events["BatchSize"] == 100  # one HubSpot batch call per 100 changed records
+    assert events["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    timeout = functions["WritebackFunction"]["Properties"]["Timeout"]
+    from healthscore.services.hubspot_push import LEASE_SECONDS
+
+    assert timeout < LEASE_SECONDS  # a pusher never outlives the lease it holds
+    schedule = functions["SyncFunction"]["Properties"]["Events"]["Schedule"]
+    assert schedule["Type"] == "ScheduleV2"
 
 
 def test_the_recompute_runs_as_a_distributed_map_fed_by_the_queue():

@@ -121,3 +121,32 @@ def test_the_api_is_throttled_by_its_parameters(resources: dict[str, Any]) -> No
         "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
         "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
     }
+
+
+def test_the_writeback_pipe_turns_a_history_entry_into_a_writeback_message(
+    resources: dict[str, Any],
+) -> None:
+    from healthscore.adapters.dynamo_tables import join_key
+    from healthscore.services.hubspot_push import parse_message
+
+    template = resources["WritebackPipe"]["Properties"]["TargetParameters"]["InputTemplate"]
+    pk = join_key("acme-eu_1", "def_health", "companies", "4470012")
+    record = {  # a DynamoDB stream record as Pipes reads it
+        "eventName": "INSERT",
+        "dynamodb": {"Keys": {"pk": {"S": pk}, "sk": {"S": "2026-06-15T00:00:00#000001"}}},
+    }
+
+    def value(match: re.Match[str]) -> str:
+        found: Any = record
+        for part in match.group(1).split("."):
+            found = found[part]
+        return str(found)
+
+    rendered = re.sub(r"<\$\.([A-Za-z0-9_.]+)>", value, template)
+    queued = parse_message("m1", rendered)
+    assert (queued.account, queued.definition_id, queued.key) == (
+        "acme-eu_1",
+        "def_health",
+        ("companies", "4470012"),
+    )
+    assert all(f'"{p}"' in template for p in re.findall(r"<\$\.[^>]+>", template))
