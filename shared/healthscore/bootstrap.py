@@ -25,6 +25,7 @@ from healthscore.ports import HealthScoreStore
 from healthscore.services.definitions import Definitions
 from healthscore.services.hubspot_push import Pusher
 from healthscore.services.incremental import IncrementalScorer
+from healthscore.services.integrations import Integrations
 from healthscore.services.records import Records
 from healthscore.services.score_views import ScoreViews
 from healthscore.services.segments import Segments
@@ -44,6 +45,7 @@ class ApiUseCases:
     records: Records
     views: ScoreViews
     clock: Clock
+    integrations: Integrations
 
 
 def store(settings: Settings) -> DynamoStore:
@@ -139,4 +141,11 @@ def api_use_cases(settings: Settings, on: HealthScoreStore | None = None) -> Api
         records=Records(shared, IncrementalScorer(shared, clock=clock(settings).now)),
         views=ScoreViews(shared, definitions),
         clock=clock(settings),
+        integrations=Integrations(
+            shared,
+            hubspot_tokens(settings),
+            portal_registry(settings),
+            writeback_queue(settings),
+            settings.hubspot_tokens_path,
+        ),
     )

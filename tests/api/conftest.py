@@ -80,8 +80,12 @@ def stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
     with mock_aws(config=passthrough):
         sqs = boto3.client("sqs", region_name="us-east-1")
         queue_url = sqs.create_queue(QueueName=f"{prefix}-recompute")["QueueUrl"]
+        writeback_url = sqs.create_queue(QueueName=f"{prefix}-writeback")["QueueUrl"]
         settings = Settings.for_prefix(
-            prefix, recompute_queue_url=queue_url, dynamodb_endpoint=endpoint
+            prefix,
+            recompute_queue_url=queue_url,
+            writeback_queue_url=writeback_url,
+            dynamodb_endpoint=endpoint,
         )
         _environment(monkeypatch, settings)
         tables = Tables.bind(settings)

@@ -36,6 +36,7 @@ TAGS = [
     {"name": "Health cards", "description": "The stored scores, cards and history"},
     {"name": "Records", "description": "Records, associations and events, scored at once"},
     {"name": "Jobs", "description": "The computation a turn-on or update starts"},
+    {"name": "Integrations", "description": "The account's HubSpot portal: sync in, scores out"},
 ]
 DOMAIN_MODELS: tuple[type[BaseModel], ...] = (ScoreDefinition, Condition)
 ERRORS = {

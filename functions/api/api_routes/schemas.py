@@ -383,3 +383,32 @@ class EventsStored(Strict):
     received: int
     stored: int
     duplicates: int = Field(description="Already stored (same owner and id): counted once")
+
+
+class HubSpotConnectionBody(Strict):
+    model_config = example(
+        {
+            "portal_id": "4470012",
+            "token_parameter": "/healthscore/hubspot-tokens/acme",
+            "writeback": True,
+            "sync": True,
+        }
+    )
+
+    portal_id: Annotated[str, StringConstraints(pattern=r"^\d{1,20}$")] = Field(
+        description="The portal's number (Hub ID); its webhooks are routed to this account"
+    )
+    token_parameter: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
+        description="Where the private app's token is kept — an SSM SecureString parameter "
+        "under the deployment's tokens path, or a Secrets Manager ARN of a secret named "
+        "healthscore/hubspot/…; never the token itself"
+    )
+    writeback: bool = Field(True, description="Write each live score's score and status to HubSpot")
+    sync: bool = Field(True, description="Import what changes in the portal, on the schedule")
+
+
+class HubSpotConnection(HubSpotConnectionBody):
+    model_config = ConfigDict(extra="forbid")
+
+    connected_by: str
+    connected_at: Instant

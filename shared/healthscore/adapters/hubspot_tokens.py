@@ -28,6 +28,20 @@ class HubSpotTokens:
         self.ssm, self.secrets, self.clock = ssm, secrets, clock
         self._cache: dict[str, tuple[float, str]] = {}
 
+    def exists(self, reference: str) -> bool:
+        """Whether the reference names a parameter or secret (read without its value)."""
+        try:
+            if reference.startswith("arn:"):
+                self.secrets.describe_secret(SecretId=reference)
+            else:
+                self.ssm.get_parameter(Name=reference, WithDecryption=False)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in ("ParameterNotFound", "ResourceNotFoundException", "AccessDeniedException"):
+                return False
+            raise
+        return True
+
     def token(self, reference: str) -> str:
         cached = self._cache.get(reference)
         if cached is not None and cached[0] > self.clock():
