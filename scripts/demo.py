@@ -5,7 +5,8 @@ sweep and recompute handlers), seeds a sample portfolio (records and links throu
 year of events through HubSpot-signed webhooks), creates a health score from the pre-defined
 groups, previews it, turns it on, lets the sweep catch up with the last 30 days, and prints what
 a customer-success manager wants to know: the status mix, the accounts most at risk and why,
-and where to look next.
+and where to look next. Last, it connects a fake HubSpot portal holding the same companies and
+shows the scores written back onto them (property group, two properties, batch updates).
 
     python scripts/demo.py [--companies 300] [--port 3000] [--keep-running]
 """
@@ -88,7 +89,10 @@ def main() -> None:
     step(1, "Start the local stack (the same handlers as on AWS)")
     OUT.mkdir(exist_ok=True)
     sys.stdout = (OUT / "stack.log").open("w", encoding="utf-8")
-    stack = LocalStack.start(ROOT, prefix=f"demo{int(time.time())}")
+    hubspot_port = free_port()  # the fake HubSpot portal of step 8
+    stack = LocalStack.start(
+        ROOT, prefix=f"demo{int(time.time())}", hubspot_base_url=f"http://127.0.0.1:{hubspot_port}"
+    )
     port = args.port or (3000 if _free(3000) else free_port())
     stack.serve(port)
     stack.clock.advance(-CATCH_UP)  # scoring time starts a month back; the sweep catches up
@@ -100,7 +104,7 @@ def main() -> None:
         f"  API on {url} (DynamoDB: {stack.backend}); scoring clock {stack.clock.now():%F}"
     )
     try:
-        run(args, stack, api, url)
+        run(args, stack, api, url, hubspot_port)
     finally:
         if args.keep_running:
             console.print(f"\nServing on {url} until Ctrl-C (token in {OUT / 'token'}).")
@@ -116,7 +120,7 @@ def main() -> None:
     )
 
 
-def run(args: argparse.Namespace, stack: LocalStack, api: Api, url: str) -> None:
+def run(args: argparse.Namespace, stack: LocalStack, api: Api, url: str, hubspot: int) -> None:
     today = datetime.now(UTC).date()
     step(2, f"Generate a sample portfolio: {args.companies} companies, a year of events")
     folder = OUT / "portfolio"
@@ -214,6 +218,9 @@ def run(args: argparse.Namespace, stack: LocalStack, api: Api, url: str) -> None
     listed = api.call("GET", f"/definitions/{did}/scores?limit=8")
     _print_statuses("Status of every company now", _as_statuses(listed, created), listed["total"])
     _print_at_risk(api, did, listed["lowest"])
+
+    step(8, "Scores where CSMs work: connect a HubSpot portal (a fake one) and write back")
+    _write_back(stack, api, data, hubspot)
     console.print(
         "\n[bold]Next[/]\n"
         f"  • The API and its docs: `make serve`, then http://127.0.0.1:3000/docs\n"
@@ -228,6 +235,41 @@ def run(args: argparse.Namespace, stack: LocalStack, api: Api, url: str) -> None
         f"docs/examples/customer-health-score.json --record "
         f"{listed['lowest'][0]['id'] if listed['lowest'] else 'c0000001'}"
     )
+
+
+def _write_back(stack: LocalStack, api: Api, data: Any, port: int) -> None:
+    """The portal holds the sample's companies; connecting pushes every live score to it."""
+    from healthscore.dev.fake_hubspot import Portal, serve
+
+    portal = Portal.from_dataset(data)
+    token = "pat-demo-local"
+    server = serve(portal, port, token)
+    try:
+        reference = stack.hubspot_token(ACCOUNT, token)  # AWS: aws ssm put-parameter …
+        api.call(
+            "PUT", "/integrations/hubspot", {"portal_id": "4470012", "token_parameter": reference}
+        )
+        stack.drain(timeout=120)
+        made = portal.properties.get("companies", {})
+        score_name = next(n for n, p in made.items() if p["type"] == "number")
+        status_name = next(n for n, p in made.items() if p["type"] == "enumeration")
+        calls = [p for m, p, _s in portal.requests if p.endswith("/batch/update")]
+        console.print(
+            f"  connected portal 4470012; HubSpot now has the property group, "
+            f"{score_name!r} (number) and {status_name!r} (options: "
+            + ", ".join(o["label"] for o in portal.properties["companies"][status_name]["options"])
+            + f"), and {len(portal.objects['companies']):,} companies' values "
+            f"in {len(calls)} batch update call(s)"
+        )
+        table = Table("company (in HubSpot)", score_name, status_name)
+        for company in list(portal.objects["companies"].values())[:5]:
+            held = company.properties
+            table.add_row(
+                held.get("name", company.id), held.get(score_name, ""), held.get(status_name, "")
+            )
+        console.print(table)
+    finally:
+        server.shutdown()
 
 
 def _free(port: int) -> bool:

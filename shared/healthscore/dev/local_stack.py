@@ -53,6 +53,14 @@ from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, free_port
 from healthscore.adapters.gateway_events import gateway_event
 from healthscore.adapters.webhooks import WebhookRefused, check_account
+from healthscore.dev.local_hubspot import (
+    LocalWriteback,
+    LongLambdaContext,
+    pipe_history,
+    store_token,
+    sync_event,
+    wait_until_empty,
+)
 from healthscore.dev.local_resources import REGION, create_from_template, settle, sqs_event
 from healthscore.dev.local_streams import StreamReader, wait_for
 from healthscore.domain.plans import Plan
@@ -61,7 +69,14 @@ from healthscore.settings import Settings
 
 PUBLIC_PATHS = ("/openapi.json", "/docs")
 WEBHOOK_PATH = "/webhooks/events"
-LOCAL_PATHS = ("/local/clock", "/local/webhook-secret", "/local/drain", "/local/queues")
+LOCAL_PATHS = (
+    "/local/clock",
+    "/local/webhook-secret",
+    "/local/drain",
+    "/local/queues",
+    "/local/hubspot-token",
+    "/local/hubspot-sync",
+)
 SWEEP_EVERY = 5.0  # seconds between local sweeps (hourly on AWS)
 SCORERS = 2  # concurrent scorer instances draining the changes queue
 logger = logging.getLogger("healthscore.local")
@@ -107,11 +122,16 @@ class LocalStack:
     server: ThreadingHTTPServer | None = None
     prefix: str = "healthscore-local"
     history_stream: StreamReader | None = None
+    writeback: LocalWriteback | None = None
     _sweep_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(
-        cls, root: Path, backend: str = "auto", prefix: str = "healthscore-local"
+        cls,
+        root: Path,
+        backend: str = "auto",
+        prefix: str = "healthscore-local",
+        hubspot_base_url: str | None = None,
     ) -> LocalStack:
         import boto3
         from moto.server import ThreadedMotoServer
@@ -152,6 +172,7 @@ class LocalStack:
                 "aws_endpoint": moto_endpoint,
                 "clock_file": clock_path,
                 "event_bus_name": "default",
+                "hubspot_base_url": hubspot_base_url,
             }
         )
         return cls(root, settings, chosen, secrets.token_urlsafe(32), stoppers, prefix=prefix)
@@ -293,6 +314,13 @@ class LocalStack:
                         return self._reply(200, {"drained": True})
                     if path == "/local/queues":
                         return self._reply(200, {"depths": stack.queue_depths()})
+                    if path == "/local/hubspot-sync":
+                        return self._reply(200, stack.hubspot_sync(params.get("account")))
+                    if path == "/local/hubspot-token":
+                        request = json.loads(body or "{}")
+                        account = check_account(request.get("account"))
+                        name = stack.hubspot_token(account, str(request.get("token") or ""))
+                        return self._reply(200, {"account": account, "token_parameter": name})
                     if path == "/local/clock":
                         if self.command == "GET":
                             return self._reply(200, {"now": stack.clock.now().isoformat()})
@@ -329,7 +357,26 @@ class LocalStack:
         self.history_stream = self._history_stream()
         threading.Thread(target=self.history_stream.run, daemon=True).start()
         threading.Thread(target=self._sweep_now_and_then, daemon=True).start()
+        writeback, sync = load_handler(self.root, "writeback"), load_handler(self.root, "sync")
+        for cached in (writeback.settings, writeback.pusher, writeback.queue, sync.settings):
+            cached.cache_clear()
+        sync.wiring.cache_clear()
+        url = self.settings.writeback_queue_url
+        self.writeback = LocalWriteback(self.client("sqs"), url, writeback, LocalLambdaContext())
+        threading.Thread(target=self.writeback.run, daemon=True).start()
         return self.server
+
+    def hubspot_token(self, account: str, token: str) -> str:
+        """Keep the account's private-app token in the stack's SSM; its reference."""
+        if not token.strip():
+            raise ValueError("token: send the private app's token")
+        return store_token(self.client("ssm"), self.settings.hubspot_tokens_path, account, token)
+
+    def hubspot_sync(self, account: str | None = None) -> dict[str, Any]:
+        """Run the sync function now, as its schedule does (one account, or every one)."""
+        sync = load_handler(self.root, "sync")
+        result: dict[str, Any] = sync.lambda_handler(sync_event(account), LongLambdaContext())
+        return result
 
     def _drain_changes(self, instance: int = 0) -> None:
         """The changes queue → the real scorer handler, as Lambda's SQS event source would (one
@@ -367,12 +414,13 @@ class LocalStack:
         streams = boto3.client(
             "dynamodbstreams", region_name=REGION, endpoint_url=endpoint, **credentials
         )
-        return StreamReader(
-            dynamodb,
-            streams,
-            self.settings.history_table,
-            lambda event: notify.lambda_handler(event, LocalLambdaContext()),
-        )
+        pipe = pipe_history(self.client("sqs"), self.settings.writeback_queue_url)
+
+        def handle(event: dict[str, Any]) -> Any:  # the stream's two readers on AWS
+            pipe(event)  # (a batch read again re-sends keys: pushing a record twice is harmless)
+            return notify.lambda_handler(event, LocalLambdaContext())
+
+        return StreamReader(dynamodb, streams, self.settings.history_table, handle)
 
     def drain(self, timeout: float = 60.0, jobs: bool = False) -> None:
         """Wait until the changes queue (and with `jobs`, the recompute queue) is empty and
@@ -391,6 +439,10 @@ class LocalStack:
             if not busy:
                 if self.history_stream is not None:  # and their status changes are out
                     wait_for(self.history_stream, 2, max(deadline - time.monotonic(), 1.0))
+                if self.writeback is not None:  # and their scores are in HubSpot
+                    wait_until_empty(
+                        self.client("sqs"), self.settings.writeback_queue_url, deadline
+                    )
                 return
             time.sleep(0.1)
         raise TimeoutError(f"the local queues did not drain in {timeout:.0f} s")
@@ -445,6 +497,8 @@ class LocalStack:
     def stop(self) -> None:
         if self.history_stream is not None:
             self.history_stream.stop()
+        if self.writeback is not None:
+            self.writeback.stop()
         if self.server is not None:
             server, self.server = self.server, None
             server.shutdown()
