@@ -123,8 +123,8 @@ def error_codes(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     changes = method != "get" and not path.endswith("/test")
     if changes:
         codes.append(403)
-    if "{" in path or method == "delete":
-        codes.append(404)
+    if "{" in path or method == "delete" or path.startswith("/integrations/"):
+        codes.append(404)  # (a connection that is not there is a 404 too)
     if changes:
         codes.append(409)
     if "requestBody" in operation:
