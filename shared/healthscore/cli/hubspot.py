@@ -79,15 +79,29 @@ def hubspot_import(
             except (ValueError, RowError) as error:
                 _fail(f"--segments {segments}:{number}: {error}")
     to.mkdir(parents=True, exist_ok=True)
-    try:
-        result = import_portal(
-            crm,
-            to,
-            properties_read(parsed, read_segments),
-            progress=lambda phase, count: err.print(f"  {phase}: {count:,}"),
-        )
-    except HubSpotUnavailable as error:
-        _fail(f"{error} — run the same command again to resume where it stopped")
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(finished_text="✓"), TextColumn("{task.description:<22}"))
+    with Progress(
+        *columns, TextColumn("{task.completed:>9,}"), TimeElapsedColumn(), console=err
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(phase: str, count: int) -> None:
+            if phase not in tasks:
+                for earlier in tasks.values():  # phases run one after the other
+                    bar.update(earlier, total=bar.tasks[earlier].completed)
+                tasks[phase] = bar.add_task(phase, total=None)
+            bar.update(tasks[phase], completed=count)
+
+        try:
+            result = import_portal(
+                crm, to, properties_read(parsed, read_segments), progress=progress
+            )
+        except HubSpotUnavailable as error:
+            _fail(f"{error} — run the same command again to resume where it stopped")
+        for task in tasks.values():
+            bar.update(task, total=bar.tasks[task].completed)
     if segments is not None:
         shutil.copyfile(segments, to / "segments.jsonl")
     kind = "synced (changes since the last run)" if result.incremental else "imported"

@@ -12,6 +12,7 @@ rebuilt from the staging files at the end of each run: the latest line of each t
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -149,19 +150,21 @@ def import_portal(
     changed: dict[str, list[str]] = {}
     for object_type in RECORD_TYPES:
         wanted = sorted(properties.get(object_type, set()) | set(SYSTEM_PROPERTIES))
-        changed[object_type] = _objects(crm, checkpoint, folder, object_type, wanted, since)
+        report = functools.partial(progress, object_type)
+        changed[object_type] = _objects(crm, checkpoint, folder, object_type, wanted, since, report)
         result.fetched[object_type] = len(changed[object_type])
-        progress(object_type, len(changed[object_type]))
+        report(len(changed[object_type]))
     for from_type, to_type in LINKED_PAIRS:
-        _links(crm, checkpoint, folder, from_type, to_type, changed[from_type])
-        progress(f"{from_type}→{to_type}", len(changed[from_type]))
+        report = functools.partial(progress, f"{from_type}→{to_type}")
+        _links(crm, checkpoint, folder, from_type, to_type, changed[from_type], report)
     for object_type in ENGAGEMENT_TYPES:
         wanted = engagement_properties(object_type)
-        ids = _objects(crm, checkpoint, folder, object_type, wanted, since)
+        report = functools.partial(progress, object_type)
+        ids = _objects(crm, checkpoint, folder, object_type, wanted, since, report)
         result.fetched[object_type] = len(ids)
         for owner in OWNER_TYPES:
-            _links(crm, checkpoint, folder, object_type, owner, ids)
-        progress(object_type, len(ids))
+            links = functools.partial(progress, f"{object_type}→{owner}")
+            _links(crm, checkpoint, folder, object_type, owner, ids, links)
     state["finished"] = True
     checkpoint.save()
     result.requests = crm.requests - start_requests
@@ -176,8 +179,10 @@ def _objects(
     object_type: str,
     wanted: list[str],
     since: datetime | None,
+    report: Callable[[int], None] = lambda count: None,
 ) -> list[str]:
-    """Fetch the objects of a type page by page (all, or changed since); the ids fetched."""
+    """Fetch the objects of a type page by page (all, or changed since); the ids fetched.
+    `report` hears how many lines are staged after each page."""
     phase = checkpoint.phase(f"objects:{object_type}")
     staged = Staged(folder, f"objects-{object_type}", checkpoint.state["run"])
     staged.keep(phase.get("lines", 0))
@@ -197,6 +202,7 @@ def _objects(
                 phase["window"], after = window.isoformat(), None
             phase["after"] = after
             checkpoint.save()
+            report(phase["lines"])
             if after is None:
                 break
         phase["done"] = True
@@ -210,7 +216,13 @@ def _modified(row: dict[str, Any]) -> datetime:
 
 
 def _links(
-    crm: Crm, checkpoint: Checkpoint, folder: Path, from_type: str, to_type: str, ids: list[str]
+    crm: Crm,
+    checkpoint: Checkpoint,
+    folder: Path,
+    from_type: str,
+    to_type: str,
+    ids: list[str],
+    report: Callable[[int], None] = lambda count: None,
 ) -> None:
     """Read the associations of `ids` in batches, each batch staged then checkpointed."""
     phase = checkpoint.phase(f"links:{from_type}:{to_type}")
@@ -226,6 +238,8 @@ def _links(
         phase["lines"] = phase.get("lines", 0) + staged.append(rows)
         phase["done_ids"] = start + len(batch)
         checkpoint.save()
+        report(phase["done_ids"])
+    report(len(ids))
 
 
 def assemble(folder: Path, properties: dict[str, set[str]], runs: int) -> tuple[int, int, int]:
