@@ -33,6 +33,10 @@ def serve(
     token_file: Annotated[Path, typer.Option(help="Where to write the admin dev token")] = Path(
         ".healthscore/token"
     ),
+    hubspot_url: Annotated[
+        str | None,
+        typer.Option(help="The HubSpot the sync and write-back talk to (e.g. the fake's URL)"),
+    ] = None,
 ) -> None:
     """Run the API locally: tables and queues from template.yaml, the real handlers, dev tokens."""
     from healthscore.adapters.dynamodb_local import DynamoDBLocalMissing
@@ -42,7 +46,7 @@ def serve(
     if not (root / "template.yaml").exists():
         _fail("run `healthscore serve` from the repository root (where template.yaml is)")
     try:
-        stack = LocalStack.start(root, backend=backend.value)
+        stack = LocalStack.start(root, backend=backend.value, hubspot_base_url=hubspot_url)
     except DynamoDBLocalMissing as error:
         _fail(str(error))
     try:
@@ -60,6 +64,11 @@ def serve(
     out.print(f"  admin token for account {account!r} written to {token_file}")
     out.print(f"  read-only token (no manage permission) written to {viewer_file}")
     out.print(f'  try: curl -H "Authorization: Bearer $(cat {token_file})" {url}/definitions')
+    if hubspot_url:
+        out.print(
+            f"  HubSpot at {hubspot_url}: POST {url}/local/hubspot-token keeps a token, "
+            f"PUT {url}/integrations/hubspot connects, POST {url}/local/hubspot-sync syncs"
+        )
     out.print("Ctrl-C stops it; data lives in memory and goes with it.")
     try:
         import time

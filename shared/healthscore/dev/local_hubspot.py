@@ -1,8 +1,8 @@
 """The local stack's HubSpot side, as on AWS: the Pipe from the history stream to the
 write-back queue, the write-back function draining it (batches of up to 100, as Lambda's SQS
-event source with its batching window), and the sync function run on demand or every
-`SYNC_EVERY` seconds (its schedule on AWS). HubSpot itself is whatever `HUBSPOT_BASE_URL`
-names — locally, `healthscore hubspot fake`.
+event source with its batching window), and the sync function — run on demand locally
+(`POST /local/hubspot-sync`; on AWS, its schedule). HubSpot itself is whatever
+`HUBSPOT_BASE_URL` names — locally, `healthscore hubspot fake`.
 
 Tokens live in the stack's SSM (moto) under the tokens path, as on AWS; `POST /local/hubspot-token`
 puts one there (AWS: `aws ssm put-parameter --type SecureString`).
@@ -21,7 +21,6 @@ from healthscore.services.hubspot_push import history_message
 
 logger = logging.getLogger("healthscore.local")
 BATCH_WINDOW = 0.5  # seconds the local write-back waits to fill a batch (AWS: 10)
-SYNC_EVERY = 60.0
 
 
 def pipe_history(sqs: Any, queue_url: str) -> Callable[[dict[str, Any]], None]:
