@@ -315,7 +315,8 @@ class LocalStack:
                     if path == "/local/queues":
                         return self._reply(200, {"depths": stack.queue_depths()})
                     if path == "/local/hubspot-sync":
-                        return self._reply(200, stack.hubspot_sync(params.get("account")))
+                        named = params.get("account") or json.loads(body or "{}").get("account")
+                        return self._reply(200, stack.hubspot_sync(named))
                     if path == "/local/hubspot-token":
                         request = json.loads(body or "{}")
                         account = check_account(request.get("account"))
