@@ -126,15 +126,3 @@ def wait_until_empty(sqs: Any, url: str, deadline: float) -> None:
             return
         time.sleep(0.1)
     raise TimeoutError("the write-back queue did not drain in time")
-
-
-class LongLambdaContext:
-    """The sync function's context: 15 minutes to run."""
-
-    function_name = "healthscore-local-sync"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:healthscore-local-sync"
-    aws_request_id = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000

@@ -128,3 +128,22 @@ def sqs_event(messages: list[dict[str, Any]], queue_url: str) -> dict[str, Any]:
             for m in messages
         ]
     }
+
+
+class LocalLambdaContext:
+    """What the handlers read of a Lambda context, for calls made on this machine."""
+
+    function_name = "healthscore-local-api"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:healthscore-local-api"
+    aws_request_id = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+class LongLambdaContext(LocalLambdaContext):
+    """The sync function's context: 15 minutes to run."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000

@@ -55,13 +55,19 @@ from healthscore.adapters.gateway_events import gateway_event
 from healthscore.adapters.webhooks import WebhookRefused, check_account
 from healthscore.dev.local_hubspot import (
     LocalWriteback,
-    LongLambdaContext,
     pipe_history,
     store_token,
     sync_event,
     wait_until_empty,
 )
-from healthscore.dev.local_resources import REGION, create_from_template, settle, sqs_event
+from healthscore.dev.local_resources import (
+    REGION,
+    LocalLambdaContext,
+    LongLambdaContext,
+    create_from_template,
+    settle,
+    sqs_event,
+)
 from healthscore.dev.local_streams import StreamReader, wait_for
 from healthscore.domain.plans import Plan
 from healthscore.services.recompute import run_job
@@ -98,18 +104,6 @@ def load_handler(root: Path, name: str, instance: int = 0) -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
-
-
-class LocalLambdaContext:
-    """What the handlers read of a Lambda context, for calls made on this machine."""
-
-    function_name = "healthscore-local-api"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:healthscore-local-api"
-    aws_request_id = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
 
 
 @dataclass
