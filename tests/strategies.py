@@ -1,4 +1,5 @@
-"""Hypothesis strategies: definitions using every feature of DESIGN.md §3, and small datasets.
+"""Hypothesis strategies: definitions using every feature of docs/definition-reference.md, and
+small datasets.
 
 The vocabularies are deliberately tiny (three event types, a few property names and values) so
 generated rules actually match generated records and events.

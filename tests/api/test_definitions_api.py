@@ -210,7 +210,7 @@ def test_create_from_the_predefined_groups(stack: Stack) -> None:
 
 @pytest.mark.parametrize("function", ["api", "webhook", "scorer", "sweep"])
 def test_the_request_path_functions_do_not_import_polars(function: str) -> None:
-    """Cold start: only the recompute carries Polars (DESIGN.md §7, package size)."""
+    """Cold start: only the recompute carries Polars (docs/architecture.md, package size)."""
     import subprocess
     import sys
 

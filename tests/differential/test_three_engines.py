@@ -1,6 +1,7 @@
 """Differential tests: the reference engine, tallies and the Polars batch engine agree exactly.
 
-Hypothesis generates definitions using every feature of DESIGN.md §3 (tests/strategies.py),
+Hypothesis generates definitions using every feature of docs/definition-reference.md
+(tests/strategies.py),
 small datasets (records, labelled associations, events over days, list memberships, ghost
 contacts, duplicate events) and as-of instants; all three engines must give the same score,
 status, group totals and next change day for every record, and tallies the same breakdown.

@@ -1,4 +1,4 @@
-"""Operators and value coercion (DESIGN.md §3, Conditions)."""
+"""Operators and value coercion (docs/definition-reference.md, Conditions)."""
 
 from __future__ import annotations
 

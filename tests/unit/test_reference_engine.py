@@ -1,4 +1,4 @@
-"""DESIGN.md §5, rule by rule, on small hand-computed cases."""
+"""docs/scoring-semantics.md, rule by rule, on small hand-computed cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every validation rule of DESIGN.md §3, each reported at the field to change."""
+"""Every validation rule of docs/definition-reference.md, each reported at the field to change."""
 
 from __future__ import annotations
 

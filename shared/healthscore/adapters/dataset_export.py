@@ -1,4 +1,4 @@
-"""An account's data exported for the recompute, in the portable dataset format (DESIGN.md §6),
+"""An account's data exported for the recompute, in the portable dataset format (docs/decisions.md),
 already split into shards so no single invocation holds the whole population.
 
 The scored records (the definition's object type) are split by a stable hash of their id into

@@ -1,4 +1,5 @@
-"""Reading a portable dataset folder (DESIGN.md §6): JSONL files, or Parquet with the same columns.
+"""Reading a portable dataset folder (docs/decisions.md, Datasets): JSONL files, or Parquet
+with the same columns.
 
 Every bad row is reported with its file, line and field, and nothing half-read is returned:
 either the whole dataset loads or `DatasetError` lists what to fix (the first 50 problems).

@@ -1,4 +1,4 @@
-"""A portable dataset as Polars frames, for the batch engine (DESIGN.md §6).
+"""A portable dataset as Polars frames, for the batch engine (docs/decisions.md (datasets)).
 
 Parquet folders whose `properties` are struct columns are scanned lazily with typed columns and
 checked with vectorised expressions, so a million-company portfolio never passes through Python

@@ -3,7 +3,7 @@ read/write capacity and items read, for every boto3/pynamodb client in the proce
 
 Capacity is only reported when a request asks for it, so while metering every request asks
 (`ReturnConsumedCapacity=TOTAL`). DynamoDB Local computes it from item sizes as DynamoDB does;
-moto reports fixed figures, so cost is measured on DynamoDB Local (DESIGN.md §8).
+moto reports fixed figures, so cost is measured on DynamoDB Local (docs/architecture.md).
 
 `faults` makes a share of calls fail with throttling before they are sent, as an overloaded
 table would — for fault-tolerance tests.

@@ -1,4 +1,4 @@
-"""Writing scores out (DESIGN.md §6): JSON lines, CSV or Parquet with the same columns."""
+"""Writing scores out (docs/decisions.md): JSON lines, CSV or Parquet with the same columns."""
 
 from __future__ import annotations
 

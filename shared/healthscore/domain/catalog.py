@@ -1,4 +1,5 @@
-"""The event catalog (DESIGN.md §4): canonical event types and the properties they carry."""
+"""The event catalog (docs/definition-reference.md lists it): canonical event types and the
+properties they carry."""
 
 from __future__ import annotations
 

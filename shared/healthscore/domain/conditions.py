@@ -1,4 +1,5 @@
-"""Conditions: the criteria of rules, association filters and segments (DESIGN.md §3).
+"""Conditions: the criteria of rules, association filters and segments
+(docs/definition-reference.md).
 
 One `Condition` type serves all three; `holds` is the single definition of what each operator
 means, and `boundary_days` says on which future days a date-relative condition can flip.

@@ -1,4 +1,4 @@
-"""The reference engine: DESIGN.md §5, written to be read.
+"""The reference engine: docs/scoring-semantics.md, written to be read.
 
 This module is the executable definition of the scoring semantics; faster engines are tested
 against it. It favours plain loops that follow the specification's numbered steps over speed.

@@ -1,4 +1,5 @@
-"""Tallies: the compact per-record state a health score is a pure function of (DESIGN.md §7).
+"""Tallies: the compact per-record state a health score is a pure function of
+(docs/architecture.md).
 
 A record's tally holds, per event rule, how many matching events it has by (base points, day);
 per associated-property rule, how many matching associated records earn each number of points;
@@ -317,7 +318,7 @@ def score_from_tallies(
     as_of: datetime | date,
     segments: Sequence[Segment] = (),
 ) -> TallyScore:
-    """DESIGN.md §5 steps 3–7 (and the next change day) from a record's tally."""
+    """docs/scoring-semantics.md steps 3–7 (and the next change day) from a record's tally."""
     today = utc_day(as_of) if isinstance(as_of, datetime) else as_of
     groups = []
     for g, group in enumerate(definition.groups):

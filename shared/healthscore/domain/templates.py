@@ -1,8 +1,9 @@
 """The pre-defined groups ("take me to setup"): sensible groups a team starts from and edits.
 
-Each template is plain definition JSON (DESIGN.md §3), so it goes through the same validation
-as anything a user writes. The property names they read are the ones the sample portfolio and
-most CRM exports carry; `healthscore templates NAME` prints one to copy and adapt.
+Each template is plain definition JSON (docs/definition-reference.md), so it goes through the
+same validation as anything a user writes. The property names they read are the ones the
+sample portfolio and most CRM exports carry; `healthscore templates NAME` prints one to copy
+and adapt.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How property values are read: missing values, numeric strings, equality, text and dates.
 
-CRM webhooks send everything as strings, exports send JSON scalars; DESIGN.md §3 fixes one
-coercion for both so every engine compares values the same way.
+CRM webhooks send everything as strings, exports send JSON scalars; one coercion
+(docs/definition-reference.md) serves both so every engine compares values the same way.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def parse_instant(value: Any) -> datetime | None:
 
 
 def utc_day(moment: datetime) -> date:
-    """`day(x)` of DESIGN.md §5: the UTC calendar date of an aware instant."""
+    """`day(x)` of docs/scoring-semantics.md: the UTC calendar date of an aware instant."""
     return moment.astimezone(UTC).date()
 
 

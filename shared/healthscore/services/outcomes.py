@@ -44,7 +44,7 @@ def with_mins(thresholds: Sequence[Threshold], mins: Sequence[int]) -> list[Thre
 
 
 def status_expr(thresholds: Sequence[Threshold], score: str = "score") -> pl.Expr:
-    """The label of the highest threshold whose min ≤ score (DESIGN.md §5 step 7)."""
+    """The label of the highest threshold whose min ≤ score (docs/scoring-semantics.md)."""
     ordered = sorted(thresholds, key=lambda t: t.min)
     expr = pl.lit(ordered[0].label)
     for threshold in ordered[1:]:

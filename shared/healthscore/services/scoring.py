@@ -78,13 +78,13 @@ class Engine(StrEnum):
     """Which engine scores a whole dataset; both give byte-identical "scores out"."""
 
     POLARS = "polars"  # the batch engine: group-bys over frames, for whole portfolios
-    REFERENCE = "reference"  # the readable definition of DESIGN.md §5, record by record
+    REFERENCE = "reference"  # the readable definition of the semantics, record by record
 
 
 def score_rows(
     definition: ScoreDefinition, folder: Path, as_of: datetime, engine: Engine = Engine.POLARS
 ) -> list[dict[str, Any]]:
-    """ "Scores out" rows (DESIGN.md §6) for every in-scope record of a dataset folder, by id."""
+    """ "Scores out" rows for every in-scope record of a dataset folder, by id."""
     if engine is Engine.REFERENCE:
         return [score_row(result) for result in score(definition, read_dataset(folder), as_of)]
     return batch_rows(definition, score_folder(definition, folder, as_of))

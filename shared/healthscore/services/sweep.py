@@ -1,4 +1,5 @@
-"""The sweep: rescore exactly the records whose next change day has come (DESIGN.md §5, §7).
+"""The sweep: rescore exactly the records whose next change day has come
+(docs/scoring-semantics.md, docs/architecture.md).
 
 Time changes scores with no new input — an event leaves its timeframe, a decay step passes, a
 `within_last` / `more_than_ago` boundary is crossed. Every score state carries the day that can
