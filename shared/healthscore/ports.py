@@ -220,6 +220,11 @@ class ScoreStore(AccountData, Protocol):
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A record's history entries, newest first, a page at a time."""
 
+    def history_at(
+        self, account: str, definition_id: str, key: RecordKey, at: datetime
+    ) -> dict[str, Any] | None:
+        """The last history entry written at or before `at` (what the score was then)."""
+
     def sweep_checkpoint(self) -> date | None: ...
 
     def save_sweep_checkpoint(self, day: date) -> None: ...

@@ -356,3 +356,45 @@ def test_readers_read_and_only_admins_with_a_service_seat_change(stack: Stack) -
         assert "manage_customer_success_settings" in reply.body["message"]
     no_token = type(admin)(admin.module, None)
     assert no_token.get("/definitions").status == 401
+
+
+def test_the_health_card_shows_the_trend_over_its_window(stack: Stack) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from healthscore.domain.changes import PropertiesChanged
+    from healthscore.services.incremental import IncrementalScorer
+
+    admin, on = portfolio(stack)
+    did = on["definition"]["id"]
+    now = datetime.now(UTC)
+    stamp = int(now.timestamp() * 1000)
+    for days_ago, nps, later in ((40, 10, 1_000), (10, 3, 2_000)):  # Healthy then, At risk now
+        scorer = IncrementalScorer(stack.store, clock=lambda d=days_ago: now - timedelta(days=d))
+        change = PropertiesChanged("companies", "c3", {"nps_score": nps}, stamp + later)
+        scorer.apply("acme", change)
+    card = admin.get(f"/definitions/{did}/records/companies/c3/health").body
+    assert card["compare"]["days"] == 30  # no card.compare_days: 30
+    assert (card["compare"]["score_then"], card["compare"]["status_then"]) == (10, "Healthy")
+    assert (card["score"], card["compare"]["delta"]) == (0, -10)
+    recent = admin.get(
+        f"/definitions/{did}/records/companies/c3/health", query={"compare": "5d"}
+    ).body["compare"]
+    assert (recent["days"], recent["score_then"], recent["delta"]) == (5, 0, 0)
+    before = admin.get(
+        f"/definitions/{did}/records/companies/c3/health", query={"compare": "60d"}
+    ).body["compare"]
+    assert (before["score_then"], before["status_then"], before["delta"]) == (None, None, None)
+    for bad in ("400d", "30", "0d", "week"):
+        reply = admin.get(f"/definitions/{did}/records/companies/c3/health", query={"compare": bad})
+        assert reply.status == 400, bad
+        assert reply.body["errors"][0]["path"].endswith("compare"), reply.body
+
+
+def test_a_definition_sets_the_cards_window_within_a_year(stack: Stack) -> None:
+    admin = seeded(stack)
+    weekly = admin.post("/definitions", {**minimal(), "card": {"compare_days": 7}})
+    assert weekly.status == 201, weekly.body
+    assert weekly.body["draft"]["card"] == {"compare_days": 7}
+    refused = admin.post("/definitions", {**minimal("Other"), "card": {"compare_days": 0}})
+    assert refused.status == 400
+    assert [e["path"] for e in refused.body["errors"]] == ["card.compare_days"]

@@ -370,6 +370,29 @@ def test_explain_shows_the_breakdown_or_why_a_record_has_no_score(small_dataset)
     assert "zz" in missing.stderr
 
 
+def test_explain_compares_with_the_score_a_window_before(small_dataset):
+    definition = EXAMPLES / "upmarket-health-score.json"
+    then = healthscore("score", small_dataset, "-d", definition, "--as-of", "2026-03-17")
+    now = healthscore("score", small_dataset, "-d", definition, "--as-of", AS_OF)
+    before = {r["id"]: r for r in map(json.loads, then.stdout.splitlines())}["c2"]
+    after = {r["id"]: r for r in map(json.loads, now.stdout.splitlines())}["c2"]
+    assert before["score"] != after["score"]  # the events decayed or left their timeframe
+    run = healthscore(
+        "explain", small_dataset, "-d", definition, "-r", "c2", "--as-of", AS_OF,
+        "--compare", "90d",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    change = after["score"] - before["score"]
+    way = "up" if change > 0 else "down"
+    assert (
+        f"90 days before (2026-03-17): {before['score']} {before['status']} → now "
+        f"{after['score']} {after['status']}: {way} {abs(change)}"
+    ) in run.stdout
+    refused = healthscore("explain", small_dataset, "-d", definition, "-r", "c2", "--compare", "3w")
+    assert refused.returncode == 2
+    assert "--compare '3w'" in refused.stderr
+
+
 def test_templates_list_and_print_and_new_builds_a_valid_definition(tmp_path):
     listing = healthscore("templates")
     for name in (

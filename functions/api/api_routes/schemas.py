@@ -324,6 +324,16 @@ class LastChange(Strict):
     why: Cause | None
 
 
+class Trend(Strict):
+    days: int = Field(
+        description="The window: `?compare`, else the definition's `card.compare_days`, else 30"
+    )
+    since: Instant = Field(description="The instant compared with (now less the window)")
+    score_then: int | None = Field(description="The score then (null: it had none yet)")
+    status_then: str | None
+    delta: int | None = Field(description="Now less then")
+
+
 class HealthCard(Strict):
     object_type: str
     id: str
@@ -333,6 +343,7 @@ class HealthCard(Strict):
     groups: dict[str, Points] = Field(description="Group name → points")
     next_change_day: str | None
     last_change: LastChange | None
+    compare: Trend | None = Field(None, description="The change over the trend window")
 
 
 class Scores(Strict):

@@ -20,6 +20,8 @@ from api_routes.schemas import (
     TestRecord,
     WhatIf,
 )
+from healthscore.domain.definition import MAX_COMPARE_DAYS
+from healthscore.domain.errors import InvalidRequest
 
 views = Router()
 VIEWS = ["Scoring views"]
@@ -106,11 +108,31 @@ def scores(
     tags=HEALTH,
     operation_id="healthCard",
     summary="A record's health card",
-    description="Its score, status, points per group, the last change and why, and the day "
-    "the score next changes on its own.",
+    description="Its score, status, points per group, the last change and why, the day "
+    "the score next changes on its own, and the trend: the score and status `compare` days ago "
+    "and the change since.",
 )
-def health_card(definition_id: Id, object_type: ObjectType, record_id: Id) -> HealthCard:
-    return use_cases().views.health_card(caller(views), definition_id, (object_type, record_id))
+def health_card(
+    definition_id: Id,
+    object_type: ObjectType,
+    record_id: Id,
+    compare: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[1-9][0-9]{0,2}d$",
+            description="The trend window, e.g. 7d, 30d, 90d (at most 365d); default the "
+            "definition's card.compare_days, else 30d",
+        ),
+    ] = None,
+) -> HealthCard:
+    days = None
+    if compare is not None:
+        days = int(compare[:-1])
+        if days > MAX_COMPARE_DAYS:
+            raise InvalidRequest("compare", f"at most {MAX_COMPARE_DAYS}d (got {compare})")
+    return use_cases().views.health_card(
+        caller(views), definition_id, (object_type, record_id), instant(None), days
+    )
 
 
 @views.get(

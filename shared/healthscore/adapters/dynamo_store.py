@@ -33,6 +33,7 @@ from healthscore.adapters.dynamo_writes import (
     DynamoChangeWrites,
     applied_key,
     association_keys,
+    history_instant,
     history_item,
     retry_throttled,
     state_item,
@@ -365,6 +366,17 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
         )
         entries = [item.entry for item in result]
         return entries, encode_cursor(result.last_evaluated_key)
+
+    @retry_throttled
+    def history_at(
+        self, account: str, definition_id: str, key: RecordKey, at: datetime
+    ) -> dict[str, Any] | None:
+        history = self.tables.history
+        until = history.sk <= f"{history_instant(at)}#999999"
+        pk = join_key(account, definition_id, *key)
+        for item in history.query(pk, until, scan_index_forward=False, limit=1):
+            return dict(item.entry)
+        return None
 
 
 def _register(item: AssociationItem) -> StoredLink:

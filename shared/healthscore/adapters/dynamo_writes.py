@@ -337,9 +337,14 @@ def history_item(
 ) -> Model:
     return tables.history(
         join_key(account, definition_id, *key),
-        f"{at.isoformat(timespec='microseconds')}#{entry.get('sequence', 0):06d}",
+        f"{history_instant(at)}#{entry.get('sequence', 0):06d}",
         entry=entry,
     )
+
+
+def history_instant(at: datetime) -> str:
+    """A history entry's sort key begins with its instant, in UTC: key order is time order."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def commit(connection: Connection, transaction: Transaction) -> None:

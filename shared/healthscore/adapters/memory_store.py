@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dataset_files import parse_segment
 from healthscore.adapters.dynamo_tables import join_key, split_key
+from healthscore.adapters.dynamo_writes import history_instant
 from healthscore.adapters.memory_integrations import MemoryIntegrations
 from healthscore.adapters.memory_writes import MemoryChangeWrites, _copy, _stored, _version_of
 from healthscore.domain.dataset import (
@@ -441,6 +442,17 @@ class MemoryStore(MemoryAccountData, MemoryIntegrations):
 
     def change_writes(self, account: str) -> MemoryChangeWrites:
         return MemoryChangeWrites(self, account)
+
+    def history_at(
+        self, account: str, definition_id: str, key: RecordKey, at: datetime
+    ) -> dict[str, Any] | None:
+        pk = join_key(account, definition_id, *key)
+        until = f"{history_instant(at)}#999999"
+        with self.lock:
+            entries = self._of(account).history.get(pk, {})
+            before = [sk for sk in entries if sk <= until]
+            found = entries[max(before)] if before else None
+        return None if found is None else json.loads(json.dumps(found))
 
     def history(
         self, account: str, definition_id: str, key: RecordKey, limit: int, cursor: str | None

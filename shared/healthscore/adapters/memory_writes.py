@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from healthscore.adapters.dynamo_tables import join_key
+from healthscore.adapters.dynamo_writes import history_instant
 from healthscore.domain.dataset import (
     AssociationLine,
     Event,
@@ -114,7 +115,7 @@ class MemoryChangeWrites:
         self, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
     ) -> None:
         pk = join_key(self.account, definition_id, *key)
-        sk = f"{at.isoformat(timespec='microseconds')}#{entry.get('sequence', 0):06d}"
+        sk = f"{history_instant(at)}#{entry.get('sequence', 0):06d}"
         saved = json.loads(json.dumps(entry))
 
         def apply(data: _Account) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +36,7 @@ from healthscore.cli.common import (
 )
 from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.domain.definition import (
+    MAX_COMPARE_DAYS,
     DefinitionError,
     ScoreDefinition,
 )
@@ -168,13 +169,19 @@ def explain(
     definition: DefinitionOpt,
     record: Annotated[str, typer.Option("--record", "-r", help="Id of the record to explain")],
     as_of: AsOfOpt = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(help="Also the score this long before, and the change: 7d, 30d, 90d …"),
+    ] = None,
 ) -> None:
     """Test a record: its score, status and where every point came from."""
     parsed = _definition(definition)
     moment = _as_of(as_of)
+    window = _window(compare)
     data = _dataset(dataset)
     try:
         explanation = explain_record(parsed, data, record, moment)
+        earlier = explain_record(parsed, data, record, moment - window) if window else None
     except DefinitionError as error:
         _fail(f"{definition} does not fit this dataset", error.issues)
     except RecordNotFound as error:
@@ -187,6 +194,30 @@ def explain(
         )
         raise typer.Exit(code=1)
     out.print(_breakdown_tree(parsed, result, moment.date()))
+    if window is not None and earlier is not None:
+        then = earlier.result
+        day = (moment - window).date()
+        if then is None:
+            out.print(f"{window.days} days before ({day}): not in the score's segments then")
+        else:
+            change = result.score - then.score
+            moved = (
+                "no change" if change == 0 else f"{'up' if change > 0 else 'down'} {abs(change)}"
+            )
+            out.print(
+                f"{window.days} days before ({day}): {then.score} {then.status} → now "
+                f"{result.score} {result.status}: {moved}"
+            )
+
+
+def _window(text: str | None) -> timedelta | None:
+    """`--compare 30d` → 30 days (exit 2 naming the option for anything else)."""
+    if text is None:
+        return None
+    days = text[:-1] if text.endswith("d") else ""
+    if not days.isdigit() or not 1 <= int(days) <= MAX_COMPARE_DAYS:
+        _fail(f"--compare {text!r}: a number of days from 1 to {MAX_COMPARE_DAYS}, e.g. 30d")
+    return timedelta(days=int(days))
 
 
 def _breakdown_tree(definition: ScoreDefinition, result: RecordScore, as_of: date) -> Tree:

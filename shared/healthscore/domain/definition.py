@@ -239,6 +239,10 @@ def describe_condition(condition: Condition) -> str:
     return f"{subject} {_OPERATOR_WORDS[operator]} {condition.value}"
 
 
+DEFAULT_COMPARE_DAYS = 30
+MAX_COMPARE_DAYS = 365
+
+
 class Group(_Model):
     id: StrictStr | None = None
     name: StrictStr
@@ -267,6 +271,12 @@ class OutputProperties(_Model):
     status: OutputProperty
 
 
+class Card(_Model):
+    """How the health card presents the score: the window its trend compares over."""
+
+    compare_days: StrictInt = DEFAULT_COMPARE_DAYS
+
+
 class ScoreDefinition(_Model):
     id: StrictStr | None = None
     name: StrictStr
@@ -277,6 +287,12 @@ class ScoreDefinition(_Model):
     groups: list[Group]
     thresholds: list[Threshold]
     properties: OutputProperties | None = None
+    card: Card | None = None
+
+    @property
+    def compare_days(self) -> int:
+        """The health card's trend window, in days (`card.compare_days`, else 30)."""
+        return self.card.compare_days if self.card is not None else DEFAULT_COMPARE_DAYS
 
     def status_for(self, score: int) -> Threshold:
         """The highest threshold whose `min` is at most the score."""

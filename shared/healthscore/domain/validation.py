@@ -23,6 +23,7 @@ from healthscore.domain.condition_checks import (
     issue_from_pydantic,
 )
 from healthscore.domain.definition import (
+    MAX_COMPARE_DAYS,
     MAX_DAYS,
     Association,
     DefinitionError,
@@ -118,6 +119,12 @@ def _check_definition(definition: ScoreDefinition) -> Iterator[Issue]:
     yield from _check_thresholds(definition.thresholds)
     if definition.properties is not None:
         yield from _check_output_properties(definition.properties)
+    if definition.card is not None and not 1 <= definition.card.compare_days <= MAX_COMPARE_DAYS:
+        yield Issue(
+            "card.compare_days",
+            f"must be a number of days from 1 to {MAX_COMPARE_DAYS} "
+            f"(got {definition.card.compare_days})",
+        )
 
 
 def _check_group(group: Group, path: str, object_type: str) -> Iterator[Issue]:

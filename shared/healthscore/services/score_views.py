@@ -5,12 +5,12 @@ history."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from healthscore.domain.access import Caller
 from healthscore.domain.dataset import RecordKey
-from healthscore.domain.definition import ScoreDefinition
+from healthscore.domain.definition import DEFAULT_COMPARE_DAYS, ScoreDefinition
 from healthscore.domain.errors import (
     InvalidRequest,
     NotFound,
@@ -195,12 +195,37 @@ class ScoreViews:
             "lowest": cards,
         }
 
-    def health_card(self, caller: Caller, definition_id: str, key: RecordKey) -> dict[str, Any]:
-        self.definitions.item(caller, definition_id)
+    def health_card(
+        self,
+        caller: Caller,
+        definition_id: str,
+        key: RecordKey,
+        now: datetime,
+        compare_days: int | None = None,
+    ) -> dict[str, Any]:
+        """The card, with the trend over `compare_days` (default: the definition's
+        `card.compare_days`, else 30): the score and status then — the last change at or
+        before that instant — and the change since."""
+        item = self.definitions.item(caller, definition_id)
         state = self.store.score(caller.account_id, definition_id, key)
         if state is None:
             raise NotFound(f"{key[0]} {key[1]!r} has no score from this health score yet")
-        return health_card_view(state)
+        card = health_card_view(state)
+        raw = item.live or item.draft or {}
+        days = compare_days or int(
+            (raw.get("card") or {}).get("compare_days", DEFAULT_COMPARE_DAYS)
+        )
+        then = now - timedelta(days=days)
+        entry = self.store.history_at(caller.account_id, definition_id, key, then)
+        score_then = None if entry is None else entry.get("after")
+        card["compare"] = {
+            "days": days,
+            "since": then.isoformat(),
+            "score_then": score_then,
+            "status_then": None if entry is None else entry.get("status_after"),
+            "delta": None if score_then is None else state.score - int(score_then),
+        }
+        return card
 
     def history(
         self,
