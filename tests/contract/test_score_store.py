@@ -290,3 +290,25 @@ def test_a_hidden_link_keeps_its_labels_for_the_scorer_and_no_reader_sees_it(
             StoredLink(("Champion",), t1, deleted),
         )
     ]
+
+
+def test_history_at_is_the_last_entry_at_or_before_an_instant(
+    store: HealthScoreStore, account: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    key = ("companies", "c1")
+    start = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    for day, score in ((0, 10), (10, 20), (20, 30)):
+        writes = store.change_writes(account)
+        at = start + timedelta(days=day)
+        writes.append_history("d1", key, at, {"at": at.isoformat(), "after": score, "sequence": 1})
+        writes.commit()
+    found = store.history_at(account, "d1", key, start + timedelta(days=15))
+    assert found is not None
+    assert found["after"] == 20
+    exactly = store.history_at(account, "d1", key, start + timedelta(days=20))
+    assert exactly is not None
+    assert exactly["after"] == 30
+    assert store.history_at(account, "d1", key, start - timedelta(seconds=1)) is None
+    assert store.history_at(account, "d1", ("companies", "c2"), start) is None
