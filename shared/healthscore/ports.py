@@ -49,6 +49,11 @@ class AccountData(Protocol):
 
     def count_records(self, account: str, object_type: str) -> int: ...
 
+    def records_after(
+        self, account: str, object_type: str, after: str | None, limit: int
+    ) -> list[Record]:
+        """Up to `limit` visible records of a type in id order, after the id `after`."""
+
     def put_association(self, account: str, line: AssociationLine) -> None:
         """Link both ends with exactly `line.labels` (replacing the link's labels)."""
 

@@ -293,7 +293,7 @@ def test_a_hidden_link_keeps_its_labels_for_the_scorer_and_no_reader_sees_it(
 
 
 def test_history_at_is_the_last_entry_at_or_before_an_instant(
-    store: HealthScoreStore, account: str
+    store: ScoreStore, account: str
 ) -> None:
     from datetime import UTC, datetime, timedelta
 

@@ -382,6 +382,20 @@ class Record(Strict):
     associations: list[Link]
 
 
+class Member(Strict):
+    object_type: str
+    id: str
+    properties: dict[str, Any]
+    lists: list[str]
+
+
+class Members(Strict):
+    members: list[Member]
+    next_cursor: str | None = Field(
+        description="Send it back as `cursor` for the next page; null on the last"
+    )
+
+
 class AssociationLine(Strict):
     from_type: str
     from_id: str

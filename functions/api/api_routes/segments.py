@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from api_routes.common import Id, IfMatch, VersionQuery, caller, use_cases, version_of
-from api_routes.schemas import Segment, SegmentBody
+from api_routes.common import Id, IfMatch, VersionQuery, caller, instant, use_cases, version_of
+from api_routes.schemas import Members, Segment, SegmentBody
 
 segments = Router()
 TAGS = ["Segments"]
@@ -35,6 +35,26 @@ def list_segments() -> list[Segment]:
 )
 def get_segment(segment_id: Id) -> Segment:
     return use_cases().segments.get_segment(caller(segments), segment_id)
+
+
+@segments.get(
+    "/segments/<segment_id>/members",
+    tags=TAGS,
+    operation_id="listSegmentMembers",
+    summary="The records in a segment",
+    description="A page of the records the segment holds today, in id order. A page reads "
+    "at most 2,000 records, so a sparse segment may answer fewer than `limit` members with a "
+    "cursor: keep paging until `next_cursor` is null.",
+)
+def segment_members(
+    segment_id: Id,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=2000, description="next_cursor of the previous page")
+    ] = None,
+) -> Members:
+    today = instant(None).date()
+    return use_cases().segments.members(caller(segments), segment_id, today, limit, cursor)
 
 
 @segments.put(

@@ -12,6 +12,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition
 
 from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dynamo_definitions import (
@@ -146,6 +147,22 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
                 filter_condition=model.tombstone.does_not_exist(),
             )
         )
+
+    @retry_throttled
+    def records_after(
+        self, account: str, object_type: str, after: str | None, limit: int
+    ) -> list[Record]:
+        model = self.tables.records
+        prefix = join_key(object_type) + "#"
+        keys: Condition
+        if after is None:
+            keys = model.sk.startswith(prefix)
+        else:  # strictly after, within the type (the highest code point closes the range)
+            keys = model.sk.between(join_key(object_type, after) + "\x00", prefix + "\U0010ffff")
+        found = model.query(
+            account, keys, filter_condition=model.tombstone.does_not_exist(), limit=limit
+        )
+        return [_record(item) for item in found]
 
     def all_records(self, account: str) -> Iterator[Record]:
         model = self.tables.records

@@ -113,6 +113,15 @@ class MemoryAccountData:
         found = (stored.get(join_key(*key)) for key in sorted(set(keys)))
         return [record for record in found if record is not None]
 
+    def records_after(
+        self, account: str, object_type: str, after: str | None, limit: int
+    ) -> list[Record]:
+        prefix = join_key(object_type) + "#"
+        start = join_key(object_type, after) if after is not None else ""
+        records = self._of(account).records
+        keys = sorted(k for k in list(records) if k.startswith(prefix) and k > start)[:limit]
+        return [records[k] for k in keys]
+
     def all_records(self, account: str) -> Iterator[Record]:
         stored = self._of(account).records
         for sk in sorted(stored):

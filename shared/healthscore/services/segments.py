@@ -3,10 +3,12 @@ score uses the segment)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dataset_files import parse_segment
+from healthscore.adapters.dynamo_tables import join_key
 from healthscore.domain.access import Caller
 from healthscore.domain.errors import (
     Conflict,
@@ -18,9 +20,13 @@ from healthscore.ports import HealthScoreStore
 from healthscore.services.views import (
     check_version,
     parse_request,
+    record_view,
     segment_view,
     working_revision,
 )
+
+MEMBERS_PAGE = 200  # records read per store call
+MEMBERS_SCANNED = 2_000  # records one members page reads at most
 
 
 class Segments:
@@ -67,6 +73,40 @@ class Segments:
         if users:
             raise Conflict(f"segment {segment_id!r} is used by {', '.join(sorted(users))}")
         self.store.delete_segment(caller.account_id, item)
+
+    def members(
+        self,
+        caller: Caller,
+        segment_id: str,
+        today: date,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of the records in the segment (as of `today`), in id order. A page reads at
+        most `MEMBERS_SCANNED` records: a sparse segment may answer fewer than `limit` members
+        and a cursor — keep paging until there is none."""
+        item = self._segment(caller, segment_id)
+        segment = parse_segment(item.body)
+        pk = join_key(caller.account_id, "members", segment_id)
+        start = decode_cursor(cursor, pk)
+        after = start["sk"]["S"] if start else None
+        members: list[dict[str, Any]] = []
+        scanned, more = 0, True
+        while len(members) < limit and scanned < MEMBERS_SCANNED and more:
+            page = self.store.records_after(
+                caller.account_id, segment.object_type, after, MEMBERS_PAGE
+            )
+            more = len(page) == MEMBERS_PAGE
+            for record in page:
+                scanned += 1
+                after = record.id
+                if segment.matches(record, today):
+                    members.append(record_view(record))
+                    if len(members) == limit:
+                        more = more or record is not page[-1]
+                        break
+        next_cursor = encode_cursor({"pk": {"S": pk}, "sk": {"S": after}}) if more else None
+        return {"members": members, "next_cursor": next_cursor}
 
     def _segment(self, caller: Caller, segment_id: str) -> Any:
         item = self.store.stored_segment(caller.account_id, segment_id)
