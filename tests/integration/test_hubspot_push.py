@@ -116,7 +116,8 @@ def test_turn_on_then_moved_scores_reach_hubspot_in_one_call_per_100(
     fake.portal.bodies.clear()
     move_scores(store, sorted(before), "moved")
     moved = {k for k, v in ours(store).items() if before[k] != v}
-    assert len(moved) >= 50
+    assert len(moved) >= 50, len(moved)
+    print(f"\nevents moved {len(moved)} of 60 scores")
     messages = stream.messages()
     pushed = pusher.push(messages)
     updates = [b for _m, path, b, _s, _a in fake.portal.bodies if path.endswith("/batch/update")]
