@@ -398,3 +398,21 @@ def test_a_definition_sets_the_cards_window_within_a_year(stack: Stack) -> None:
     refused = admin.post("/definitions", {**minimal("Other"), "card": {"compare_days": 0}})
     assert refused.status == 400
     assert [e["path"] for e in refused.body["errors"]] == ["card.compare_days"]
+
+
+def test_a_records_score_properties_are_shown_read_only_and_never_set(stack: Stack) -> None:
+    admin, _on = portfolio(stack)
+    outputs = {p["kind"]: p["name"] for p in admin.get("/output-properties").body}
+    record = admin.get("/records/companies/c1").body
+    assert record["properties"][outputs["score"]] == 10
+    assert record["properties"][outputs["status"]] == "Healthy"
+    assert record["read_only"] == sorted(outputs.values())
+    assert record["properties"]["nps_score"] == 10  # its own, beside them
+    refused = admin.put(
+        "/records/companies/c1", {"properties": {"nps_score": 9, outputs["status"]: "Healthy"}}
+    )
+    assert refused.status == 400
+    assert refused.body["errors"][0]["path"] == f"properties.{outputs['status']}"
+    assert admin.get("/records/companies/c1").body["properties"]["nps_score"] == 10
+    plain = admin.get("/records/contacts/p1").body  # no score of contacts: nothing read-only
+    assert plain["read_only"] == []

@@ -377,9 +377,16 @@ class Link(Strict):
 class Record(Strict):
     object_type: str
     id: str
-    properties: dict[str, Any]
+    properties: dict[str, Any] = Field(
+        description="Its properties, and the live scores' output properties (see read_only)"
+    )
     lists: list[str]
     associations: list[Link]
+    read_only: list[str] = Field(
+        default_factory=list,
+        description="The properties live health scores write (score and status): shown, never "
+        "set through the API",
+    )
 
 
 class Member(Strict):

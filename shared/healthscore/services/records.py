@@ -54,6 +54,12 @@ class Records:
             "id": record_id,
         }
         record = parse_request(parse_record, raw, "")
+        for entry in self._outputs(caller.account_id, object_type):
+            if entry["name"] in record.properties:
+                raise InvalidRequest(
+                    f"properties.{entry['name']}",
+                    f"is the {entry['kind']} a live health score writes; it cannot be set",
+                )
         at_ms = _now_ms()
         self.scorer.apply(
             caller.account_id,
@@ -69,13 +75,26 @@ class Records:
         )
         return record
 
+    def _outputs(self, account: str, object_type: str) -> list[dict[str, Any]]:
+        """The output properties live scores write on records of this type."""
+        return [e for e in self.store.output_properties(account) if e["object_type"] == object_type]
+
     def get_record(self, caller: Caller, key: RecordKey) -> dict[str, Any]:
         record = self.store.record(caller.account_id, key)
         if record is None:
             raise NotFound(f"no {key[0]} record {key[1]!r}")
         links = self.store.associations_of(caller.account_id, key)
+        view = record_view(record)
+        outputs = self._outputs(caller.account_id, key[0])
+        for definition_id in sorted({e["definition_id"] for e in outputs}):
+            state = self.store.score(caller.account_id, definition_id, key)
+            for entry in (e for e in outputs if e["definition_id"] == definition_id):
+                if state is not None:  # in the score's segments: it has a score
+                    value = state.score if entry["kind"] == "score" else state.status
+                    view["properties"][entry["name"]] = value
+        view["read_only"] = sorted(e["name"] for e in outputs if e["name"] in view["properties"])
         return {
-            **record_view(record),
+            **view,
             "associations": [
                 {"object_type": line.to_type, "id": line.to_id, "labels": list(line.labels)}
                 for line in links
