@@ -13,7 +13,14 @@ from typing import Any
 from hypothesis import strategies as st
 
 from healthscore.domain.conditions import Condition, Operator
-from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, Segment
+from healthscore.domain.dataset import (
+    AssociationLine,
+    Dataset,
+    Event,
+    PropertyChange,
+    Record,
+    Segment,
+)
 from tests.builders import TODAY
 
 EVENT_TYPES = ("email_opened", "meeting_booked", "custom:nps_sent")
@@ -279,4 +286,16 @@ def datasets(draw: st.DrawFn) -> Dataset:
         Segment("seg-companies-picky", "Picky", "companies", picky, ("l1",)),
         Segment("seg-contacts-picky", "Picky", "contacts", picky, ("l1", "l2")),
     ]
-    return Dataset([*companies, *contacts, *tickets, *deals], lines, events, segments)
+    # property histories: values set (or cleared) on days around the as-of instants drawn
+    scored = [*companies, *contacts, *tickets, *deals]
+    values = {"kind": scalar_kind, "n": number_value, "seen": date_value, "role": scalar_kind}
+    changes = []
+    for line in range(draw(st.integers(0, 12)) if scored and draw(st.booleans()) else 0):
+        record = draw(st.sampled_from(scored))
+        name = draw(st.sampled_from(sorted(values)))
+        value = draw(st.one_of(st.none(), values[name]))
+        changed = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC) + timedelta(
+            days=draw(st.integers(-60, 130)), minutes=draw(st.sampled_from([0, 0, 1, 720]))
+        )  # repeated instants: the later line wins
+        changes.append(PropertyChange(record.object_type, record.id, name, value, changed, line))
+    return Dataset(scored, lines, events, segments, changes)

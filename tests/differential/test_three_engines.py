@@ -1,10 +1,10 @@
 """Differential tests: the reference engine, tallies and the Polars batch engine agree exactly.
 
 Hypothesis generates definitions using every feature of docs/definition-reference.md
-(tests/strategies.py),
-small datasets (records, labelled associations, events over days, list memberships, ghost
-contacts, duplicate events) and as-of instants; all three engines must give the same score,
-status, group totals and next change day for every record, and tallies the same breakdown.
+(tests/strategies.py), small datasets (records, labelled associations, events over days, list
+memberships, ghost contacts, duplicate events, property histories) and as-of instants; all
+three engines must give the same score, status, group totals and next change day for every
+record, and tallies the same breakdown.
 """
 
 from __future__ import annotations
@@ -90,10 +90,11 @@ def test_reference_tallies_and_polars_agree_exactly(
     # When each engine scores it
     expected = score(definition, data, as_of)
     batch = score_frames(definition, frames_from_dataset(data), as_of).frame
+    then = data.at(as_of)  # the incremental path holds the properties of its own day
     tallied = {
         r.id: score_from_tallies(
             definition,
-            build_tally(definition, data, data.record((r.object_type, r.id)), segments),
+            build_tally(definition, then, then.record((r.object_type, r.id)), segments),
             as_of,
             segments,
         )
@@ -127,12 +128,16 @@ def test_the_generated_examples_exercise_the_engines() -> None:
     changes with the tests that ran before; 150 examples and floors at about half the lowest
     counts seen (212, 99 and 31 of 300, halved again for 150) keep the guard about the
     generator, not the order."""
-    scored = non_zero = future_days = 0
+    scored = non_zero = future_days = histories = 0
 
     @settings(max_examples=150, deadline=None, database=None, derandomize=True)
     @given(raw=definitions(), data=datasets(), as_of=as_of_instants)
     def sample(raw: dict[str, Any], data: Dataset, as_of: datetime) -> None:
-        nonlocal scored, non_zero, future_days
+        nonlocal scored, non_zero, future_days, histories
+        then = data.at(as_of)
+        histories += any(
+            then.record(r.key).properties != r.properties for r in data.all_records()
+        )  # a property history changed what a record held that day
         results = score(parse_definition(raw), data, as_of)
         scored += bool(results)
         non_zero += any(g.hundredths for r in results for g in r.groups)
@@ -142,3 +147,4 @@ def test_the_generated_examples_exercise_the_engines() -> None:
     assert scored >= 60, (scored, non_zero, future_days)
     assert non_zero >= 22, (scored, non_zero, future_days)
     assert future_days >= 8, (scored, non_zero, future_days)
+    assert histories >= 20, histories

@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from healthscore.domain.condition_checks import check_conditions
 from healthscore.domain.conditions import Condition
-from healthscore.domain.dataset import AssociationLine, Dataset, Event, Record, Segment
+from healthscore.domain.dataset import (
+    AssociationLine,
+    Dataset,
+    Event,
+    PropertyChange,
+    Record,
+    Segment,
+)
 from healthscore.domain.definition import is_record_object_type
 from healthscore.domain.values import parse_instant
 
 FILES = ("records", "associations", "events", "segments")
+HISTORY = "property_changes"  # optional: what each property was on past days
 MAX_REPORTED = 50
 T = TypeVar("T")
 
@@ -73,9 +81,14 @@ def read_dataset(folder: Path | str) -> Dataset:
     associations = _parse_all(sources["associations"], parse_association, problems)
     events = _parse_all(sources["events"], parse_event, problems)
     segments = _parse_all(sources["segments"], parse_segment, problems)
+    history = _find(root, HISTORY)
+    changes = [
+        replace(change, line=number)
+        for number, change in enumerate(_parse_all(history, parse_property_change, problems))
+    ]
     if problems:
         raise DatasetError(problems[:MAX_REPORTED])
-    return Dataset(records, associations, events, segments)
+    return Dataset(records, associations, events, segments, changes)
 
 
 def _find(root: Path, name: str) -> Path | None:
@@ -218,6 +231,28 @@ def parse_event(raw: Any) -> Event:
         object_id=_id(row, "object_id"),
         properties=_properties(row),
     )
+
+
+def parse_property_change(raw: Any) -> PropertyChange:
+    """`{"object_type", "id", "property", "value", "changed_at"}` (`value` null: cleared)."""
+    row = _require_object(raw)
+    name = row.get("property")
+    if not isinstance(name, str) or not name.strip():
+        raise RowError("property", "is required: the property's name, e.g. nps_score")
+    if "value" not in row:
+        raise RowError("value", "is required: the value it was set to, or null if cleared")
+    value = row["value"]
+    if value is not None and not _scalar(value):
+        raise RowError("value", "must be a string, number, boolean or null")
+    changed = row.get("changed_at")
+    moment = parse_instant(changed)
+    if moment is None:
+        raise RowError(
+            "changed_at",
+            f"{changed!r} must be ISO-8601 with an offset (e.g. 2026-03-01T09:30:00Z) "
+            "or epoch milliseconds",
+        )
+    return PropertyChange(_object_type(row, "object_type"), _id(row, "id"), name, value, moment)
 
 
 def event_row(event: Event) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import polars as pl
 
 from healthscore.adapters.dataset_files import (
     FILES,
+    HISTORY,
     DatasetError,
     RowProblem,
     parse_segment,
@@ -33,6 +35,8 @@ from healthscore.domain.definition import is_record_object_type
 from healthscore.domain.values import parse_instant
 
 LISTS = pl.List(pl.String)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 # Types a property column may have in Parquet (dates must be ISO text or epoch milliseconds,
 # as in JSON, so every engine reads them the same way).
 _SCALARS = (
@@ -105,12 +109,38 @@ def frames_from_dataset(dataset: Dataset) -> Frames:
         pl.Series(property_column(n), [_encode(e.properties, n) for e in events], pl.String)
         for n in event_names
     )
+    changes = dataset.property_changes
+    change_frame = (
+        pl.DataFrame(
+            {
+                "object_type": [c.object_type for c in changes],
+                "id": [c.id for c in changes],
+                "property": [c.name for c in changes],
+                "value": [None if c.value is None else json.dumps(c.value) for c in changes],
+                "day": [day_number(c.changed_at.astimezone(UTC).date()) for c in changes],
+                "at": [(c.changed_at - EPOCH) // MICROSECOND for c in changes],
+                "line": [c.line for c in changes],
+            },
+            schema={
+                "object_type": pl.String,
+                "id": pl.String,
+                "property": pl.String,
+                "value": pl.String,
+                "day": pl.Int32,
+                "at": pl.Int64,
+                "line": pl.Int64,
+            },
+        ).lazy()
+        if changes
+        else None
+    )
     return Frames(
         record_frame.lazy(),
         association_frame.lazy(),
         event_frame.lazy(),
         dict(dataset.segments),
         encoded=True,
+        changes=change_frame,
     )
 
 
@@ -127,8 +157,10 @@ def scan_dataset(folder: Path | str) -> Frames:
     """Frames for a dataset folder: typed Parquet scanned lazily, anything else via the loader."""
     root = Path(folder)
     parquet = {name: root / f"{name}.parquet" for name in FILES}
+    history = any((root / f"{HISTORY}{suffix}").exists() for suffix in (".jsonl", ".parquet"))
     if (
         root.is_dir()
+        and not history  # property histories go through the loader (values as JSON text)
         and all(p.exists() for p in parquet.values())
         and all(_typed_properties(parquet[name]) for name in ("records", "events"))
     ):

@@ -55,6 +55,7 @@ from healthscore.domain.batch_frames import (
     day_number,
     divide_half_up,
     first_of_each,
+    properties_on,
     property_column,
 )
 from healthscore.domain.dataset import Segment
@@ -84,6 +85,7 @@ def score_frames(
     engine: Any = "streaming" if streaming else "auto"
     today = utc_day(as_of)
     today_n = day_number(today)
+    frames = properties_on(frames, today_n)  # each property as it was that day
     segments = [frames.segments[s] for s in definition.segments]
     object_type = definition.object_type
     keyed = list(_keyed_rules(definition))

@@ -3,7 +3,7 @@ detection and joins on string ids through 64-bit hashes, half-up division, clamp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -56,6 +56,50 @@ class Frames:
     events: pl.LazyFrame
     segments: dict[str, Segment] = field(default_factory=dict)
     encoded: bool = False
+    # property histories: object_type, id, property, value (JSON text, null: cleared), day
+    # (Int32), at (µs since epoch) and line — only with `encoded` columns
+    changes: pl.LazyFrame | None = None
+
+
+def properties_on(frames: Frames, today: int) -> Frames:
+    """The records as they were on day `today` (see `Dataset.at`): a property with history
+    takes its latest change on or before that day (null if none by then, or cleared); others
+    keep their value. One left join per property that has a history."""
+    if frames.changes is None:
+        return frames
+    keys = ["object_type", "id"]
+    changes = frames.changes
+    by_then = (
+        changes.filter(pl.col("day") <= today)
+        .group_by([*keys, "property"])
+        .agg(pl.col("value").sort_by(["at", "line"]).last().alias("__value"))
+    )
+    names = changes.select("property").unique().collect()["property"].sort().to_list()
+    records = frames.records
+    present = set(records.collect_schema().names())
+    for name in names:
+        column = property_column(name)
+        if column not in present:
+            records = records.with_columns(pl.lit(None, pl.String).alias(column))
+        touched = (
+            changes.filter(pl.col("property") == name)
+            .select(keys)
+            .unique()
+            .with_columns(pl.lit(True).alias("__touched"))
+        )
+        then = by_then.filter(pl.col("property") == name).select([*keys, "__value"])
+        records = (
+            records.join(touched, on=keys, how="left")
+            .join(then, on=keys, how="left")
+            .with_columns(
+                pl.when(pl.col("__touched"))
+                .then(pl.col("__value"))
+                .otherwise(pl.col(column))
+                .alias(column)
+            )
+            .drop(["__touched", "__value"])
+        )
+    return replace(frames, records=records, changes=None)
 
 
 @dataclass(frozen=True)

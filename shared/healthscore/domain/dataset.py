@@ -6,10 +6,11 @@ records of a type (labels merged across association lines), and its events of a 
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -137,6 +138,44 @@ class Neighbour:
     labels: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class PropertyChange:
+    """One line of `property_changes.jsonl`: a property of a record set to `value` (None:
+    cleared) at `changed_at`; `line` orders changes of the same instant (the later line wins)."""
+
+    object_type: str
+    id: str
+    name: str  # the property (the file's `property` field)
+    value: Any
+    changed_at: datetime
+    line: int = 0
+
+    @property
+    def key(self) -> RecordKey:
+        return (self.object_type, self.id)
+
+
+def properties_at(
+    record: Record, changes: Iterable[PropertyChange], today: date
+) -> Mapping[str, Any]:
+    """A record's properties on `today`: a property with change lines takes the value of its
+    latest change on or before that day (absent if it has none by then, or was cleared); one
+    without change lines keeps its `records.jsonl` value."""
+    properties = dict(record.properties)
+    latest: dict[str, PropertyChange] = {}
+    for change in changes:
+        properties.pop(change.name, None)  # changed at some time: its history decides
+        if change.changed_at.astimezone(UTC).date() > today:
+            continue
+        seen = latest.get(change.name)
+        if seen is None or (change.changed_at, change.line) >= (seen.changed_at, seen.line):
+            latest[change.name] = change
+    for name, change in latest.items():
+        if change.value is not None:
+            properties[name] = change.value
+    return properties
+
+
 class Dataset:
     """Records, associations, events and segments with the lookups scoring needs.
 
@@ -150,7 +189,9 @@ class Dataset:
         associations: Iterable[AssociationLine] = (),
         events: Iterable[Event] = (),
         segments: Iterable[Segment] = (),
+        property_changes: Iterable[PropertyChange] = (),
     ) -> None:
+        self.property_changes: tuple[PropertyChange, ...] = tuple(property_changes)
         self._records: dict[RecordKey, Record] = {}
         for record in records:
             self._records[record.key] = record
@@ -180,6 +221,28 @@ class Dataset:
             seen.add(identity)
             self._events[event.owner][event.type].append(event)
             self.event_count += 1
+
+    def at(self, as_of: datetime) -> Dataset:
+        """The dataset as it was on as-of's UTC day: each record's properties from its property
+        history (`properties_at`); the same dataset when it has no history. Changes of records
+        without a line in records.jsonl are not records of their own."""
+        if not self.property_changes:
+            return self
+        today = as_of.astimezone(UTC).date()
+        by_record: dict[RecordKey, list[PropertyChange]] = defaultdict(list)
+        for change in self.property_changes:
+            by_record[change.key].append(change)
+        resolved = copy.copy(self)
+        resolved._records = {
+            key: (
+                replace(record, properties=properties_at(record, by_record[key], today))
+                if key in by_record
+                else record
+            )
+            for key, record in self._records.items()
+        }
+        resolved.property_changes = ()
+        return resolved
 
     def all_records(self) -> list[Record]:
         """Every record line (after duplicates), in no particular order."""

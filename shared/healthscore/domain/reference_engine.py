@@ -158,7 +158,9 @@ def check_segments(definition: ScoreDefinition, segments: Mapping[str, Segment])
 
 
 def score(definition: ScoreDefinition, dataset: Dataset, as_of: datetime) -> list[RecordScore]:
-    """Score every in-scope record, ordered by id. Raises DefinitionError on unknown segments."""
+    """Score every in-scope record, ordered by id, with each property as it was on as-of's
+    day (its history, if the dataset has one). Raises DefinitionError on unknown segments."""
+    dataset = dataset.at(as_of)
     issues = check_against_dataset(definition, dataset)
     if issues:
         raise DefinitionError(issues)

@@ -126,6 +126,7 @@ class Explanation:
 def explain_record(
     definition: ScoreDefinition, dataset: Dataset, record_id: str, as_of: datetime
 ) -> Explanation:
+    dataset = dataset.at(as_of)  # each property as it was that day
     issues = check_against_dataset(definition, dataset)
     if issues:
         raise DefinitionError(issues)
