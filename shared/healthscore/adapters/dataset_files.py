@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -215,14 +216,7 @@ def parse_event(raw: Any) -> Event:
     event_type = row.get("type")
     if not isinstance(event_type, str) or not event_type.strip():
         raise RowError("type", "is required: the event type, e.g. meeting_booked")
-    occurred = row.get("occurred_at")
-    moment = parse_instant(occurred)
-    if moment is None:
-        raise RowError(
-            "occurred_at",
-            f"{occurred!r} must be ISO-8601 with an offset (e.g. 2026-03-01T09:30:00Z) "
-            "or epoch milliseconds; an instant without a zone is ambiguous",
-        )
+    moment = _instant(row, "occurred_at")
     return Event(
         id=_id(row, "id"),
         type=event_type,
@@ -244,15 +238,20 @@ def parse_property_change(raw: Any) -> PropertyChange:
     value = row["value"]
     if value is not None and not _scalar(value):
         raise RowError("value", "must be a string, number, boolean or null")
-    changed = row.get("changed_at")
-    moment = parse_instant(changed)
+    moment = _instant(row, "changed_at")
+    return PropertyChange(_object_type(row, "object_type"), _id(row, "id"), name, value, moment)
+
+
+def _instant(row: dict[str, Any], field: str) -> datetime:
+    text = row.get(field)
+    moment = parse_instant(text)
     if moment is None:
         raise RowError(
-            "changed_at",
-            f"{changed!r} must be ISO-8601 with an offset (e.g. 2026-03-01T09:30:00Z) "
-            "or epoch milliseconds",
+            field,
+            f"{text!r} must be ISO-8601 with an offset (e.g. 2026-03-01T09:30:00Z) "
+            "or epoch milliseconds; an instant without a zone is ambiguous",
         )
-    return PropertyChange(_object_type(row, "object_type"), _id(row, "id"), name, value, moment)
+    return moment
 
 
 def event_row(event: Event) -> dict[str, Any]:
