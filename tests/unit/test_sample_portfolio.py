@@ -89,3 +89,24 @@ def test_the_template_score_spreads_statuses_and_separates_churners(tmp_path):
         for o in ("renewed", "churned")
     }
     assert mean["renewed"] > mean["churned"] + 15, mean
+
+
+def test_property_histories_end_in_the_records_values_and_move_the_past(tmp_path):
+    """NPS answers and sentiment updates over the year: on the last day the history gives
+    exactly the records' values; months back, many companies held other values."""
+    generate_portfolio(tmp_path / "p", 60, seed=3, until=END)
+    data = read_dataset(tmp_path / "p")
+    assert data.property_changes
+    assert {c.name for c in data.property_changes} == {
+        "nps_score",
+        "nps_date",
+        "csm_sentiment",
+        "csm_sentiment_updated",
+    }
+    end = datetime(2026, 6, 15, 23, tzinfo=UTC)
+    last_day = data.at(end)
+    assert all(last_day.record(r.key).properties == r.properties for r in data.all_records())
+    earlier = data.at(datetime(2026, 1, 15, tzinfo=UTC))
+    moved = [r for r in data.all_records() if earlier.record(r.key).properties != r.properties]
+    assert len(moved) >= 30
+    assert all(c.changed_at <= end for c in data.property_changes)

@@ -54,12 +54,13 @@ class _Writer:
         self.records = (folder / "records.jsonl").open("w", encoding="utf-8")
         self.associations = (folder / "associations.jsonl").open("w", encoding="utf-8")
         self.events = (folder / "events.jsonl").open("w", encoding="utf-8")
+        self.history = (folder / "property_changes.jsonl").open("w", encoding="utf-8")
         with (folder / "segments.jsonl").open("w", encoding="utf-8") as segments:
             for segment in SEGMENTS:
                 _line(segments, segment)
 
     def close(self) -> None:
-        for handle in (self.records, self.associations, self.events):
+        for handle in (self.records, self.associations, self.events, self.history):
             handle.close()
 
 
@@ -99,6 +100,7 @@ class _Company:
 
     def __init__(self, index: int, seed: int, end: date) -> None:
         self.rng = random.Random((seed << 32) ^ index)
+        self.rng_seed = seed
         self.index = index
         self.id = f"c{index:07d}"
         self.end = end
@@ -123,6 +125,7 @@ class _Company:
             writer.records,
             {"object_type": "companies", "id": self.id, "properties": properties, "lists": lists},
         )
+        self._history(writer, properties)
 
         contacts = self._contacts(writer, summary)
         self._deals(writer, summary, employees)
@@ -170,6 +173,42 @@ class _Company:
             properties["nps_score"] = str(nps) if rng.random() < 0.5 else nps
             properties["nps_date"] = (end - timedelta(days=rng.randint(0, 365))).isoformat()
         return properties
+
+    def _history(self, writer: _Writer, properties: dict[str, Any]) -> None:
+        """How the company's NPS answers and CSM sentiment came to be what they are: earlier
+        answers a quarter apart and earlier sentiment updates, the last of each equal to the
+        record's value. Its own random stream, so the rest of the portfolio is unchanged."""
+        rng = random.Random((self.index << 20) ^ 0x5EED ^ self.rng_seed)
+        changes: list[tuple[str, str, Any]] = []  # (day, property, value)
+        if "nps_score" in properties:
+            last = date.fromisoformat(properties["nps_date"])
+            current = int(properties["nps_score"])
+            answers = [(last, properties["nps_score"])]
+            value = current
+            drift = {"steady": 0.0, "growing": -0.6, "declining": 0.8, "churning": 1.2}[
+                self.trajectory
+            ]  # going back in time: a declining account answered higher before
+            for k in range(1, rng.randint(1, 4)):
+                value = round(min(10.0, max(0.0, value + rng.gauss(drift, 1.2))))
+                answers.append((last - timedelta(days=91 * k), value))
+            for day, answer in reversed(answers):
+                changes += [(day.isoformat(), "nps_score", answer)]
+                changes += [(day.isoformat(), "nps_date", day.isoformat())]
+        if "csm_sentiment" in properties:
+            last = date.fromisoformat(properties["csm_sentiment_updated"])
+            updates = [(last, properties["csm_sentiment"])]
+            for k in range(1, rng.randint(1, 5)):
+                earlier = rng.choice(("Positive", "Neutral", "Negative"))
+                updates.append((last - timedelta(days=rng.randint(25, 45) * k), earlier))
+            for day, sentiment in reversed(updates):
+                changes += [(day.isoformat(), "csm_sentiment", sentiment)]
+                changes += [(day.isoformat(), "csm_sentiment_updated", day.isoformat())]
+        for day, name, value in changes:
+            _line(
+                writer.history,
+                {"object_type": "companies", "id": self.id, "property": name, "value": value,
+                 "changed_at": f"{day}T15:00:00Z"},
+            )  # fmt: skip
 
     def _contacts(self, writer: _Writer, summary: PortfolioSummary) -> list[str]:
         rng = self.rng
