@@ -9,6 +9,7 @@ loading account data (put_record, put_association) is meant for one thread."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -423,13 +424,8 @@ class MemoryStore(MemoryAccountData, MemoryIntegrations):
         self, account: str, definition_id: str, after: RecordKey | None, limit: int
     ) -> list[ScoreState]:
         start = join_key(*after) if after is not None else ""
-        page = []
-        for state in self.scores(account, definition_id):
-            if join_key(*state.key) > start:
-                page.append(state)
-                if len(page) == limit:
-                    break
-        return page
+        later = (s for s in self.scores(account, definition_id) if join_key(*s.key) > start)
+        return list(itertools.islice(later, limit))
 
     def due_states(self, day: date) -> Iterator[tuple[str, ScoreState]]:
         with self.lock:

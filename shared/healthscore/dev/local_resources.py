@@ -5,6 +5,7 @@ the way Lambda's SQS event source does it."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,26 @@ class LongLambdaContext(LocalLambdaContext):
 
     def get_remaining_time_in_millis(self) -> int:
         return 900_000
+
+
+def parse_duration(text: str) -> timedelta:
+    """`7d`, `12h`, `2w`, `30m` → a duration (for the local clock)."""
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise ValueError(f"advance: {text!r} must be a number and a unit: 30m, 12h, 7d or 2w")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def scheduled_event() -> dict[str, Any]:
+    """What EventBridge Scheduler hands a scheduled function."""
+    return {
+        "version": "0",
+        "id": "local",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "000000000000",
+        "time": "1970-01-01T00:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {},
+    }

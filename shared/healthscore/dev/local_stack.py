@@ -65,6 +65,8 @@ from healthscore.dev.local_resources import (
     LocalLambdaContext,
     LongLambdaContext,
     create_from_template,
+    parse_duration,
+    scheduled_event,
     settle,
     sqs_event,
 )
@@ -75,14 +77,8 @@ from healthscore.settings import Settings
 
 PUBLIC_PATHS = ("/openapi.json", "/docs")
 WEBHOOK_PATH = "/webhooks/events"
-LOCAL_PATHS = (
-    "/local/clock",
-    "/local/webhook-secret",
-    "/local/drain",
-    "/local/queues",
-    "/local/hubspot-token",
-    "/local/hubspot-sync",
-)
+_LOCAL = "clock webhook-secret drain queues hubspot-token hubspot-sync"  # no AWS twin
+LOCAL_PATHS = tuple(f"/local/{name}" for name in _LOCAL.split())
 SWEEP_EVERY = 5.0  # seconds between local sweeps (hourly on AWS)
 SCORERS = 2  # concurrent scorer instances draining the changes queue
 logger = logging.getLogger("healthscore.local")
@@ -211,7 +207,7 @@ class LocalStack:
     def sweep(self) -> dict[str, Any]:
         sweep = load_handler(self.root, "sweep")
         with self._sweep_lock:
-            result: dict[str, Any] = sweep.lambda_handler(_scheduled_event(), LocalLambdaContext())
+            result: dict[str, Any] = sweep.lambda_handler(scheduled_event(), LocalLambdaContext())
         return result
 
     def environment(self) -> dict[str, str]:
@@ -499,25 +495,3 @@ class LocalStack:
             server.shutdown()
         for stop in reversed(self.stoppers):
             stop()
-
-
-def parse_duration(text: str) -> timedelta:
-    """`7d`, `12h`, `2w`, `30m` → a duration (for the local clock)."""
-    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise ValueError(f"advance: {text!r} must be a number and a unit: 30m, 12h, 7d or 2w")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
-
-
-def _scheduled_event() -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": "local",
-        "detail-type": "Scheduled Event",
-        "source": "aws.scheduler",
-        "account": "000000000000",
-        "time": "1970-01-01T00:00:00Z",
-        "region": REGION,
-        "resources": [],
-        "detail": {},
-    }
