@@ -7,6 +7,7 @@ generated rules actually match generated records and events.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,8 @@ from healthscore.domain.dataset import (
     Record,
     Segment,
 )
+from healthscore.domain.definition import ScoreDefinition
+from healthscore.domain.overrides import Override
 from tests.builders import TODAY
 
 EVENT_TYPES = ("email_opened", "meeting_booked", "custom:nps_sent")
@@ -198,12 +201,26 @@ def definitions(draw: st.DrawFn, object_type: str | None = None) -> dict[str, An
             unique=True,
         )
     )
+    freshness = [
+        {"property": name, "max_age": {"value": draw(st.integers(1, 12)), "unit": unit}}
+        for name, unit in draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["kind", "n", "seen", "role", "sentiment"]),
+                    st.sampled_from(["days", "days", "weeks"]),
+                ),
+                max_size=3,
+                unique_by=lambda pair: pair[0],
+            )
+        )
+    ]
     return {
         "name": "Generated",
         "object_type": object_type,
         "segments": segments,
         "groups": groups,
         "thresholds": thresholds,
+        **({"freshness": freshness} if freshness else {}),
     }
 
 
@@ -298,4 +315,36 @@ def datasets(draw: st.DrawFn) -> Dataset:
             days=draw(st.integers(-60, 130)), minutes=draw(st.sampled_from([0, 0, 1, 720]))
         )  # repeated instants: the later line wins
         changes.append(PropertyChange(record.object_type, record.id, name, value, changed, line))
-    return Dataset(scored, lines, events, segments, changes)
+    # overrides of the generated score (statuses S0–S3: a test maps them onto the score's own),
+    # set, replaced and expiring around the as-of instants; some for another score
+    overrides = []
+    for line in range(draw(st.integers(0, 6))):
+        record = draw(st.sampled_from([*companies, *contacts]))
+        set_at = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC) + timedelta(
+            days=draw(st.integers(-40, 110)), minutes=draw(st.sampled_from([0, 1, 600, 1439]))
+        )
+        overrides.append(
+            Override(
+                status=draw(st.sampled_from(["S0", "S1", "S2", "S3"])),
+                reason="known better",
+                set_by="csm@example.com",
+                set_at=set_at,
+                expires_at=set_at
+                + timedelta(days=draw(st.integers(0, 90)), minutes=draw(st.integers(1, 900))),
+                score=draw(st.one_of(st.none(), st.integers(0, 100))),
+                object_type=record.object_type,
+                id=record.id,
+                definition=draw(st.sampled_from(["Generated", "Generated", "Another"])),
+                line=line,
+            )
+        )
+    return Dataset(scored, lines, events, segments, changes, overrides)
+
+
+def with_statuses_of(definition: ScoreDefinition, data: Dataset) -> Dataset:
+    """The generated overrides set S0–S3: those the score lacks become its last status."""
+    labels = [t.label for t in definition.thresholds]
+    data.overrides = tuple(
+        o if o.status in labels else replace(o, status=labels[-1]) for o in data.overrides
+    )
+    return data

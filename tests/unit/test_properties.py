@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from healthscore.domain.reference_engine import score
 from healthscore.domain.validation import validate_definition
 from tests.builders import AS_OF
-from tests.strategies import datasets, definitions
+from tests.strategies import datasets, definitions, with_statuses_of
 
 # `make test` runs 120 of each; `make soak` 1,000.
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "120"))
@@ -117,7 +117,7 @@ def test_every_valid_generated_definition_scores_without_error(raw, data):
     definition, issues = validate_definition(raw)
     assert issues == [], issues  # the generator only builds valid definitions
     assert definition is not None
-    results = score(definition, data, AS_OF)
+    results = score(definition, with_statuses_of(definition, data), AS_OF)
     labels = {t.label for t in definition.thresholds}
     for result in results:
         assert 0 <= result.score <= 100
@@ -125,5 +125,11 @@ def test_every_valid_generated_definition_scores_without_error(raw, data):
         for group in result.groups:
             cap = next(g.max_points for g in definition.groups if g.name == group.name) * 100
             assert -cap <= group.hundredths <= cap
-        if result.next_change_day is not None:
-            assert result.next_change_day > AS_OF.date()
+        if result.next_change_day is not None and result.next_change_day <= AS_OF.date():
+            # only an override that starts or ends later today changes the score today
+            assert result.next_change_day == AS_OF.date()
+            assert any(
+                o.id == result.id and moment > AS_OF and moment.date() == AS_OF.date()
+                for o in data.overrides
+                for moment in (o.set_at, o.expires_at)
+            ), result

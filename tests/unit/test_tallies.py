@@ -10,11 +10,10 @@ from healthscore.domain.tallies import (
     build_tally,
     compact,
     contribution,
-    decode_tally,
-    encode_tally,
     own_tally,
     score_from_tallies,
 )
+from healthscore.domain.tally_storage import decode_tally, encode_tally
 from healthscore.domain.templates import build_from_templates
 from tests.builders import (
     ALL_COMPANIES,

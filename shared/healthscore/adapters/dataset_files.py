@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,10 +25,12 @@ from healthscore.domain.dataset import (
     Segment,
 )
 from healthscore.domain.definition import is_record_object_type
+from healthscore.domain.overrides import MAX_DAYS_AHEAD, MAX_REASON, Override
 from healthscore.domain.values import parse_instant
 
 FILES = ("records", "associations", "events", "segments")
 HISTORY = "property_changes"  # optional: what each property was on past days
+OVERRIDES = "overrides"  # optional: statuses set by hand, with a reason and an expiry
 MAX_REPORTED = 50
 T = TypeVar("T")
 
@@ -87,9 +89,20 @@ def read_dataset(folder: Path | str) -> Dataset:
         replace(change, line=number)
         for number, change in enumerate(_parse_all(history, parse_property_change, problems))
     ]
+    overrides = read_overrides(root, problems)
     if problems:
         raise DatasetError(problems[:MAX_REPORTED])
-    return Dataset(records, associations, events, segments, changes)
+    return Dataset(records, associations, events, segments, changes, overrides)
+
+
+def read_overrides(root: Path, problems: list[RowProblem]) -> list[Override]:
+    """`overrides.jsonl` (or .parquet) of a dataset folder, each line numbered in file order."""
+    return [
+        replace(override, line=number)
+        for number, override in enumerate(
+            _parse_all(_find(root, OVERRIDES), parse_override, problems)
+        )
+    ]
 
 
 def _find(root: Path, name: str) -> Path | None:
@@ -240,6 +253,56 @@ def parse_property_change(raw: Any) -> PropertyChange:
         raise RowError("value", "must be a string, number, boolean or null")
     moment = _instant(row, "changed_at")
     return PropertyChange(_object_type(row, "object_type"), _id(row, "id"), name, value, moment)
+
+
+def parse_override(raw: Any) -> Override:
+    """`{"object_type","id","definition","status","score","reason","set_by","set_at",
+    "expires_at"}`: `definition` is the score's id or name, `score` may be left out."""
+    row = _require_object(raw)
+    texts = {}
+    for field, what in (
+        ("definition", "the health score's id or name"),
+        ("status", "the status it is set to, one of the score's"),
+        ("reason", f"why, 1 to {MAX_REASON} characters"),
+        ("set_by", "who set it"),
+    ):
+        value = row.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise RowError(field, f"is required: {what}")
+        texts[field] = value
+    if len(texts["reason"]) > MAX_REASON:
+        raise RowError("reason", f"must be at most {MAX_REASON} characters")
+    score = row.get("score")
+    if score is not None and (
+        isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100
+    ):
+        raise RowError("score", "must be an integer from 0 to 100, or null")
+    set_at, expires_at = _instant(row, "set_at"), _instant(row, "expires_at")
+    if expires_at <= set_at:
+        raise RowError("expires_at", "must be after set_at")
+    if expires_at - set_at > timedelta(days=MAX_DAYS_AHEAD):
+        raise RowError("expires_at", f"must be at most {MAX_DAYS_AHEAD} days after set_at")
+    return Override(
+        status=texts["status"],
+        reason=texts["reason"],
+        set_by=texts["set_by"],
+        set_at=set_at,
+        expires_at=expires_at,
+        score=score,
+        object_type=_object_type(row, "object_type"),
+        id=_id(row, "id"),
+        definition=texts["definition"],
+    )
+
+
+def override_row(override: Override) -> dict[str, Any]:
+    """An override as a line of overrides.jsonl (what `parse_override` reads back)."""
+    return {
+        "object_type": override.object_type,
+        "id": override.id,
+        "definition": override.definition,
+        **override.to_json(),
+    }
 
 
 def _instant(row: dict[str, Any], field: str) -> datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from healthscore.adapters.dataset_files import (
     RowProblem,
     parse_segment,
     read_dataset,
+    read_overrides,
 )
 from healthscore.domain.batch_frames import (
     Frames,
@@ -141,6 +143,7 @@ def frames_from_dataset(dataset: Dataset) -> Frames:
         dict(dataset.segments),
         encoded=True,
         changes=change_frame,
+        overrides=dataset.overrides,
     )
 
 
@@ -164,7 +167,11 @@ def scan_dataset(folder: Path | str) -> Frames:
         and all(p.exists() for p in parquet.values())
         and all(_typed_properties(parquet[name]) for name in ("records", "events"))
     ):
-        return _scan_parquet(parquet)
+        problems: list[RowProblem] = []
+        overrides = read_overrides(root, problems)
+        if problems:
+            raise DatasetError(problems)
+        return replace(_scan_parquet(parquet), overrides=tuple(overrides))
     return frames_from_dataset(read_dataset(root))
 
 

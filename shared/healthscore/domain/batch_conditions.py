@@ -22,7 +22,7 @@ from healthscore.domain.definition import (
     Rule,
 )
 from healthscore.domain.points import points_by_position
-from healthscore.domain.values import display_text
+from healthscore.domain.values import display_text, is_missing
 
 
 class _Values:
@@ -87,6 +87,13 @@ class _Values:
             default=None,
             return_dtype=pl.String,
         )
+
+    def present(self, name: str) -> pl.Expr:
+        """Whether the property has a value (not null, "" or []), decided per distinct value."""
+        has = [not is_missing(value) for value in self._decoded[name]]
+        values = self._distinct[name].filter(pl.Series(has, dtype=pl.Boolean))
+        key = self._keys[name]
+        return pl.when(key.is_null()).then(False).otherwise(key.is_in(values.implode()))
 
     def holds(self, condition: Condition, today: date) -> pl.Expr:
         """The condition's truth on each row (not for list-membership operators)."""

@@ -58,6 +58,7 @@ from healthscore.domain.batch_frames import (
     properties_on,
     property_column,
 )
+from healthscore.domain.batch_inputs import freshness_rules, with_inputs
 from healthscore.domain.dataset import Segment
 from healthscore.domain.definition import (
     DEFAULT_ASSOCIATION,
@@ -66,6 +67,7 @@ from healthscore.domain.definition import (
     Rule,
     ScoreDefinition,
 )
+from healthscore.domain.overrides import check_overrides
 from healthscore.domain.points import HUNDREDTHS
 from healthscore.domain.reference_engine import check_segments
 from healthscore.domain.values import EPOCH, utc_day
@@ -79,12 +81,16 @@ def score_frames(
     streaming: bool = False,
 ) -> BatchResult:
     """Score every in-scope record. Raises DefinitionError on unknown or mistyped segments."""
-    issues = check_segments(definition, frames.segments)
+    issues = [
+        *check_segments(definition, frames.segments),
+        *check_overrides(definition, frames.overrides),
+    ]
     if issues:
         raise DefinitionError(issues)
     engine: Any = "streaming" if streaming else "auto"
     today = utc_day(as_of)
     today_n = day_number(today)
+    changes = frames.changes
     frames = properties_on(frames, today_n)  # each property as it was that day
     segments = [frames.segments[s] for s in definition.segments]
     object_type = definition.object_type
@@ -103,6 +109,10 @@ def score_frames(
     scope_columns: list[pl.Expr] = [
         pl.col(ID),
         _segment_next_day(segments, record_values, today).alias("next_segment"),
+        *(
+            record_values.present(name).alias(f"fp{i}")
+            for i, (name, _days) in enumerate(freshness_rules(definition))
+        ),
     ]
     # Self property rules are decided on the record row itself.
     for index, (_g, _r, group, rule) in enumerate(keyed):
@@ -182,7 +192,9 @@ def score_frames(
         *(pl.col(c) for c in group_columns),
         (pl.lit(EPOCH) + pl.duration(days=next_n)).cast(pl.Date).alias("next_change_day"),
         *(pl.col(f"v{i}").fill_null(0).cast(pl.Int64).alias(f"r{i}") for i in range(len(keyed))),
-    ).sort(ID)
+        *(pl.col(f"fp{i}") for i in range(len(definition.freshness))),
+    )
+    result = with_inputs(definition, result, changes, frames.overrides, as_of).sort(ID)
     return BatchResult(result, tuple(group_columns), tuple(f"r{i}" for i in range(len(keyed))))
 
 
@@ -201,6 +213,7 @@ def _record_properties(definition: ScoreDefinition, segments: Sequence[Segment])
         names |= _condition_properties(association.filters)
         if rule.event_type is None:
             names |= _condition_properties(rule.conditions)
+    names |= {f.property for f in definition.freshness}
     return names
 
 

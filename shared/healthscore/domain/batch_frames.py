@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from healthscore.domain.dataset import Segment
+from healthscore.domain.overrides import Override
 from healthscore.domain.values import EPOCH
 
 PROPERTY_PREFIX = "p."
@@ -59,6 +60,7 @@ class Frames:
     # property histories: object_type, id, property, value (JSON text, null: cleared), day
     # (Int32), at (µs since epoch) and line — only with `encoded` columns
     changes: pl.LazyFrame | None = None
+    overrides: tuple[Override, ...] = ()  # statuses set by hand (few: plain domain objects)
 
 
 def properties_on(frames: Frames, today: int) -> Frames:

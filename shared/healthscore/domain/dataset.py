@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from healthscore.domain.conditions import Condition, all_hold, boundary_days, static_conditions_hold
+from healthscore.domain.overrides import Override
 
 RecordKey = tuple[str, str]
 _NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
@@ -176,6 +177,16 @@ def properties_at(
     return properties
 
 
+def last_change_days(changes: Iterable[PropertyChange], today: date) -> dict[str, date]:
+    """Each property's last change day on or before `today` (a clear is a change too)."""
+    days: dict[str, date] = {}
+    for change in changes:
+        day = change.changed_at.astimezone(UTC).date()
+        if day <= today and day > days.get(change.name, date.min):
+            days[change.name] = day
+    return days
+
+
 class Dataset:
     """Records, associations, events and segments with the lookups scoring needs.
 
@@ -190,8 +201,11 @@ class Dataset:
         events: Iterable[Event] = (),
         segments: Iterable[Segment] = (),
         property_changes: Iterable[PropertyChange] = (),
+        overrides: Iterable[Override] = (),
     ) -> None:
         self.property_changes: tuple[PropertyChange, ...] = tuple(property_changes)
+        self.overrides: tuple[Override, ...] = tuple(overrides)
+        self._changed: dict[RecordKey, dict[str, date]] = {}  # resolved by `at`
         self._records: dict[RecordKey, Record] = {}
         for record in records:
             self._records[record.key] = record
@@ -242,7 +256,22 @@ class Dataset:
             for key, record in self._records.items()
         }
         resolved.property_changes = ()
+        resolved._changed = {
+            key: last_change_days(changes, today) for key, changes in by_record.items()
+        }
         return resolved
+
+    def changed_days(self, key: RecordKey) -> Mapping[str, date]:
+        """Of a dataset resolved by `at`: the day of each property's last change on or before
+        its day, for properties with change lines (the others' change days are not known)."""
+        return self._changed.get(key, {})
+
+    def overrides_of(self, key: RecordKey, definition: str | None, name: str) -> list[Override]:
+        """A record's overrides for the score with this id or name."""
+        wanted = {name} if definition is None else {definition, name}
+        return [
+            o for o in self.overrides if (o.object_type, o.id) == key and o.definition in wanted
+        ]
 
     def all_records(self) -> list[Record]:
         """Every record line (after duplicates), in no particular order."""

@@ -277,6 +277,17 @@ class Card(_Model):
     compare_days: StrictInt = DEFAULT_COMPARE_DAYS
 
 
+class Freshness(_Model):
+    """A hand-typed input that must be kept up to date: stale once `max_age` has passed since
+    its last change (or when it was never set)."""
+
+    property: StrictStr
+    max_age: Period
+
+
+MAX_FRESHNESS_RULES = 10
+
+
 class ScoreDefinition(_Model):
     id: StrictStr | None = None
     name: StrictStr
@@ -288,6 +299,7 @@ class ScoreDefinition(_Model):
     thresholds: list[Threshold]
     properties: OutputProperties | None = None
     card: Card | None = None
+    freshness: list[Freshness] = []
 
     @property
     def compare_days(self) -> int:

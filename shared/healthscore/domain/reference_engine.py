@@ -10,7 +10,7 @@ whole percents, so every product is exact; `avg` and the final score round half 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,6 +31,9 @@ from healthscore.domain.definition import (
     ScoreDefinition,
 )
 from healthscore.domain.event_time import event_percent, event_time_changes, never_counts_again
+from healthscore.domain.freshness import stale_days, stale_inputs
+from healthscore.domain.overrides import Override, check_overrides, effective, in_effect
+from healthscore.domain.overrides import next_day as override_next_day
 from healthscore.domain.points import (
     HUNDREDTHS,
     aggregate,
@@ -129,11 +132,21 @@ class RecordScore:
     color: str
     groups: tuple[GroupResult, ...]
     next_change_day: date | None
+    # the inputs stale that day (freshness rules), and an override in effect: `score`, `status`
+    # and `color` are then the override's, the computed ones are kept beside them
+    stale: tuple[str, ...] = ()
+    override: Override | None = None
+    computed_score: int | None = None
+    computed_status: str | None = None
 
 
 def check_against_dataset(definition: ScoreDefinition, dataset: Dataset) -> list[Issue]:
-    """What can only be checked with the account's data: its segments exist and fit."""
-    return check_segments(definition, dataset.segments)
+    """What can only be checked with the account's data: its segments exist and fit, and its
+    overrides set statuses the score has."""
+    return [
+        *check_segments(definition, dataset.segments),
+        *check_overrides(definition, dataset.overrides),
+    ]
 
 
 def check_segments(definition: ScoreDefinition, segments: Mapping[str, Segment]) -> list[Issue]:
@@ -167,10 +180,50 @@ def score(definition: ScoreDefinition, dataset: Dataset, as_of: datetime) -> lis
     today = utc_day(as_of)
     segments = [dataset.segments[segment_id] for segment_id in definition.segments]
     return [
-        score_record(definition, dataset, record, today, segments)
+        with_inputs(
+            definition, dataset, score_record(definition, dataset, record, today, segments), as_of
+        )
         for record in dataset.records_of(definition.object_type)
         if in_scope(record, segments, today)
     ]
+
+
+def with_inputs(
+    definition: ScoreDefinition, dataset: Dataset, result: RecordScore, as_of: datetime
+) -> RecordScore:
+    """Step 8: the record's stale inputs, and the override in effect at `as_of` (of `dataset`
+    resolved by `Dataset.at`); their start and end days join the next change day."""
+    today = utc_day(as_of)
+    key = (result.object_type, result.id)
+    properties = dataset.record(key).properties
+    changed = dataset.changed_days(key)
+    stale = stale_inputs(definition.freshness, properties, changed, today)
+    computed_next = min(
+        (
+            d
+            for d in (
+                result.next_change_day,
+                *stale_days(definition.freshness, properties, changed, today),
+            )
+            if d is not None
+        ),
+        default=None,
+    )
+    overrides = dataset.overrides_of(key, definition.id, definition.name)
+    shown = effective(
+        definition, result.score, result.status, result.color, in_effect(overrides, as_of), as_of
+    )
+    return replace(
+        result,
+        score=shown.score,
+        status=shown.status,
+        color=shown.color,
+        next_change_day=override_next_day(computed_next, overrides, as_of),
+        stale=stale,
+        override=shown.override,
+        computed_score=result.score if shown.override else None,
+        computed_status=result.status if shown.override else None,
+    )
 
 
 def in_scope(record: Record, segments: Sequence[Segment], today: date) -> bool:

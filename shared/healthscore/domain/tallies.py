@@ -25,8 +25,6 @@ serialised: far below DynamoDB's 400 KB item limit.
 
 from __future__ import annotations
 
-import json
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +40,7 @@ from healthscore.domain.definition import (
     ScoreDefinition,
 )
 from healthscore.domain.event_time import event_percent, event_time_changes, never_counts_again
+from healthscore.domain.freshness import stale_days, stale_inputs
 from healthscore.domain.points import (
     HUNDREDTHS,
     aggregate_counted,
@@ -70,6 +69,8 @@ class Tally:
     records: dict[RuleKey, Counter[RecordEntry]] = field(default_factory=dict)
     properties: dict[str, Any] = field(default_factory=dict)
     lists: frozenset[str] = frozenset()
+    # the last change day (ordinal) of each input its freshness rules read, where known
+    changed: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: Tally) -> None:
         """Merge another tally's entries into this one (e.g. a contact's contribution)."""
@@ -125,7 +126,14 @@ def referenced_properties(definition: ScoreDefinition, segments: Iterable[Segmen
     for _group, rule in definition.rules():
         if rule.target == "self":
             names.update(c.property for c in rule.conditions if c.property)
+    names.update(f.property for f in definition.freshness)
     return names
+
+
+def freshness_days(definition: ScoreDefinition, changed: Mapping[str, date]) -> dict[str, int]:
+    """What a tally keeps of a record's change days: those its freshness rules read."""
+    wanted = {f.property for f in definition.freshness}
+    return {name: day.toordinal() for name, day in changed.items() if name in wanted}
 
 
 def own_tally(
@@ -234,6 +242,7 @@ def build_tally(
     event_types = {r.event_type for _g, r in definition.rules() if r.event_type}
     own_events = [e for t in event_types for e in dataset.events_of(record.key, t)]
     tally = own_tally(definition, record, own_events, segments)
+    tally.changed = freshness_days(definition, dataset.changed_days(record.key))
     targets = {r.target for _g, r in definition.rules() if r.event_type is None}
     neighbour_types = set(targets) - {"self"}
     if definition.object_type == "companies" and event_types:
@@ -303,6 +312,7 @@ class TallyScore:
     color: str
     groups: tuple[GroupTotal, ...]
     next_change_day: date | None
+    stale: tuple[str, ...] = ()
 
 
 def _dates_hold(conditions: Sequence[Condition], days: DateDays, today: date) -> bool:
@@ -333,12 +343,23 @@ def score_from_tallies(
         groups.append(GroupTotal(group.name, clamp(uncapped, -cap, cap), uncapped, rules))
     health = clamp(divide_half_up(sum(g.hundredths for g in groups), HUNDREDTHS), 0, 100)
     threshold = definition.status_for(health)
+    changed = {name: date.fromordinal(day) for name, day in tally.changed.items()}
+    freshness = definition.freshness
+    next_days = [
+        d
+        for d in (
+            tally_next_change_day(definition, tally, today, segments),
+            *stale_days(freshness, tally.properties, changed, today),
+        )
+        if d is not None
+    ]
     return TallyScore(
         health,
         threshold.label,
         threshold.color,
         tuple(groups),
-        tally_next_change_day(definition, tally, today, segments),
+        min(next_days, default=None),
+        stale_inputs(freshness, tally.properties, changed, today),
     )
 
 
@@ -439,48 +460,3 @@ def _event_change_days(
         if filters is not None:
             yield from _flips(filter_dates, filters, today)
         yield from event_time_changes(group, rule, day, age)
-
-
-# ---------------------------------------------------------------------------------------------
-# Storage form
-
-
-def encode_tally(tally: Tally) -> bytes:
-    """Compact bytes for the score state item (JSON, zlib-compressed; order-independent)."""
-
-    def days(value: DateDays | None) -> list[list[int]] | None:
-        return None if value is None else [list(d) for d in value]
-
-    def ordered(rows: Iterable[list[Any]]) -> list[list[Any]]:
-        return sorted(rows, key=json.dumps)  # a total order: rows may mix None and day lists
-
-    document = {
-        "e": [
-            [g, r, ordered([p, d, days(ds), days(fs), n] for (p, d, ds, fs), n in counts.items())]
-            for (g, r), counts in sorted(tally.events.items())
-        ],
-        "r": [
-            [g, r, ordered([p, days(ds), n] for (p, ds), n in counts.items())]
-            for (g, r), counts in sorted(tally.records.items())
-        ],
-        "p": tally.properties,
-        "l": sorted(tally.lists),
-    }
-    text = json.dumps(document, separators=(",", ":"), sort_keys=True, default=str)
-    return zlib.compress(text.encode(), 6)
-
-
-def decode_tally(data: bytes) -> Tally:
-    document = json.loads(zlib.decompress(data))
-
-    def days(value: list[list[int]] | None) -> DateDays | None:
-        return None if value is None else tuple(tuple(d) for d in value)
-
-    tally = Tally(properties=dict(document["p"]), lists=frozenset(document["l"]))
-    for g, r, entries in document["e"]:
-        tally.events[(g, r)] = Counter(
-            {(p, d, days(ds) or (), days(fs)): n for p, d, ds, fs, n in entries}
-        )
-    for g, r, entries in document["r"]:
-        tally.records[(g, r)] = Counter({(p, days(ds) or ()): n for p, ds, n in entries})
-    return tally

@@ -25,6 +25,7 @@ from healthscore.domain.condition_checks import (
 from healthscore.domain.definition import (
     MAX_COMPARE_DAYS,
     MAX_DAYS,
+    MAX_FRESHNESS_RULES,
     Association,
     DefinitionError,
     Frequency,
@@ -125,6 +126,30 @@ def _check_definition(definition: ScoreDefinition) -> Iterator[Issue]:
             f"must be a number of days from 1 to {MAX_COMPARE_DAYS} "
             f"(got {definition.card.compare_days})",
         )
+    yield from _check_freshness(definition)
+
+
+def _check_freshness(definition: ScoreDefinition) -> Iterator[Issue]:
+    rules = definition.freshness
+    if len(rules) > MAX_FRESHNESS_RULES:
+        yield Issue(
+            "freshness", f"must hold at most {MAX_FRESHNESS_RULES} rules (it holds {len(rules)})"
+        )
+    seen: dict[str, int] = {}
+    for index, rule in enumerate(rules):
+        path = f"freshness[{index}]"
+        if not rule.property.strip() or len(rule.property) > 100:
+            yield Issue(
+                f"{path}.property", "must name a property of the scored record (1–100 characters)"
+            )
+        elif rule.property in seen:
+            yield Issue(f"{path}.property", f"repeats freshness[{seen[rule.property]}]")
+        else:
+            seen[rule.property] = index
+        if rule.max_age.value < 1:
+            yield Issue(f"{path}.max_age.value", "must be an integer of at least 1")
+        elif rule.max_age.days > MAX_DAYS:
+            yield Issue(f"{path}.max_age", f"must be at most {MAX_DAYS} days (100 years)")
 
 
 def _check_group(group: Group, path: str, object_type: str) -> Iterator[Issue]:

@@ -29,10 +29,9 @@ from healthscore.domain.tallies import (
     Tally,
     build_tally,
     compact,
-    decode_tally,
-    encode_tally,
     score_from_tallies,
 )
+from healthscore.domain.tally_storage import decode_tally, encode_tally
 from healthscore.domain.validation import parse_definition
 from healthscore.ports import ScoreStore, WriteRefused, record_neighbourhood
 from healthscore.services.fan_out import PlannedWrites, Target, commit_planned
