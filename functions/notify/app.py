@@ -1,4 +1,5 @@
-"""Status changes out: the history table's stream → `Health status changed` on EventBridge.
+"""Status changes out: the history table's stream → `Health status changed` (and `Health input
+stale`, for inputs a change found out of date) on EventBridge.
 
 The transactional outbox: a history entry is committed with the score state it records, and its
 stream record is delivered here (DynamoDB Streams event source, new items only) — so a status
@@ -26,7 +27,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from healthscore import bootstrap
 from healthscore.adapters.event_bus import EventBridgePublisher
-from healthscore.adapters.history_stream import status_change_of
+from healthscore.adapters.history_stream import stale_inputs_of, status_change_of
 from healthscore.settings import Settings
 
 logger = Logger(service="healthscore-notify")
@@ -46,10 +47,14 @@ def publish(record: DynamoDBRecord) -> None:
     if not image:
         return  # not a new history entry (the event source filters these out already)
     change = status_change_of(image)
-    if change is None:
-        return  # the score moved, the status did not
-    publisher().publish([change])
-    metrics.add_metric(name="StatusChangesPublished", unit=MetricUnit.Count, value=1)
+    stale = stale_inputs_of(image)
+    if change is None and not stale:
+        return  # the score moved, the status did not and no input went stale
+    publisher().publish([*([change] if change else []), *stale])
+    if change is not None:
+        metrics.add_metric(name="StatusChangesPublished", unit=MetricUnit.Count, value=1)
+    if stale:
+        metrics.add_metric(name="StaleInputsPublished", unit=MetricUnit.Count, value=len(stale))
 
 
 @logger.inject_lambda_context

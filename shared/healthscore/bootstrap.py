@@ -26,6 +26,7 @@ from healthscore.services.definitions import Definitions
 from healthscore.services.hubspot_push import Pusher
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.integrations import Integrations
+from healthscore.services.overrides import Overrides
 from healthscore.services.records import Records
 from healthscore.services.score_views import ScoreViews
 from healthscore.services.segments import Segments
@@ -46,6 +47,7 @@ class ApiUseCases:
     views: ScoreViews
     clock: Clock
     integrations: Integrations
+    overrides: Overrides
 
 
 def store(settings: Settings) -> DynamoStore:
@@ -148,4 +150,5 @@ def api_use_cases(settings: Settings, on: HealthScoreStore | None = None) -> Api
             writeback_queue(settings),
             settings.hubspot_tokens_path,
         ),
+        overrides=Overrides(shared, definitions),
     )

@@ -47,6 +47,9 @@ class AccountData(Protocol):
 
     def all_records(self, account: str) -> Iterator[Record]: ...
 
+    def all_stored_records(self, account: str) -> Iterator[StoredRecord]:
+        """Every visible record with the stamps of its properties' last changes."""
+
     def count_records(self, account: str, object_type: str) -> int: ...
 
     def records_after(

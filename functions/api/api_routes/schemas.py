@@ -334,12 +334,34 @@ class Trend(Strict):
     delta: int | None = Field(description="Now less then")
 
 
+class OverrideShown(Strict):
+    status: str = Field(description="The status it sets")
+    score: int | None = Field(description="The score it sets; null: the computed score is shown")
+    reason: str
+    set_by: str
+    set_at: Instant
+    expires_at: Instant
+
+
+class OverrideRequest(Strict):
+    status: str = Field(description="One of the score's statuses (threshold labels)")
+    score: int | None = Field(None, ge=0, le=100, description="A fixed score (optional)")
+    reason: str = Field(min_length=1, max_length=500, description="Why: shown on the card")
+    expires_at: Instant = Field(description="When it ends: after now, at most 365 days ahead")
+
+
 class HealthCard(Strict):
     object_type: str
     id: str
-    score: int
-    status: str | None
+    score: int = Field(description="The effective score (an override's, if it sets one)")
+    status: str | None = Field(description="The effective status (an override's)")
     color: str | None
+    computed_score: int | None = Field(None, description="While overridden: the computed score")
+    computed_status: str | None = Field(None, description="While overridden: the computed one")
+    override: OverrideShown | None = Field(None, description="The override in effect")
+    stale: list[str] = Field(
+        default_factory=list, description="Inputs out of date under the freshness rules"
+    )
     groups: dict[str, Points] = Field(description="Group name → points")
     next_change_day: str | None
     last_change: LastChange | None
@@ -361,6 +383,11 @@ class HistoryEntry(Strict):
     status_after: str | None
     cause: Cause
     sequence: int | None = Field(None, description="Orders the entries of one instant")
+    computed_score: int | None = Field(None, description="While overridden: the computed score")
+    computed_status: str | None = Field(None, description="While overridden: the computed one")
+    override: OverrideShown | None = Field(None, description="The override in effect after it")
+    stale: list[str] | None = Field(None, description="Inputs out of date after it")
+    newly_stale: list[str] | None = Field(None, description="Inputs that went stale with it")
 
 
 class History(Strict):

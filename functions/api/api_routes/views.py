@@ -14,6 +14,7 @@ from api_routes.schemas import (
     HealthCard,
     History,
     OutOfScope,
+    OverrideRequest,
     Report,
     Scored,
     Scores,
@@ -153,4 +154,43 @@ def history(
 ) -> History:
     return use_cases().views.history(
         caller(views), definition_id, (object_type, record_id), limit, cursor
+    )
+
+
+@views.put(
+    "/definitions/<definition_id>/records/<object_type>/<record_id>/override",
+    tags=HEALTH,
+    operation_id="setOverride",
+    summary="Override a record's status",
+    description="A CSM who knows better sets the record's status (and optionally its score) "
+    "for this live score, with a reason, until `expires_at` (at most 365 days ahead). The card "
+    "shows the override beside the computed score; history records who and why; a status "
+    "change is published when the effective status moves. Replaces an override in effect.",
+)
+def set_override(
+    definition_id: Id,
+    object_type: ObjectType,
+    record_id: Id,
+    body: Annotated[OverrideRequest, Body()],
+) -> HealthCard:
+    return use_cases().overrides.put(
+        caller(views),
+        definition_id,
+        (object_type, record_id),
+        body.model_dump(),
+        instant(None),
+    )
+
+
+@views.delete(
+    "/definitions/<definition_id>/records/<object_type>/<record_id>/override",
+    tags=HEALTH,
+    operation_id="clearOverride",
+    summary="Clear a record's override",
+    description="The computed score and status are shown again; history records who cleared "
+    "it. 404 when the record has no override.",
+)
+def clear_override(definition_id: Id, object_type: ObjectType, record_id: Id) -> HealthCard:
+    return use_cases().overrides.delete(
+        caller(views), definition_id, (object_type, record_id), instant(None)
     )

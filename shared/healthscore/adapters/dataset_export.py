@@ -19,12 +19,14 @@ import shutil
 import tempfile
 import zlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from healthscore.adapters.dataset_files import event_row
 from healthscore.domain.dataset import RecordKey
+from healthscore.domain.ordering import parse_stamp
 from healthscore.ports import AccountData
 
 FILES = ("records.jsonl", "associations.jsonl", "events.jsonl", "segments.jsonl")
@@ -160,9 +162,13 @@ def export_shards(
     object_type: str,
     as_of: str,
     shard_size: int,
+    dated: Iterable[str] = (),
 ) -> Manifest:
     """Export the account, sharded for scoring `object_type` records; publish every shard and
-    the manifest. The events of associated contacts are included for a companies score."""
+    the manifest. The events of associated contacts are included for a companies score; the
+    `dated` properties of scored records (what freshness rules read) come with a change line
+    for their last change, so the day they were set is known."""
+    dated = set(dated)
     records = store.count_records(account, object_type)
     shards = max(1, -(-records // shard_size))
     needed: dict[RecordKey, set[int]] = defaultdict(set)
@@ -185,7 +191,24 @@ def export_shards(
                     if shard not in written:
                         written.add(shard)
                         files.add(shard, "associations.jsonl", row)
-        for record in store.all_records(account):
+        for stored in store.all_stored_records(account):
+            record = stored.record
+            if record.object_type == object_type:
+                for name in sorted(dated & set(record.properties)):
+                    millis, _id = parse_stamp(stored.property_times.get(name, ""))
+                    value = record.properties[name]
+                    if millis and not isinstance(value, list | dict):
+                        files.add(
+                            shard_of(record.id, shards),
+                            "property_changes.jsonl",
+                            {
+                                "object_type": object_type,
+                                "id": record.id,
+                                "property": name,
+                                "value": value,
+                                "changed_at": millis,
+                            },
+                        )
             row = {
                 "object_type": record.object_type,
                 "id": record.id,

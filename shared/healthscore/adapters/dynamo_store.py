@@ -95,16 +95,7 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
     def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None:
         """The record item as the scorer needs it (tombstones too): stamps and version."""
         item = _get(self.tables.records, account, join_key(*key))
-        if item is None:
-            return None
-        return StoredRecord(
-            _record(item),
-            {name: legacy_stamp(v) for name, v in (item.property_times or {}).items()},
-            None if item.version is None else int(item.version),
-            item.alive or "",
-            item.deleted or "",
-            item.merged_into,
-        )
+        return None if item is None else _stored_record(item)
 
     @retry_throttled
     def record(self, account: str, key: RecordKey) -> Record | None:
@@ -165,9 +156,12 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
         return [_record(item) for item in found]
 
     def all_records(self, account: str) -> Iterator[Record]:
+        return (stored.record for stored in self.all_stored_records(account))
+
+    def all_stored_records(self, account: str) -> Iterator[StoredRecord]:
         model = self.tables.records
         for item in model.query(account, filter_condition=model.tombstone.does_not_exist()):
-            yield _record(item)
+            yield _stored_record(item)
 
     def put_association(self, account: str, line: AssociationLine) -> None:
         with self.tables.associations.batch_write() as batch:
@@ -405,6 +399,17 @@ def _register(item: AssociationItem) -> StoredLink:
 def _pair(sk: str) -> RecordKey:
     object_type, record_id = split_key(sk)
     return (object_type, record_id)
+
+
+def _stored_record(item: RecordItem) -> StoredRecord:
+    return StoredRecord(
+        _record(item),
+        {name: legacy_stamp(v) for name, v in (item.property_times or {}).items()},
+        None if item.version is None else int(item.version),
+        item.alive or "",
+        item.deleted or "",
+        item.merged_into,
+    )
 
 
 def _record(item: RecordItem) -> Record:

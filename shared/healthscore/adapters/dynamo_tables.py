@@ -167,6 +167,9 @@ class ScoreItem(_Keyed):
     due_key = UnicodeAttribute(null=True)
     changed_at = UTCDateTimeAttribute(null=True)
     change = JSONAttribute(null=True)  # the last change: delta, direction, status before, cause
+    override = JSONAttribute(null=True)  # a CSM's override (with its status's colour)
+    computed = JSONAttribute(null=True)  # {score, status} computed, while an override is in effect
+    stale = JSONAttribute(null=True)  # inputs stale under the score's freshness rules
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
     due = DueIndex()

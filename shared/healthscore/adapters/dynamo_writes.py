@@ -112,6 +112,10 @@ def state_of(item: ScoreItem) -> ScoreState:
         change=item.change,
         updated_at=item.updated_at,
         version=None if item.version is None else int(item.version),
+        override=item.override,
+        computed_score=None if not item.computed else int(item.computed["score"]),
+        computed_status=None if not item.computed else str(item.computed["status"]),
+        stale=list(item.stale or []),
     )
 
 
@@ -132,6 +136,13 @@ def state_item(tables: Tables, account: str, state: ScoreState) -> ScoreItem:
         due_key=join_key(account, state.definition_id, *state.key) if due else None,
         changed_at=state.changed_at,
         change=state.change,
+        override=state.override,
+        computed=(
+            None
+            if state.computed_score is None
+            else {"score": state.computed_score, "status": state.computed_status}
+        ),
+        stale=state.stale or None,
         updated_at=state.updated_at,
     )
     return _at_version(item, state.version)

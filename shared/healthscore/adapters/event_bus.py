@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from healthscore.adapters.aws_clients import client
-from healthscore.domain.score_state import StatusChange
+from healthscore.domain.score_state import InputStale, StatusChange
 from healthscore.settings import Settings
 
 SOURCE = "healthscore"
 DETAIL_TYPE = "Health status changed"
+STALE_DETAIL_TYPE = "Health input stale"
 PUT_EVENTS_BATCH = 10
 ATTEMPTS = 3
 
@@ -22,12 +23,14 @@ class EventBridgePublisher:
         self.bus = settings.event_bus_name
         self.events = events if events is not None else client("events", settings)
 
-    def publish(self, changes: Sequence[StatusChange]) -> None:
+    def publish(self, changes: Sequence[StatusChange | InputStale]) -> None:
         for start in range(0, len(changes), PUT_EVENTS_BATCH):
             entries = [
                 {
                     "Source": SOURCE,
-                    "DetailType": DETAIL_TYPE,
+                    "DetailType": (
+                        STALE_DETAIL_TYPE if isinstance(change, InputStale) else DETAIL_TYPE
+                    ),
                     "Detail": json.dumps(change.detail()),
                     "EventBusName": self.bus,
                     "Resources": [],

@@ -11,7 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 from healthscore.adapters.dynamo_tables import split_key
-from healthscore.domain.score_state import StatusChange, status_change
+from healthscore.domain.score_state import (
+    InputStale,
+    StatusChange,
+    inputs_gone_stale,
+    status_change,
+)
 
 
 def status_change_of(image: Mapping[str, Any]) -> StatusChange | None:
@@ -30,3 +35,15 @@ def status_change_of(image: Mapping[str, Any]) -> StatusChange | None:
     if change is None:
         return None
     return replace(change, id=f"{image['pk']}/{image['sk']}")
+
+
+def stale_inputs_of(image: Mapping[str, Any]) -> list[InputStale]:
+    """`Health input stale` for each input a new history item says went stale (none for a
+    recompute: turning a score on finds what was already stale, it does not announce it)."""
+    account, definition_id, object_type, record_id = split_key(str(image["pk"]))
+    raw = image["entry"]
+    entry = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    if (entry.get("cause") or {}).get("kind") == "recompute":
+        return []
+    entry_id = f"{image['pk']}/{image['sk']}"
+    return inputs_gone_stale(account, definition_id, (object_type, record_id), entry, entry_id)

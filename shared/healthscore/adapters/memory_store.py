@@ -124,9 +124,11 @@ class MemoryAccountData:
         return [records[k] for k in keys]
 
     def all_records(self, account: str) -> Iterator[Record]:
-        stored = self._of(account).records
-        for sk in sorted(stored):
-            yield stored[sk]
+        return (stored.record for stored in self.all_stored_records(account))
+
+    def all_stored_records(self, account: str) -> Iterator[StoredRecord]:
+        data = self._of(account)
+        return (data.stored[sk] for sk in sorted(data.records))
 
     def count_records(self, account: str, object_type: str) -> int:
         prefix = join_key(object_type) + "#"

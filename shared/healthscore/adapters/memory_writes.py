@@ -147,6 +147,8 @@ def _copy(state: ScoreState) -> ScoreState:
         groups=dict(state.groups),
         rules=dict(state.rules),
         change=copy.deepcopy(state.change),
+        override=copy.deepcopy(state.override),
+        stale=list(state.stale),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import ScoreDefinition
+from healthscore.domain.overrides import Override, next_day
 from healthscore.domain.tallies import TallyScore
 from healthscore.domain.values import points_json
 
@@ -30,6 +31,7 @@ class NewScore:
     groups: dict[str, int | float]  # group name → points
     rules: dict[str, int | float]  # "group / rule" → points
     next_change_day: date | None
+    stale: tuple[str, ...] = ()  # the inputs stale that day (freshness rules)
 
     @classmethod
     def from_tally(cls, definition: ScoreDefinition, result: TallyScore) -> NewScore:
@@ -46,6 +48,7 @@ class NewScore:
             {g.name: points_json(g.hundredths) for g in result.groups},
             rules,
             result.next_change_day,
+            result.stale,
         )
 
 
@@ -73,6 +76,44 @@ class StatusChange:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class InputStale:
+    """The detail of EventBridge's `Health input stale` event: one per property per
+    staleness (the history entry in which it went stale)."""
+
+    account_id: str
+    definition_id: str
+    object_type: str
+    record_id: str
+    property: str
+    score: int | None
+    status: str | None
+    at: str
+    id: str = ""
+
+    def detail(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def inputs_gone_stale(
+    account: str, definition_id: str, key: RecordKey, entry: dict[str, Any], entry_id: str
+) -> list[InputStale]:
+    return [
+        InputStale(
+            account,
+            definition_id,
+            key[0],
+            key[1],
+            name,
+            entry.get("after"),
+            entry.get("status_after"),
+            entry["at"],
+            f"{entry_id}/{name}",
+        )
+        for name in entry.get("newly_stale") or ()
+    ]
+
+
 @dataclass(slots=True)
 class ScoreState:
     """A record's stored score under one health score: what its health card shows, the tally
@@ -93,10 +134,26 @@ class ScoreState:
     change: dict[str, Any] | None = None  # the last change: delta, status before, cause
     updated_at: datetime | None = None
     version: int | None = None
+    # an override (`Override.to_json()` and the colour of its status): while it is in effect,
+    # score/status/color are its effective ones and the computed ones are kept here
+    override: dict[str, Any] | None = None
+    computed_score: int | None = None
+    computed_status: str | None = None
+    stale: list[str] = field(default_factory=list)  # inputs stale (freshness rules)
 
     @property
     def stored(self) -> bool:
         return self.status is not None and self.version is not None
+
+    @property
+    def computed(self) -> tuple[int, str | None]:
+        """The computed score and status, whether or not an override is in effect."""
+        if self.computed_score is not None:
+            return self.computed_score, self.computed_status
+        return self.score, self.status
+
+    def current_override(self) -> Override | None:
+        return None if self.override is None else Override.from_json(self.override)
 
 
 def moved_rules(before: ScoreState | None, new: NewScore) -> list[dict[str, Any]]:
@@ -118,29 +175,70 @@ def set_new_score(
     tallies: bytes | None,
     cause: dict[str, Any],
     at: datetime,
+    force: bool = False,
 ) -> dict[str, Any] | None:
-    """Set the state to `new`; the history entry to append when score or status moved."""
+    """Set the state to computed `new` under its override (as the state holds it: expired
+    at `at`, it goes); the history entry to append when the effective score or status moved,
+    an override expired, an input went stale, or `force` (an override set or cleared)."""
     old_score = state.score if state.stored else None
     old_status = state.status if state.stored else None
-    state.score, state.status, state.color = new.score, new.status, new.color
+    old_stale = set(state.stale) if state.stored else set()
+    override = state.current_override()
+    if override is not None and at >= override.expires_at:
+        ended = override.to_json()
+        cause = {
+            **cause,
+            "override": {**ended, "action": "expired"},
+            "summary": f"override expired ({_described(ended)}); {cause.get('summary', '')}",
+        }
+        state.override, override = None, None
+    active = override is not None and override.in_effect(at)
+    score, status, color = new.score, new.status, new.color
+    if override is not None and active and state.override is not None:
+        score = new.score if override.score is None else override.score
+        status, color = override.status, str(state.override.get("color") or new.color)
+    state.score, state.status, state.color = score, status, color
+    state.computed_score = new.score if active else None
+    state.computed_status = new.status if active else None
     state.groups, state.rules = new.groups, new.rules
     state.revision, state.tallies = revision, tallies
-    state.due_day = new.next_change_day
+    state.stale = list(new.stale)
+    state.due_day = next_day(new.next_change_day, [override] if override else [], at)
     state.updated_at = at
-    if old_score == new.score and old_status == new.status:
+    newly = sorted(set(new.stale) - old_stale)
+    if newly:
+        went = f"out of date now: {', '.join(newly)}"
+        summary = cause.get("summary")
+        cause = {**cause, "summary": f"{summary}; {went}" if summary else went}
+    moved = old_score != score or old_status != status
+    if not (moved or force or newly or "override" in cause):
         return None
-    delta = new.score - (old_score or 0)
-    state.changed_at = at
-    state.change = {"delta": delta, "status_before": old_status, "cause": cause}
-    return {
+    delta = score - (old_score or 0)
+    if moved:
+        state.changed_at = at
+        state.change = {"delta": delta, "status_before": old_status, "cause": cause}
+    entry: dict[str, Any] = {
         "at": at.isoformat(),
         "before": old_score,
-        "after": new.score,
+        "after": score,
         "delta": delta,
         "status_before": old_status,
-        "status_after": new.status,
+        "status_after": status,
         "cause": cause,
     }
+    if active and state.override is not None:
+        entry["computed_score"], entry["computed_status"] = new.score, new.status
+        entry["override"] = {k: v for k, v in state.override.items() if k != "color"}
+    if new.stale:
+        entry["stale"] = list(new.stale)
+    if newly:
+        entry["newly_stale"] = newly
+    return entry
+
+
+def _described(override: dict[str, Any]) -> str:
+    """'At-risk set by ann@example.com: renewal call went badly'."""
+    return f"{override['status']} set by {override['set_by']}: {override['reason']}"
 
 
 def removal_entry(state: ScoreState, cause: dict[str, Any], at: datetime) -> dict[str, Any]:

@@ -63,6 +63,7 @@ from healthscore.services.score_writes import (
     LiveRevisions,
     Outcome,
     ScoreWrite,
+    change_days,
     current_tally,
     until_committed,
 )
@@ -341,6 +342,7 @@ class IncrementalScorer:
                         k: v for k, v in new.record.properties.items() if k in names
                     }
                     tally.lists = new.record.lists
+                    tally.changed = change_days(live.definition, new)
                     for other in labels_before.keys() - labels_after.keys():
                         # a link its deletion took while a newer change keeps it visible
                         dropped = _share(

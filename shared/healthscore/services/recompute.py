@@ -175,6 +175,7 @@ def plan(
         object_type=definition.object_type,
         as_of=as_of.isoformat(),
         shard_size=shard_size,
+        dated=[f.property for f in definition.freshness],
     )
 
 
@@ -225,6 +226,7 @@ def score_shard(
                 {n: points_json(row[c]) for n, c in zip(names, result.group_columns, strict=True)},
                 {n: points_json(row[c]) for n, c in zip(rules, result.rule_columns, strict=True)},
                 row["next_change_day"],
+                tuple(row["stale"]),
             )
             before = existing.get((live.id, key))
             if before is not None and (before.revision == revision or _same(before, new)):
@@ -268,10 +270,12 @@ def finish(store: ScoreStore, storage: ExportStorage, manifest: Manifest) -> Rec
 
 
 def _same(state: ScoreState, new: NewScore) -> bool:
+    """Nothing to write: the computed score (an override keeps its own) and what it shows."""
     return (
-        state.score == new.score
-        and state.status == new.status
+        state.computed == (new.score, new.status)
         and state.groups == new.groups
+        and state.stale == list(new.stale)
+        and state.override is None
         and state.due_day == new.next_change_day
     )
 

@@ -210,8 +210,9 @@ class ScoreViews:
         state = self.store.score(caller.account_id, definition_id, key)
         if state is None:
             raise NotFound(f"{key[0]} {key[1]!r} has no score from this health score yet")
-        card = health_card_view(state)
         raw = item.live or item.draft or {}
+        colors = {str(t["label"]): str(t["color"]) for t in raw.get("thresholds", [])}
+        card = health_card_view(state, now, colors)
         days = compare_days or int(
             (raw.get("card") or {}).get("compare_days", DEFAULT_COMPARE_DAYS)
         )
@@ -223,7 +224,7 @@ class ScoreViews:
             "since": then.isoformat(),
             "score_then": score_then,
             "status_then": None if entry is None else entry.get("status_after"),
-            "delta": None if score_then is None else state.score - int(score_then),
+            "delta": None if score_then is None else int(card["score"]) - int(score_then),
         }
         return card
 

@@ -9,12 +9,13 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from healthscore.adapters.dynamo_writes import is_throttled
-from healthscore.domain.dataset import Record, RecordKey, Segment
+from healthscore.domain.dataset import Record, RecordKey, Segment, StoredRecord
 from healthscore.domain.definition import ScoreDefinition
+from healthscore.domain.ordering import parse_stamp
 from healthscore.domain.reference_engine import in_scope
 from healthscore.domain.score_state import (
     NewScore,
@@ -33,11 +34,13 @@ from healthscore.domain.tallies import (
 )
 from healthscore.domain.tally_storage import decode_tally, encode_tally
 from healthscore.domain.validation import parse_definition
+from healthscore.domain.values import utc_day
 from healthscore.ports import ScoreStore, WriteRefused, record_neighbourhood
 from healthscore.services.fan_out import PlannedWrites, Target, commit_planned
 
 T = TypeVar("T")
 
+EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 PARSED_REVISIONS = 256  # parsed live revisions kept per scorer
 MAX_ATTEMPTS = 25  # lost races for the same records before the queue redelivers the change
 
@@ -269,5 +272,19 @@ def current_tally(
         if not data.has_record(key) and not new_record:
             return None
         tally = build_tally(live.definition, data, data.record(key), live.segments)
+        if live.definition.freshness:
+            tally.changed = change_days(live.definition, store.stored_record(account, key))
     compact(live.definition, tally, today)
     return tally
+
+
+def change_days(definition: ScoreDefinition, stored: StoredRecord | None) -> dict[str, int]:
+    """The days (ordinals) its freshness rules' properties last changed, from their stamps."""
+    if stored is None:
+        return {}
+    days = {}
+    for rule in definition.freshness:
+        millis, _id = parse_stamp(stored.property_times.get(rule.property, ""))
+        if millis:
+            days[rule.property] = utc_day(EPOCH_UTC + timedelta(milliseconds=millis)).toordinal()
+    return days

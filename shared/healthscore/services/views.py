@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 
 from healthscore.adapters.dataset_files import RowError
@@ -19,22 +20,40 @@ from healthscore.domain.errors import (
     NotFound,
 )
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
+from healthscore.domain.overrides import Override
 from healthscore.domain.reference_engine import check_segments
 from healthscore.domain.score_state import ScoreState
 
 T = TypeVar("T")
 
 
-def health_card_view(state: ScoreState) -> dict[str, Any]:
-    """A record's health card from its score state."""
+def health_card_view(
+    state: ScoreState, now: datetime | None = None, colors: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A record's health card from its score state: the effective score and status, and while
+    an override is in effect the computed ones beside it (an override that ended since the
+    state was written — the sweep writes it within the hour — shows the computed ones)."""
     change = state.change or {}
     delta = int(change.get("delta", 0))
+    override = state.override
+    score, status, color = state.score, state.status, state.color
+    if override is not None and now is not None and Override.from_json(override).expires_at <= now:
+        score, status = state.computed
+        color, override = (colors or {}).get(status or ""), None
+    shown = {k: v for k, v in override.items() if k != "color"} if override else None
     return {
         "object_type": state.key[0],
         "id": state.key[1],
-        "score": state.score,
-        "status": state.status,
-        "color": state.color,
+        "score": score,
+        "status": status,
+        "color": color if color is not None else state.color,
+        **(
+            {"computed_score": state.computed[0], "computed_status": state.computed[1]}
+            if shown
+            else {}
+        ),
+        "override": shown,
+        "stale": list(state.stale),
         "groups": state.groups,
         "next_change_day": state.due_day.isoformat() if state.due_day else None,
         "last_change": {
