@@ -102,6 +102,37 @@ def _(dataset, explain_record, mo, portfolio, record_id, top_reasons):
                     wrap=True,
                 ),
                 mo.md("**Why:** " + ("; ".join(reasons) if reasons else "nothing pulls it down")),
+                *(
+                    [
+                        mo.callout(
+                            mo.md(
+                                f"**Overridden** to {result.override.status}"
+                                + (
+                                    f" ({result.override.score})"
+                                    if result.override.score is not None
+                                    else ""
+                                )
+                                + f" by {result.override.set_by} until "
+                                f"{result.override.expires_at:%Y-%m-%d %H:%M} UTC — "
+                                f"{result.override.reason}. Computed: "
+                                f"{result.computed_score} {result.computed_status}."
+                            ),
+                            kind="warn",
+                        )
+                    ]
+                    if result.override is not None
+                    else []
+                ),
+                *(
+                    [
+                        mo.md(
+                            "**Stale inputs** (past their freshness rule, or never set): "
+                            + ", ".join(f"`{name}`" for name in result.stale)
+                        )
+                    ]
+                    if result.stale
+                    else []
+                ),
             ]
         )
     card

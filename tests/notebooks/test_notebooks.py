@@ -81,3 +81,42 @@ def test_the_notebooks_own_test_cells_pass(name: str, sample: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert " passed" in run.stdout
     assert "failed" not in run.stdout
+
+
+def test_the_explorer_shows_an_override_and_tuning_counts_it(sample: Path, tmp_path: Path) -> None:
+    """A company overridden on the as-of day: the record explorer shows the override beside its
+    computed score, and threshold tuning says how many it judges by their computed scores."""
+    import json
+    import shutil
+
+    folder = tmp_path / "overridden"
+    shutil.copytree(sample, folder)
+    first = json.loads((folder / "records.jsonl").read_text().splitlines()[0])
+    line = {
+        "object_type": "companies",
+        "id": first["id"],
+        "definition": "Customer health score",
+        "status": "At-risk",
+        "score": None,
+        "reason": "Champion left last week",
+        "set_by": "Casey Lindqvist",
+        "set_at": "2026-06-10T09:00:00Z",
+        "expires_at": "2026-07-10T09:00:00Z",
+    }
+    (folder / "overrides.jsonl").write_text(json.dumps(line) + "\n")
+    pages = {}
+    for name, extra in (("record_explorer", ["--record", first["id"]]), ("threshold_tuning", [])):
+        out = tmp_path / f"{name}.html"
+        command = [str(BIN / "marimo"), "export", "html", f"notebooks/{name}.py", "-o", str(out)]
+        run = subprocess.run(
+            [*command, "--", "--dataset", str(folder), *extra],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        pages[name] = out.read_text()
+    assert "Overridden" in pages["record_explorer"]
+    assert "Champion left last week" in pages["record_explorer"]
+    assert "1 overridden by a CSM" in pages["threshold_tuning"]

@@ -308,7 +308,9 @@ class ReportRow(BaseModel):
     records: int
     average: float | None
     median: float | None
-    statuses: dict[str, int]
+    statuses: dict[str, int] = Field(description="Effective status → records")
+    overridden: int = Field(0, description="How many are overridden")
+    stale: int = Field(0, description="How many have stale inputs")
 
 
 class Report(Strict):
@@ -370,7 +372,9 @@ class HealthCard(Strict):
 
 class Scores(Strict):
     total: int
-    counts: dict[str, int] = Field(description="Status → records, best first")
+    counts: dict[str, int] = Field(description="Status → records, best first (effective)")
+    overridden: int = Field(0, description="How many of them are overridden")
+    stale: int = Field(0, description="How many have stale inputs")
     lowest: list[HealthCard]
 
 

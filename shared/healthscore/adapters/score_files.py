@@ -16,18 +16,44 @@ if TYPE_CHECKING:
     from healthscore.domain.batch_frames import BatchResult
 
 COLUMNS = ("object_type", "id", "score", "status", "color", "groups")
+EXTRA = ("computed_score", "computed_status", "override", "stale")  # only where they apply
 
 
 def score_row(result: RecordScore) -> dict[str, Any]:
-    """One line of "scores out"."""
-    return {
-        "object_type": result.object_type,
-        "id": result.id,
-        "score": result.score,
-        "status": result.status,
-        "color": result.color,
-        "groups": {group.name: points_json(group.hundredths) for group in result.groups},
-    }
+    """One line of "scores out": the effective score and status; an overridden record's line
+    adds the computed ones and the override, a record with stale inputs lists them."""
+    return with_inputs(
+        {
+            "object_type": result.object_type,
+            "id": result.id,
+            "score": result.score,
+            "status": result.status,
+            "color": result.color,
+            "groups": {group.name: points_json(group.hundredths) for group in result.groups},
+        },
+        result.computed_score,
+        result.computed_status,
+        result.override.to_json() if result.override else None,
+        list(result.stale),
+    )
+
+
+def with_inputs(
+    row: dict[str, Any],
+    computed_score: int | None,
+    computed_status: str | None,
+    override: dict[str, Any] | None,
+    stale: list[str],
+) -> dict[str, Any]:
+    if override is not None:
+        row |= {
+            "computed_score": computed_score,
+            "computed_status": computed_status,
+            "override": override,
+        }
+    if stale:
+        row["stale"] = stale
+    return row
 
 
 def batch_rows(definition: ScoreDefinition, result: BatchResult) -> list[dict[str, Any]]:
@@ -35,16 +61,23 @@ def batch_rows(definition: ScoreDefinition, result: BatchResult) -> list[dict[st
     names = [group.name for group in definition.groups]
     columns = result.group_columns
     return [
-        {
-            "object_type": row["object_type"],
-            "id": row["id"],
-            "score": row["score"],
-            "status": row["status"],
-            "color": row["color"],
-            "groups": {
-                name: points_json(row[column]) for name, column in zip(names, columns, strict=True)
+        with_inputs(
+            {
+                "object_type": row["object_type"],
+                "id": row["id"],
+                "score": row["score"],
+                "status": row["status"],
+                "color": row["color"],
+                "groups": {
+                    name: points_json(row[column])
+                    for name, column in zip(names, columns, strict=True)
+                },
             },
-        }
+            row["computed_score"],
+            row["computed_status"],
+            row["override"],
+            row["stale"],
+        )
         for row in result.frame.iter_rows(named=True)
     ]
 
@@ -62,13 +95,23 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
-    """CSV with the same columns; `groups` holds the group totals as a JSON object."""
+    """CSV with the same columns; `groups` holds the group totals as a JSON object, then the
+    computed score and status and the override (JSON) of overridden records, and the stale
+    inputs (joined with "; "), empty where they do not apply."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow((*COLUMNS, *EXTRA))
     count = 0
     for row in rows:
+        override = row.get("override")
         writer.writerow(
-            [*(row[c] for c in COLUMNS[:-1]), json.dumps(row["groups"], ensure_ascii=False)]
+            [
+                *(row[c] for c in COLUMNS[:-1]),
+                json.dumps(row["groups"], ensure_ascii=False),
+                row.get("computed_score", ""),
+                row.get("computed_status", ""),
+                "" if override is None else json.dumps(override, ensure_ascii=False),
+                "; ".join(row.get("stale", [])),
+            ]
         )
         count += 1
     return count
@@ -77,6 +120,8 @@ def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
 def write_parquet(rows: list[dict[str, Any]], path: Path) -> int:
     """Parquet with the same columns; `groups` is a struct of group totals."""
     import polars as pl  # Parquet output is batch work: only here is Polars needed
+
+    from healthscore.domain.batch_inputs import OVERRIDE
 
     frame = pl.DataFrame(
         rows,
@@ -87,6 +132,10 @@ def write_parquet(rows: list[dict[str, Any]], path: Path) -> int:
             "status": pl.String,
             "color": pl.String,
             "groups": pl.Struct(dict.fromkeys(rows[0]["groups"] if rows else {}, pl.Float64)),
+            "computed_score": pl.Int64,
+            "computed_status": pl.String,
+            "override": OVERRIDE,
+            "stale": pl.List(pl.String),
         },
     )
     frame.write_parquet(path)

@@ -194,6 +194,20 @@ def explain(
         )
         raise typer.Exit(code=1)
     out.print(_breakdown_tree(parsed, result, moment.date()))
+    if result.override is not None:
+        o = result.override
+        out.print(
+            f"Overridden: {o.status}"
+            + (f" ({o.score})" if o.score is not None else "")
+            + f" by {o.set_by} until {o.expires_at:%Y-%m-%d %H:%M} UTC — {o.reason}; "
+            f"computed {result.computed_score} {result.computed_status}"
+        )
+    if result.stale:
+        rules = {f.property: f.max_age.describe() for f in parsed.freshness}
+        out.print(
+            "Stale inputs (not updated within their freshness rule, or never set): "
+            + ", ".join(f"{name} (max age {rules[name]})" for name in result.stale)
+        )
     if window is not None and earlier is not None:
         then = earlier.result
         day = (moment - window).date()

@@ -36,6 +36,7 @@ from healthscore.domain.batch_frames import (
     BatchResult,
     Frames,
 )
+from healthscore.domain.batch_inputs import computed
 from healthscore.domain.definition import ScoreDefinition
 from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import parse_instant
@@ -59,7 +60,9 @@ class Portfolio:
     raw_definition: dict[str, Any]
     frames: Frames
     result: BatchResult
-    scored: pl.DataFrame  # id, score, status, color, group columns (points), outcome
+    # id, computed score and status (an override set aside; `overridden` says which have one),
+    # color, group columns (points), stale, outcome
+    scored: pl.DataFrame
     as_of: datetime
     description: str
     group_names: dict[str, str] = field(default_factory=dict)  # column → group name
@@ -199,13 +202,21 @@ class NotebookInputs:
         }
         outcome = property_text(frames, definition.object_type, self.outcome)
         scored = (
-            result.frame.with_columns(pl.col(c) / 100 for c in result.group_columns)
+            computed(result.frame)
+            .with_columns(pl.col(c) / 100 for c in result.group_columns)
+            .with_columns(pl.col("override").is_not_null().alias("overridden"))
             .join(outcome.rename({self.outcome: "outcome"}), on="id", how="left")
             .with_columns(pl.col("outcome").str.to_lowercase())
         )
+        overridden = int(scored["overridden"].sum())
         description = (
             f"{scored.height:,} {definition.object_type} in scope from `{folder}`, "
             f"as of {as_of.date().isoformat()}"
+            + (
+                f"; {overridden:,} overridden by a CSM, judged here by their computed scores"
+                if overridden
+                else ""
+            )
         )
         return Portfolio(definition, raw, frames, result, scored, as_of, description, names)
 

@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -46,6 +46,21 @@ class PortfolioSummary:
     trajectories: dict[str, int] = field(default_factory=dict)
 
 
+OVERRIDE_SHARE = 0.04  # companies whose CSM overrode the customer health score in the last 75 days
+OVERRIDE_REASONS = {
+    "steady": [("Healthy", "Exec sponsor confirmed the renewal on our QBR")],
+    "growing": [("Healthy", "Expansion signed; usage data lags the rollout")],
+    "declining": [
+        ("At-risk", "Champion left; new admin has not logged in"),
+        ("Neutral", "Budget review pending, renewal not yet at risk"),
+    ],
+    "churning": [
+        ("At-risk", "Told us they are evaluating a competitor"),
+        ("Neutral", "Recovery plan agreed with the new VP"),
+    ],
+}
+
+
 class _Writer:
     """The four JSONL files, written line by line."""
 
@@ -55,12 +70,13 @@ class _Writer:
         self.associations = (folder / "associations.jsonl").open("w", encoding="utf-8")
         self.events = (folder / "events.jsonl").open("w", encoding="utf-8")
         self.history = (folder / "property_changes.jsonl").open("w", encoding="utf-8")
+        self.overrides = (folder / "overrides.jsonl").open("w", encoding="utf-8")
         with (folder / "segments.jsonl").open("w", encoding="utf-8") as segments:
             for segment in SEGMENTS:
                 _line(segments, segment)
 
     def close(self) -> None:
-        for handle in (self.records, self.associations, self.events, self.history):
+        for handle in (self.records, self.associations, self.events, self.history, self.overrides):
             handle.close()
 
 
@@ -209,6 +225,25 @@ class _Company:
                 {"object_type": "companies", "id": self.id, "property": name, "value": value,
                  "changed_at": f"{day}T15:00:00Z"},
             )  # fmt: skip
+        if rng.random() < OVERRIDE_SHARE:  # the CSM overrode the customer health score
+            status, reason = rng.choice(OVERRIDE_REASONS[self.trajectory])
+            set_at = datetime.combine(self.end, time(9), UTC) - timedelta(
+                days=rng.randint(1, 75), minutes=rng.randint(0, 480)
+            )
+            _line(
+                writer.overrides,
+                {
+                    "object_type": "companies",
+                    "id": self.id,
+                    "definition": "Customer health score",
+                    "status": status,
+                    "score": None,
+                    "reason": reason,
+                    "set_by": str(properties["csm_owner"]),
+                    "set_at": set_at.isoformat(),
+                    "expires_at": (set_at + timedelta(days=rng.randint(7, 60))).isoformat(),
+                },
+            )
 
     def _contacts(self, writer: _Writer, summary: PortfolioSummary) -> list[str]:
         rng = self.rng

@@ -140,3 +140,12 @@ def _overrides_frame(
             "_override_day": pl.Int64,
         },
     )
+
+
+def computed(scores: pl.DataFrame) -> pl.DataFrame:
+    """The scores frame with each record's computed score and status (an override set aside):
+    what previews, what-ifs and threshold tuning judge a definition by."""
+    return scores.with_columns(
+        pl.coalesce("computed_score", "score").alias("score"),
+        pl.coalesce("computed_status", "status").alias("status"),
+    )

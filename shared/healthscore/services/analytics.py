@@ -20,6 +20,7 @@ from healthscore.domain.batch_engine import (
     segment_membership,
 )
 from healthscore.domain.batch_frames import Frames
+from healthscore.domain.batch_inputs import computed
 from healthscore.domain.definition import (
     DefinitionError,
     Issue,
@@ -47,7 +48,7 @@ class Preview:
 
 
 def preview(definition: ScoreDefinition, frames: Frames, as_of: datetime) -> Preview:
-    scores = score_frames(definition, frames, as_of).frame
+    scores = computed(score_frames(definition, frames, as_of).frame)
     return _summarise(definition, scores)
 
 
@@ -121,10 +122,10 @@ def what_if(
                 )
             ]
         )
-    before = score_frames(live, frames, as_of).frame.select(
+    before = computed(score_frames(live, frames, as_of).frame).select(
         "id", pl.col("score").alias("score_live"), pl.col("status").alias("status_live")
     )
-    after = score_frames(draft, frames, as_of).frame.select(
+    after = computed(score_frames(draft, frames, as_of).frame).select(
         "id", pl.col("score").alias("score_draft"), pl.col("status").alias("status_draft")
     )
     both = before.join(after, on="id", how="inner").with_columns(
@@ -224,11 +225,19 @@ def _known_properties(frames: Frames, object_type: str) -> list[str]:
 def report(definition: ScoreDefinition, frames: Frames, as_of: datetime, by: str) -> pl.DataFrame:
     """Average and median score and status mix by a record property, or by `segment`.
 
-    Columns: the grouping value (`by`), scored, average, median, then one column per status
-    (a count), largest groups first. By segment, every segment of the score's object type in
-    the dataset is a row (a record can be in several).
+    Columns: the grouping value (`by`), scored, average, median, one column per status (a
+    count of effective statuses), how many of them are overridden, and how many have stale
+    inputs (by `csm_owner`: whose records need an update), largest groups first. By segment,
+    every segment of the score's object type in the dataset is a row (a record can be in
+    several).
     """
-    scores = score_frames(definition, frames, as_of).frame.select("id", "score", "status")
+    scores = score_frames(definition, frames, as_of).frame.select(
+        "id",
+        "score",
+        "status",
+        pl.col("override").is_not_null().alias("_overridden"),
+        (pl.col("stale").list.len() > 0).alias("_stale"),
+    )
     labels = [t.label for t in reversed(definition.thresholds)]
     if by == "segment":
         segments = [s for s in frames.segments.values() if s.object_type == definition.object_type]
@@ -236,7 +245,7 @@ def report(definition: ScoreDefinition, frames: Frames, as_of: datetime, by: str
         keyed = (
             scores.join(members, on="id", how="left")
             .unpivot(
-                index=["id", "score", "status"],
+                index=["id", "score", "status", "_overridden", "_stale"],
                 on=[s.id for s in segments],
                 variable_name="segment_id",
                 value_name="member",
@@ -267,6 +276,8 @@ def report(definition: ScoreDefinition, frames: Frames, as_of: datetime, by: str
             pl.col("score").mean().round(1).alias("average"),
             pl.col("score").median().alias("median"),
             *((pl.col("status") == label).sum().alias(label) for label in labels),
+            pl.col("_overridden").sum().alias("overridden"),
+            pl.col("_stale").sum().alias("stale inputs"),
         )
         .sort(["scored", by], descending=[True, False])
     )
@@ -284,7 +295,7 @@ def score_moves(
     def scored(definition: ScoreDefinition, as_of: datetime, side: str) -> pl.DataFrame:
         result = score_frames(definition, frames, as_of)
         names = dict(zip(result.group_columns, (g.name for g in definition.groups), strict=True))
-        return result.frame.select(
+        return computed(result.frame).select(
             "id",
             pl.col("score").alias(f"score_{side}"),
             pl.col("status").alias(f"status_{side}"),

@@ -166,6 +166,8 @@ class ScoreViews:
                     else None,
                     "median": median([r.score for r in members]),
                     "statuses": {t.label: counts.get(t.label, 0) for t in thresholds},
+                    "overridden": sum(r.override is not None for r in members),
+                    "stale": sum(bool(r.stale) for r in members),
                 }
             )
         return {"by": by, "rows": rows}
@@ -183,8 +185,11 @@ class ScoreViews:
             raise InvalidRequest("status", f"must be one of {', '.join(labels)}")
         counts: Counter[str] = Counter()
         lowest: list[ScoreState] = []
+        overridden = stale = 0
         for state in self.store.scores(caller.account_id, definition_id):
             counts[str(state.status)] += 1
+            overridden += state.override is not None
+            stale += bool(state.stale)
             if status is None or state.status == status:
                 lowest.append(state)
         lowest.sort(key=lambda s: (s.score, s.key))
@@ -192,6 +197,8 @@ class ScoreViews:
         return {
             "total": sum(counts.values()),
             "counts": {label: counts.get(label, 0) for label in reversed(labels)},
+            "overridden": overridden,
+            "stale": stale,
             "lowest": cards,
         }
 

@@ -31,6 +31,7 @@ from healthscore.domain.reference_engine import (
     in_scope,
     score,
     score_record,
+    with_inputs,
 )
 from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import utc_day
@@ -139,7 +140,9 @@ def explain_record(
     today = utc_day(as_of)
     segments = [dataset.segments[s] for s in definition.segments]
     result = (
-        score_record(definition, dataset, record, today, segments)
+        with_inputs(
+            definition, dataset, score_record(definition, dataset, record, today, segments), as_of
+        )
         if in_scope(record, segments, today)
         else None
     )
