@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -163,12 +163,15 @@ def export_shards(
     as_of: str,
     shard_size: int,
     dated: Iterable[str] = (),
+    outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Manifest:
     """Export the account, sharded for scoring `object_type` records; publish every shard and
     the manifest. The events of associated contacts are included for a companies score; the
     `dated` properties of scored records (what freshness rules read) come with a change line
-    for their last change, so the day they were set is known."""
+    for their last change, so the day they were set is known; `outputs` (property → record id →
+    value) are other scores' outputs the score reads, set on its records as they are stored."""
     dated = set(dated)
+    outputs = outputs or {}
     records = store.count_records(account, object_type)
     shards = max(1, -(-records // shard_size))
     needed: dict[RecordKey, set[int]] = defaultdict(set)
@@ -209,10 +212,16 @@ def export_shards(
                                 "changed_at": millis,
                             },
                         )
+            properties = dict(record.properties)
+            if record.object_type == object_type:
+                for name, values in outputs.items():
+                    properties.pop(name, None)
+                    if values.get(record.id) is not None:
+                        properties[name] = values[record.id]
             row = {
                 "object_type": record.object_type,
                 "id": record.id,
-                "properties": dict(record.properties),
+                "properties": properties,
                 "lists": sorted(record.lists),
             }
             targets = set(needed.get(record.key, ()))

@@ -16,6 +16,7 @@ from healthscore.domain.changes import (
     PropertiesChanged,
     RecordDeleted,
     RecordsMerged,
+    UpstreamChanged,
 )
 from healthscore.domain.dataset import AssociationLine, Event
 
@@ -72,6 +73,17 @@ def encode_change(account: str, change: Change) -> str:
             "occurred_at_ms": change.occurred_at_ms,
             "change_id": change.change_id,
         }
+    elif isinstance(change, UpstreamChanged):
+        body = {
+            "kind": "upstream",
+            "definition_id": change.definition_id,
+            "object_type": change.object_type,
+            "id": change.id,
+            "occurred_at_ms": change.occurred_at_ms,
+            "change_id": change.change_id,
+            "name": change.name,
+            "moved": change.moved,
+        }
     else:
         line = change.line
         body = {
@@ -113,6 +125,8 @@ def decode_change(text: str) -> ChangeMessage:
     elif kind == "merge":
         body["merged"] = tuple(body["merged"])
         change = RecordsMerged(**body)
+    elif kind == "upstream":
+        change = UpstreamChanged(**body)
     elif kind == "association":
         removed = body.pop("removed")
         when, change_id = body.pop("occurred_at_ms", 0), body.pop("change_id", "")

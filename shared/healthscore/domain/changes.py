@@ -113,4 +113,34 @@ class AssociationChanged:
         return f"association {ends} set ({labels})"
 
 
-Change = EventArrived | PropertiesChanged | RecordDeleted | RecordsMerged | AssociationChanged
+@dataclass(frozen=True, slots=True)
+class UpstreamChanged:
+    """Another score's output moved on a record (its history entry, `change_id`): the scores
+    that read that output in their segments or rules are rescored for the record, from its
+    outputs as they are now (so a late or repeated one changes nothing)."""
+
+    definition_id: str
+    object_type: str
+    id: str
+    occurred_at_ms: int = 0
+    change_id: str = ""
+    name: str = ""  # the upstream score's name, for the history cause
+    moved: str = ""  # what moved, e.g. "At-risk → Healthy"
+
+    @property
+    def key(self) -> RecordKey:
+        return (self.object_type, self.id)
+
+    @property
+    def summary(self) -> str:
+        return f"{self.object_type}/{self.id}: {self.name or self.definition_id} {self.moved}"
+
+
+Change = (
+    EventArrived
+    | PropertiesChanged
+    | RecordDeleted
+    | RecordsMerged
+    | AssociationChanged
+    | UpstreamChanged
+)

@@ -35,6 +35,7 @@ from healthscore.domain.reference_engine import check_segments
 from healthscore.domain.templates import definition_from_templates
 from healthscore.domain.validation import parse_definition
 from healthscore.ports import HealthScoreStore
+from healthscore.services.dependencies import refuse_cycles
 from healthscore.services.views import (
     check_version,
     definition_summary,
@@ -311,6 +312,7 @@ class Definitions:
         issues = check_segments(definition, segments)
         if issues:
             raise DefinitionError(issues)
+        refuse_cycles(self.store, caller.account_id, definition)
 
     def _check_plan(self, caller: Caller, adding: Literal["live", "draft"]) -> int:
         """Whether the plan allows one more; the guard to save with (read before counting)."""

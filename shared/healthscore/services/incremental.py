@@ -36,6 +36,7 @@ from healthscore.domain.changes import (
     PropertiesChanged,
     RecordDeleted,
     RecordsMerged,
+    UpstreamChanged,
 )
 from healthscore.domain.dataset import AssociationLine, Event, Record, RecordKey, StoredRecord
 from healthscore.domain.ordering import (
@@ -65,8 +66,11 @@ from healthscore.services.score_writes import (
     ScoreWrite,
     change_days,
     current_tally,
+    overlay_outputs,
     until_committed,
+    upstream_outputs,
 )
+from healthscore.services.upstream import plan_upstream
 
 T = TypeVar("T")
 LINKS_PER_STEP = 20  # links a deletion removes per step (each is stored both ways)
@@ -136,6 +140,8 @@ class IncrementalScorer:
             unit = self._association(account, change, lives, today, at)
         elif isinstance(change, RecordDeleted):
             unit = self._deletion(account, change, lives, today, at)
+        elif isinstance(change, UpstreamChanged):
+            unit = plan_upstream(self.store, account, change, lives, today, at)
         else:  # pragma: no cover - Change is closed
             raise TypeError(f"not a change: {change!r}")
         unit.stamp = change_stamp(change) + (f"#{unit.step}" if unit.step else "")
@@ -343,6 +349,10 @@ class IncrementalScorer:
                     }
                     tally.lists = new.record.lists
                     tally.changed = change_days(live.definition, new)
+                    overlay_outputs(
+                        tally.properties,
+                        upstream_outputs(self.store, account, live, key, states),
+                    )
                     for other in labels_before.keys() - labels_after.keys():
                         # a link its deletion took while a newer change keeps it visible
                         dropped = _share(

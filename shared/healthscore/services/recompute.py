@@ -48,6 +48,7 @@ from healthscore.domain.values import points_json, utc_day
 from healthscore.ports import HealthScoreStore, ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
     LiveRevision,
+    LiveRevisions,
     ScoreWrite,
     until_committed,
 )
@@ -176,7 +177,23 @@ def plan(
         as_of=as_of.isoformat(),
         shard_size=shard_size,
         dated=[f.property for f in definition.freshness],
+        outputs=upstream_values(store, account, definition_id),
     )
+
+
+def upstream_values(
+    store: ScoreStore, account: str, definition_id: str
+) -> dict[str, dict[str, Any]]:
+    """Other live scores' outputs this score reads on its records: property → record id →
+    the stored score or status (one read of each such score's states)."""
+    live = next((r for r in LiveRevisions(store).of(account) if r.id == definition_id), None)
+    values: dict[str, dict[str, Any]] = {}
+    for upstream_id, name, kind in live.upstream if live is not None else ():
+        values[name] = {
+            state.key[1]: state.score if kind == "score" else state.status
+            for state in store.scores(account, upstream_id)
+        }
+    return values
 
 
 def _cause(manifest: Manifest) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from healthscore.adapters.dynamo_writes import is_throttled
 from healthscore.domain.dataset import Record, RecordKey, Segment, StoredRecord
 from healthscore.domain.definition import ScoreDefinition
+from healthscore.domain.dependencies import node, upstream
 from healthscore.domain.ordering import parse_stamp
 from healthscore.domain.reference_engine import in_scope
 from healthscore.domain.score_state import (
@@ -59,6 +60,8 @@ class LiveRevision:
     revision: int
     definition: ScoreDefinition
     segments: tuple[Segment, ...]
+    # other live scores' outputs it reads on its own records: (definition id, property, kind)
+    upstream: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def object_type(self) -> str:
@@ -92,11 +95,15 @@ class LiveRevisions:
         if not live:
             return []
         segments = {s.id: s for s in self.store.segment_list(account)}
+        parsed = [(d, r, self._parse(d, r, raw)) for d, r, raw in live]
+        nodes = [node(d, definition, segments) for d, _r, definition in parsed]
         scores = []
-        for definition_id, revision, raw in live:
-            definition = self._parse(definition_id, revision, raw)
+        for (definition_id, revision, definition), reader in zip(parsed, nodes, strict=True):
             chosen = tuple(segments[s] for s in definition.segments if s in segments)
-            scores.append(LiveRevision(definition_id, revision, definition, chosen))
+            reads = tuple(
+                (other.id, name, other.outputs[name]) for other, name in upstream(reader, nodes)
+            )
+            scores.append(LiveRevision(definition_id, revision, definition, chosen, reads))
         return scores
 
     def _parse(self, definition_id: str, revision: int, raw: dict[str, Any]) -> ScoreDefinition:
@@ -274,8 +281,40 @@ def current_tally(
         tally = build_tally(live.definition, data, data.record(key), live.segments)
         if live.definition.freshness:
             tally.changed = change_days(live.definition, store.stored_record(account, key))
+    overlay_outputs(tally.properties, upstream_outputs(store, account, live, key))
     compact(live.definition, tally, today)
     return tally
+
+
+def upstream_outputs(
+    store: ScoreStore,
+    account: str,
+    live: LiveRevision,
+    key: RecordKey,
+    states: Mapping[tuple[str, RecordKey], ScoreState] | None = None,
+) -> dict[str, Any]:
+    """The outputs of other live scores this score reads on the record, from their states
+    (None: the record has no score from it) — read now, unless `states` is a read of every
+    live score's state of the record."""
+    if not live.upstream:
+        return {}
+    if states is None:
+        wanted = sorted({(definition_id, key) for definition_id, _name, _kind in live.upstream})
+        states = store.score_states(account, wanted)
+    values: dict[str, Any] = {}
+    for definition_id, name, kind in live.upstream:
+        state = states.get((definition_id, key))
+        values[name] = None if state is None else state.score if kind == "score" else state.status
+    return values
+
+
+def overlay_outputs(properties: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Other scores' outputs are properties of the record: set (or removed) as they are now."""
+    for name, value in values.items():
+        if value is None:
+            properties.pop(name, None)
+        else:
+            properties[name] = value
 
 
 def change_days(definition: ScoreDefinition, stored: StoredRecord | None) -> dict[str, int]:

@@ -3,6 +3,7 @@ score uses the segment)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dataset_files import parse_segment
 from healthscore.adapters.dynamo_tables import join_key
 from healthscore.domain.access import Caller
+from healthscore.domain.dataset import Record
 from healthscore.domain.errors import (
     Conflict,
     InvalidRequest,
@@ -17,6 +19,7 @@ from healthscore.domain.errors import (
 )
 from healthscore.domain.lifecycle import StoredSegment
 from healthscore.ports import HealthScoreStore
+from healthscore.services.dependencies import refuse_cycles
 from healthscore.services.views import (
     check_version,
     parse_request,
@@ -49,6 +52,7 @@ class Segments:
             raise InvalidRequest("id", f"must be the id in the path ({segment_id!r}) or left out")
         raw = {**body, "id": segment_id}
         parse_request(parse_segment, raw, "")
+        refuse_cycles(self.store, caller.account_id, segment=raw)
         item = self.store.stored_segment(caller.account_id, segment_id)
         if item is None:
             if version not in (None, 0):
@@ -92,11 +96,18 @@ class Segments:
         after = start["sk"]["S"] if start else None
         members: list[dict[str, Any]] = []
         scanned, more = 0, True
+        read = {c.property for c in segment.conditions if c.property}
+        outputs = [
+            e
+            for e in self.store.output_properties(caller.account_id)
+            if e["object_type"] == segment.object_type and e["name"] in read
+        ]
         while len(members) < limit and scanned < MEMBERS_SCANNED and more:
             page = self.store.records_after(
                 caller.account_id, segment.object_type, after, MEMBERS_PAGE
             )
             more = len(page) == MEMBERS_PAGE
+            page = self._with_outputs(caller.account_id, page, outputs)
             for record in page:
                 scanned += 1
                 after = record.id
@@ -107,6 +118,26 @@ class Segments:
                         break
         next_cursor = encode_cursor({"pk": {"S": pk}, "sk": {"S": after}}) if more else None
         return {"members": members, "next_cursor": next_cursor}
+
+    def _with_outputs(
+        self, account: str, page: list[Record], outputs: list[dict[str, Any]]
+    ) -> list[Record]:
+        """The records with the live scores' outputs the segment reads, from their states."""
+        if not outputs or not page:
+            return page
+        definitions = sorted({str(e["definition_id"]) for e in outputs})
+        states = self.store.score_states(account, [(d, r.key) for d in definitions for r in page])
+        shown = []
+        for record in page:
+            properties = dict(record.properties)
+            for entry in outputs:
+                state = states.get((str(entry["definition_id"]), record.key))
+                properties.pop(entry["name"], None)
+                if state is not None:
+                    value = state.score if entry["kind"] == "score" else state.status
+                    properties[entry["name"]] = value
+            shown.append(replace(record, properties=properties))
+        return shown
 
     def _segment(self, caller: Caller, segment_id: str) -> Any:
         item = self.store.stored_segment(caller.account_id, segment_id)
