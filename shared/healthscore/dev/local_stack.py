@@ -396,7 +396,8 @@ class LocalStack:
         import boto3
 
         notify = load_handler(self.root, "notify")
-        notify.publisher.cache_clear()
+        for cached in (notify.publisher, notify.revisions, notify.changes):
+            cached.cache_clear()  # this stack's settings, not an earlier one's
         credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         endpoint = self.settings.dynamodb_endpoint
         dynamodb = boto3.client(
@@ -422,14 +423,21 @@ class LocalStack:
         queues = [self.settings.changes_queue_url]
         if jobs:
             queues.append(self.settings.recompute_queue_url)
+
+        def busy() -> bool:
+            return any(
+                any(int(a["Attributes"].get(n, 0)) for n in names)
+                for a in (
+                    sqs.get_queue_attributes(QueueUrl=u, AttributeNames=names) for u in queues
+                )
+            )
+
         while time.monotonic() < deadline:
-            busy = False
-            for url in queues:
-                attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)
-                busy |= any(int(attributes["Attributes"].get(n, 0)) for n in names)
-            if not busy:
+            if not busy():
                 if self.history_stream is not None:  # and their status changes are out
                     wait_for(self.history_stream, 2, max(deadline - time.monotonic(), 1.0))
+                    if busy():
+                        continue  # the stream fed changes back (scores reading other scores)
                 if self.writeback is not None:  # and their scores are in HubSpot
                     wait_until_empty(
                         self.client("sqs"), self.settings.writeback_queue_url, deadline
@@ -445,15 +453,7 @@ class LocalStack:
                 self.sweep()
 
     def _run_jobs(self) -> None:
-        import boto3
-
-        sqs = boto3.client(
-            "sqs",
-            region_name=REGION,
-            endpoint_url=self.settings.sqs_endpoint,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        sqs = self.client("sqs")  # its own: a thread of its own
         store = DynamoStore(Tables.bind(self.settings))
         while self.server is not None:
             reply = sqs.receive_message(

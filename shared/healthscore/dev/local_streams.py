@@ -106,3 +106,13 @@ def wait_for(reader: StreamReader, passes: int, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("the history stream was not read to its end in time")
         time.sleep(0.05)
+
+
+def queues_busy(sqs: Any, queues: list[str]) -> bool:
+    """Whether any of the queues holds a message, waiting or in flight."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    for url in queues:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        if any(int(attributes.get(name, 0)) for name in names):
+            return True
+    return False

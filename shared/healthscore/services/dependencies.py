@@ -31,7 +31,9 @@ def refuse_cycles(
             continue  # a stored segment is valid; this only guards against old items
     if segment is not None:
         segments[str(segment["id"])] = parse_segment(segment)
-    nodes: list[ScoreNode] = []
+    nodes: list[ScoreNode] = []  # the candidate first: a path found starts from it
+    if candidate is not None and candidate.id is not None:
+        nodes.append(node(candidate.id, candidate, segments))
     for item in store.definitions(account):
         if candidate is not None and item.id == candidate.id:
             continue
@@ -39,8 +41,6 @@ def refuse_cycles(
             parsed = _parsed(raw)
             if parsed is not None:
                 nodes.append(node(item.id, parsed, segments))
-    if candidate is not None and candidate.id is not None:
-        nodes.append(node(candidate.id, candidate, segments))
     cycle = find_cycle(_merged(nodes))
     if cycle:
         raise Conflict(

@@ -23,6 +23,7 @@ commit, none repeated by a redelivery.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -325,6 +326,10 @@ class IncrementalScorer:
                 if other[0] == live.object_type
             ]
         states = self.store.score_states(account, [(live.id, k) for live, k in wanted])
+        # other scores' outputs as they were before this change: a score reading one that this
+        # change moves is rescored by the UpstreamChanged its history entry feeds back, with a
+        # cause naming it (the same whatever order the live scores are in)
+        outputs_then = {k: copy.copy(state) for k, state in states.items()}
         shared_events = _EventsShared(self.store, account)
         revived = new.visible and (old is None or not old.visible)
         for live, target in wanted:
@@ -351,7 +356,7 @@ class IncrementalScorer:
                     tally.changed = change_days(live.definition, new)
                     overlay_outputs(
                         tally.properties,
-                        upstream_outputs(self.store, account, live, key, states),
+                        upstream_outputs(self.store, account, live, key, outputs_then),
                     )
                     for other in labels_before.keys() - labels_after.keys():
                         # a link its deletion took while a newer change keeps it visible
