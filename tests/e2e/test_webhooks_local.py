@@ -85,14 +85,21 @@ def test_signed_webhooks_shuffled_and_duplicated_then_swept_equal_the_batch_engi
     token = local.token(account)
     secret = call(f"{url}/local/webhook-secret?account={account}", "POST")[1]["secret"]
     # Given a sample portfolio ending today: records, links and segments sent through the API
+    # (properties with a history arrive as HubSpot property changes below, at their times)
     folder = tmp_path / "portfolio"
     generate_portfolio(folder, companies, seed=21, until=local.clock.now().date())
     data = read_dataset(folder)
+    dated = {(c.object_type, c.id, c.name) for c in data.property_changes}
     for line in (folder / "segments.jsonl").read_text().splitlines():
         segment = json.loads(line)
         assert call(f"{url}/segments/{segment['id']}", "PUT", segment, token)[0] == 200
     for record in data.all_records():
-        body = {"properties": dict(record.properties), "lists": sorted(record.lists)}
+        properties = {
+            name: value
+            for name, value in record.properties.items()
+            if (record.object_type, record.id, name) not in dated
+        }
+        body = {"properties": properties, "lists": sorted(record.lists)}
         path = f"{url}/records/{record.object_type}/{record.id}"
         assert call(path, "PUT", body, token)[0] == 200
     for one, other, labels in data.association_pairs():
@@ -103,17 +110,27 @@ def test_signed_webhooks_shuffled_and_duplicated_then_swept_equal_the_batch_engi
     # and the customer health score turned on
     status, created = call(f"{url}/definitions", "POST", CUSTOMER_HEALTH, token)
     assert status == 201, created
+    did = created["id"]
     status, on = call(
-        f"{url}/definitions/{created['id']}/turn-on?version={created['version']}",
-        "POST",
-        None,
-        token,
+        f"{url}/definitions/{did}/turn-on?version={created['version']}", "POST", None, token
     )
     assert status == 202, on
     _wait_for_job(url, token, on["job"]["id"])
-    # When a year of events arrives through signed webhooks, shuffled, 10 % sent twice
+    # When a year of events and property changes arrives through signed webhooks, shuffled,
+    # 10 % sent twice
     lines = (folder / "events.jsonl").read_text().splitlines()
     items = [json.loads(line) for line in lines]
+    items += [
+        {
+            "subscriptionType": "company.propertyChange",
+            "objectId": change.id,
+            "occurredAt": int(change.changed_at.timestamp() * 1000),
+            "eventId": 9_000_000 + n,
+            "propertyName": change.name,
+            "propertyValue": change.value,
+        }
+        for n, change in enumerate(data.property_changes)
+    ]
     random.Random(5).shuffle(items)
     items += random.Random(6).sample(items, len(items) // 10)
     for start in range(0, len(items), 100):
@@ -121,27 +138,60 @@ def test_signed_webhooks_shuffled_and_duplicated_then_swept_equal_the_batch_engi
         assert status == 202, reply
         assert reply == {"accepted": len(items[start : start + 100]), "skipped": []}
     local.drain()
-    # and the clock moves on 45 days (the sweep applies decay and expiries)
+    # and CSMs override four companies through the API, two of them expiring within 45 days
+    now = local.clock.now()
+    overridden = [r.id for r in data.records_of("companies")][:4]
+    statuses = ["At-risk", "Healthy", "Neutral", "At-risk"]
+    overrides = []
+    for company, status_set, days, score in zip(
+        overridden, statuses, (10, 30, 60, 90), (None, 85, None, 12), strict=True
+    ):
+        body = {
+            "status": status_set,
+            "score": score,
+            "reason": f"known better for {days} days",
+            "expires_at": (now + timedelta(days=days)).isoformat(),
+        }
+        status, card = call(
+            f"{url}/definitions/{did}/records/companies/{company}/override", "PUT", body, token
+        )
+        assert status == 200, card
+        overrides.append(
+            {"object_type": "companies", "id": company, "definition": CUSTOMER_HEALTH["name"]}
+            | card["override"]
+        )
+    (folder / "overrides.jsonl").write_text("".join(json.dumps(o) + "\n" for o in overrides))
+    # and the clock moves on 45 days (the sweep applies decay, expiries, stale inputs)
     status, moved = call(f"{url}/local/clock", "POST", {"advance": "45d"})
     assert status == 200, moved
     as_of = datetime.fromisoformat(moved["now"])
-    # Then every score is exactly the batch engine's on that day
+    # Then every score is exactly the batch engine's on that day: effective and computed score
+    # and status, groups, stale inputs and the override in effect
     rows = score_rows(parse_definition(CUSTOMER_HEALTH), folder, as_of, Engine.POLARS)
-    expected = {r["id"]: (r["score"], r["status"], r["groups"]) for r in rows}
-    stored = {
-        state.key[1]: (state.score, state.status, state.groups)
-        for state in _store(local).scores(account, created["id"])
+
+    def shown(score: int, status: str, groups: dict, stale: list, override: Any) -> tuple:
+        return (score, status, groups, stale, None if override is None else override["reason"])
+
+    expected = {
+        r["id"]: shown(r["score"], r["status"], r["groups"], r.get("stale", []), r.get("override"))
+        for r in rows
     }
+    states = list(_store(local).scores(account, did))
+    stored = {s.key[1]: shown(s.score, s.status, s.groups, s.stale, s.override) for s in states}
     assert stored == expected
+    assert sum(1 for r in rows if "override" in r) == 2  # two ended on their day, two did not
+    assert sum(1 for r in rows if r.get("stale")) >= 1
     # and a company's history tells what moved it
-    company = rows[0]["id"]
+    company = overridden[0]
     status, history = call(
-        f"{url}/definitions/{created['id']}/records/companies/{company}/history", token=token
+        f"{url}/definitions/{did}/records/companies/{company}/history", token=token
     )
     assert status == 200
     kinds = {entry["cause"]["kind"] for entry in history["entries"]}
-    assert kinds <= {"recompute", "event", "time"}
+    assert kinds <= {"recompute", "event", "property", "time", "override"}
     assert all(entry["cause"]["summary"] for entry in history["entries"])
+    ended = [e for e in history["entries"] if e["cause"].get("override", {}).get("action")]
+    assert [e["cause"]["override"]["action"] for e in ended] == ["expired"]
 
 
 EVENT = {
