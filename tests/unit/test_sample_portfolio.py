@@ -92,8 +92,8 @@ def test_the_template_score_spreads_statuses_and_separates_churners(tmp_path):
 
 
 def test_property_histories_end_in_the_records_values_and_move_the_past(tmp_path):
-    """NPS answers and sentiment updates over the year: on the last day the history gives
-    exactly the records' values; months back, many companies held other values."""
+    """NPS answers, sentiment updates and ticket statuses over the year: on the last day the
+    history gives exactly the records' values; months back, many companies held other values."""
     generate_portfolio(tmp_path / "p", 60, seed=3, until=END)
     data = read_dataset(tmp_path / "p")
     assert data.property_changes
@@ -102,6 +102,7 @@ def test_property_histories_end_in_the_records_values_and_move_the_past(tmp_path
         "nps_date",
         "csm_sentiment",
         "csm_sentiment_updated",
+        "status",  # tickets'
     }
     end = datetime(2026, 6, 15, 23, tzinfo=UTC)
     last_day = data.at(end)
@@ -110,3 +111,43 @@ def test_property_histories_end_in_the_records_values_and_move_the_past(tmp_path
     moved = [r for r in data.all_records() if earlier.record(r.key).properties != r.properties]
     assert len(moved) >= 30
     assert all(c.changed_at <= end for c in data.property_changes)
+
+
+def test_a_years_trend_starts_level_not_from_a_warm_up_ramp(tmp_path):
+    """Activity and histories begin well before the year: the first week of a year's trend is
+    about where the last one is, and tickets open and close over the year."""
+    import json
+    from datetime import timedelta
+    from pathlib import Path
+
+    from healthscore.domain.validation import parse_definition
+
+    generate_portfolio(tmp_path, 200, seed=5, until=END)
+    data = read_dataset(tmp_path)
+    raw = json.loads(
+        (Path(__file__).parents[2] / "docs/examples/customer-health-score.json").read_text()
+    )
+    definition = parse_definition(raw)
+    last = datetime(2026, 6, 15, 12, tzinfo=UTC)
+
+    def average(as_of: datetime) -> float:
+        results = score(definition, data, as_of)
+        return sum(r.score for r in results) / len(results)
+
+    first, final = average(last - timedelta(days=364)), average(last)
+    assert first >= 0.8 * final, (first, final)  # no ramp up from empty timeframes
+    assert first <= 1.25 * final, (first, final)
+    warm_up = [e for e in data.all_events() if e.day < (last - timedelta(days=365)).date()]
+    assert len(warm_up) >= data.event_count // 10
+    statuses = Counter(
+        (c.value, c.changed_at.date() <= END) for c in data.property_changes if c.name == "status"
+    )
+    assert statuses[("new", True)] >= 100
+    assert statuses[("closed", True)] >= 50
+    # a ticket closed now was open at some point of the year
+    changes = [c for c in data.property_changes if c.object_type == "tickets"]
+    closed_later = {c.id for c in changes if c.value == "closed"}
+    assert closed_later
+    assert all(
+        any(c.id == t and c.value == "new" for c in changes) for t in list(closed_later)[:20]
+    )

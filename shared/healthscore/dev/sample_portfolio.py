@@ -9,21 +9,19 @@ sentiment, and decides their renewal outcome (the label analysts test their scor
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from healthscore.dev.sample_catalog import (
     CSM_OWNERS,
     EVENT_TYPES,
     EVENT_WEIGHTS,
     FIRST_NAMES,
-    FORMS,
     INDUSTRIES,
     LAST_NAMES,
     REGIONS,
@@ -32,6 +30,14 @@ from healthscore.dev.sample_catalog import (
     SUFFIXES,
     SYLLABLES,
     TRAJECTORIES,
+)
+from healthscore.dev.sample_history import (
+    company_history,
+    event_properties,
+    poisson,
+    ticket_history,
+    warm_up,
+    write_line,
 )
 
 
@@ -46,21 +52,6 @@ class PortfolioSummary:
     trajectories: dict[str, int] = field(default_factory=dict)
 
 
-OVERRIDE_SHARE = 0.04  # companies whose CSM overrode the customer health score in the last 75 days
-OVERRIDE_REASONS = {
-    "steady": [("Healthy", "Exec sponsor confirmed the renewal on our QBR")],
-    "growing": [("Healthy", "Expansion signed; usage data lags the rollout")],
-    "declining": [
-        ("At-risk", "Champion left; new admin has not logged in"),
-        ("Neutral", "Budget review pending, renewal not yet at risk"),
-    ],
-    "churning": [
-        ("At-risk", "Told us they are evaluating a competitor"),
-        ("Neutral", "Recovery plan agreed with the new VP"),
-    ],
-}
-
-
 class _Writer:
     """The four JSONL files, written line by line."""
 
@@ -73,16 +64,11 @@ class _Writer:
         self.overrides = (folder / "overrides.jsonl").open("w", encoding="utf-8")
         with (folder / "segments.jsonl").open("w", encoding="utf-8") as segments:
             for segment in SEGMENTS:
-                _line(segments, segment)
+                write_line(segments, segment)
 
     def close(self) -> None:
         for handle in (self.records, self.associations, self.events, self.history, self.overrides):
             handle.close()
-
-
-def _line(handle: TextIO, row: dict[str, Any]) -> None:
-    handle.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False))
-    handle.write("\n")
 
 
 def generate_portfolio(
@@ -137,11 +123,11 @@ class _Company:
             lists.append("list-strategic")
         if properties["customer_since"] >= (self.end - timedelta(days=120)).isoformat():
             lists.append("list-onboarding")
-        _line(
+        write_line(
             writer.records,
             {"object_type": "companies", "id": self.id, "properties": properties, "lists": lists},
         )
-        self._history(writer, properties)
+        company_history(writer, self, properties)
 
         contacts = self._contacts(writer, summary)
         self._deals(writer, summary, employees)
@@ -190,61 +176,6 @@ class _Company:
             properties["nps_date"] = (end - timedelta(days=rng.randint(0, 365))).isoformat()
         return properties
 
-    def _history(self, writer: _Writer, properties: dict[str, Any]) -> None:
-        """How the company's NPS answers and CSM sentiment came to be what they are: earlier
-        answers a quarter apart and earlier sentiment updates, the last of each equal to the
-        record's value. Its own random stream, so the rest of the portfolio is unchanged."""
-        rng = random.Random((self.index << 20) ^ 0x5EED ^ self.rng_seed)
-        changes: list[tuple[str, str, Any]] = []  # (day, property, value)
-        if "nps_score" in properties:
-            last = date.fromisoformat(properties["nps_date"])
-            current = int(properties["nps_score"])
-            answers = [(last, properties["nps_score"])]
-            value = current
-            drift = {"steady": 0.0, "growing": -0.6, "declining": 0.8, "churning": 1.2}[
-                self.trajectory
-            ]  # going back in time: a declining account answered higher before
-            for k in range(1, rng.randint(1, 4)):
-                value = round(min(10.0, max(0.0, value + rng.gauss(drift, 1.2))))
-                answers.append((last - timedelta(days=91 * k), value))
-            for day, answer in reversed(answers):
-                changes += [(day.isoformat(), "nps_score", answer)]
-                changes += [(day.isoformat(), "nps_date", day.isoformat())]
-        if "csm_sentiment" in properties:
-            last = date.fromisoformat(properties["csm_sentiment_updated"])
-            updates = [(last, properties["csm_sentiment"])]
-            for k in range(1, rng.randint(1, 5)):
-                earlier = rng.choice(("Positive", "Neutral", "Negative"))
-                updates.append((last - timedelta(days=rng.randint(25, 45) * k), earlier))
-            for day, sentiment in reversed(updates):
-                changes += [(day.isoformat(), "csm_sentiment", sentiment)]
-                changes += [(day.isoformat(), "csm_sentiment_updated", day.isoformat())]
-        for day, name, value in changes:
-            _line(
-                writer.history,
-                {"object_type": "companies", "id": self.id, "property": name, "value": value,
-                 "changed_at": f"{day}T15:00:00Z"},
-            )  # fmt: skip
-        if rng.random() < OVERRIDE_SHARE:  # the CSM overrode the customer health score
-            status, reason = rng.choice(OVERRIDE_REASONS[self.trajectory])
-            set_at = datetime.combine(self.end, time(9), UTC) - timedelta(
-                days=rng.randint(1, 75), minutes=rng.randint(0, 480)
-            )
-            _line(
-                writer.overrides,
-                {
-                    "object_type": "companies",
-                    "id": self.id,
-                    "definition": "Customer health score",
-                    "status": status,
-                    "score": None,
-                    "reason": reason,
-                    "set_by": str(properties["csm_owner"]),
-                    "set_at": set_at.isoformat(),
-                    "expires_at": (set_at + timedelta(days=rng.randint(7, 60))).isoformat(),
-                },
-            )
-
     def _contacts(self, writer: _Writer, summary: PortfolioSummary) -> list[str]:
         rng = self.rng
         count = max(1, min(12, int(rng.gauss(5, 2))))
@@ -265,7 +196,7 @@ class _Company:
                 properties["last_activity_date"] = (
                     self.end - timedelta(days=rng.randint(0, 90))
                 ).isoformat()
-            _line(
+            write_line(
                 writer.records,
                 {
                     "object_type": "contacts",
@@ -275,7 +206,7 @@ class _Company:
                 },
             )
             labels = [label] if label != "End user" or rng.random() < 0.5 else []
-            _line(
+            write_line(
                 writer.associations,
                 {
                     "from_type": "companies",
@@ -297,7 +228,7 @@ class _Company:
             stage = rng.choice(
                 ("appointmentscheduled", "qualifiedtobuy", "closedwon", "closedlost")
             )
-            _line(
+            write_line(
                 writer.records,
                 {
                     "object_type": "deals",
@@ -314,7 +245,7 @@ class _Company:
                     },
                 },
             )
-            _line(
+            write_line(
                 writer.associations,
                 {
                     "from_type": "deals",
@@ -331,8 +262,8 @@ class _Company:
         self, writer: _Writer, summary: PortfolioSummary, open_rate: float, contacts: list[str]
     ) -> None:
         rng = self.rng
-        closed = _poisson(rng, 2.0)
-        still_open = _poisson(rng, open_rate)
+        closed = poisson(rng, 2.0)
+        still_open = poisson(rng, open_rate)
         for k in range(closed + still_open):
             ticket_id = f"t{self.index:07d}-{k}"
             is_open = k >= closed
@@ -342,7 +273,8 @@ class _Company:
                 weights=(35, 40, 20, 5) if is_open else (45, 40, 13, 2),
             )[0]
             created = self.end - timedelta(days=rng.randint(0, 60 if is_open else 365))
-            _line(
+            ticket_history(writer, self, ticket_id, k, created, status)
+            write_line(
                 writer.records,
                 {
                     "object_type": "tickets",
@@ -365,7 +297,7 @@ class _Company:
                     },
                 },
             )
-            _line(
+            write_line(
                 writer.associations,
                 {
                     "from_type": "tickets",
@@ -375,7 +307,7 @@ class _Company:
                     "labels": [],
                 },
             )
-            _line(
+            write_line(
                 writer.associations,
                 {
                     "from_type": "tickets",
@@ -398,11 +330,12 @@ class _Company:
     ) -> None:
         rng = self.rng
         size_factor = 0.5 + 0.25 * math.log10(employees)
-        count = _poisson(rng, 14.0 * engagement * size_factor)
+        expected = 14.0 * engagement * size_factor
+        count = poisson(rng, expected)
         types = rng.choices(EVENT_TYPES, weights=EVENT_WEIGHTS, k=count)
         for k, event_type in enumerate(types):
             when = self._moment(self._day_in_year())
-            _line(
+            write_line(
                 writer.events,
                 {
                     "id": f"e{self.index:07d}-{k}",
@@ -410,10 +343,11 @@ class _Company:
                     "occurred_at": when,
                     "object_type": "contacts",
                     "object_id": rng.choice(contacts),
-                    "properties": self._event_properties(event_type),
+                    "properties": event_properties(event_type, self.rng),
                 },
             )
         summary.events += count
+        summary.events += warm_up(writer, self, contacts, expected)
         if rng.random() < 0.35:  # monthly card payments, on the company itself
             day = rng.randint(1, 28)
             payments = 0
@@ -422,7 +356,7 @@ class _Company:
                 if (self.trajectory == "churning" and month < 3) or offset < 0:
                     continue
                 failed = rng.random() < (0.25 if self.trajectory == "churning" else 0.04)
-                _line(
+                write_line(
                     writer.events,
                     {
                         "id": f"e{self.index:07d}-pay{month}",
@@ -457,47 +391,3 @@ class _Company:
             + timedelta(seconds=rng.randint(8 * 3600, 19 * 3600))
         )
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def _event_properties(self, event_type: str) -> dict[str, Any]:
-        rng = self.rng
-        match event_type:
-            case "call_ended":
-                properties: dict[str, Any] = {
-                    "duration_seconds": str(int(rng.lognormvariate(6.6, 0.9))),
-                    "outcome": rng.choice(("connected", "left_voicemail", "no_answer")),
-                }
-                if rng.random() < 0.8:
-                    properties["call_type"] = rng.choice(("outbound", "inbound", "video"))
-                return properties
-            case "form_submitted":
-                return {"form_name": rng.choice(FORMS), "page_url": "/contact"}
-            case "meeting_booked":
-                return {"meeting_type": rng.choice(("QBR", "Onboarding", "Check-in", "Escalation"))}
-            case "document_viewed":
-                return {
-                    "document_name": rng.choice(("Roadmap", "Renewal proposal", "Security review")),
-                    "duration_seconds": rng.randint(5, 900),
-                }
-            case "page_visited":
-                return {
-                    "page_url": rng.choice(
-                        ("/pricing", "/docs", "/app/dashboard", "/billing", "/blog")
-                    )
-                }
-            case _ if event_type.startswith(("email_", "sales_email_")):
-                return {
-                    "email_campaign": rng.choice(("Product update", "Renewal reminder", "Webinar"))
-                }
-            case _:
-                return {}
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    """Knuth's method: fine for the small means used here."""
-    if mean <= 0:
-        return 0
-    limit, product, count = math.exp(-mean), rng.random(), 0
-    while product > limit:
-        product *= rng.random()
-        count += 1
-    return count
