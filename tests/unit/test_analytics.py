@@ -37,14 +37,19 @@ def live():
 def test_preview_counts_every_scored_record_once_per_bin_and_status(portfolio, live):
     data, frames = portfolio
     expected = score(live, data, AS_OF)
+    assert any(r.override for r in expected)  # the sample's CSMs overrode a few
     result = analytics.preview(live, frames, AS_OF)
     assert result.scored == len(expected) == result.bins["count"].sum()
     assert result.bins.height == 20  # 0–4 … 95–100
-    by_bin = Counter(min(r.score, 99) // 5 * 5 for r in expected)
+    # a preview judges the definition: computed scores and statuses, overrides set aside
+    by_bin = Counter(
+        min(r.score if r.computed_score is None else r.computed_score, 99) // 5 * 5
+        for r in expected
+    )
     assert dict(zip(result.bins["low"], result.bins["count"], strict=True)) == {
         low: by_bin.get(low, 0) for low in range(0, 100, 5)
     }
-    statuses = Counter(r.status for r in expected)
+    statuses = Counter(r.computed_status or r.status for r in expected)
     assert dict(result.statuses.select("status", "count").iter_rows()) == {
         t.label: statuses.get(t.label, 0) for t in live.thresholds
     }
