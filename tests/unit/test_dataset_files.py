@@ -214,3 +214,48 @@ def test_parquet_files_with_the_same_columns(tmp_path):
     assert data.record(("companies", "c2")).properties == {"employees": 9}
     [booked] = data.events_of(("companies", "c1"), "meeting_booked")
     assert booked.properties == {"meeting_type": "QBR"}
+
+
+OVERRIDE = {
+    "object_type": "companies",
+    "id": "c0",
+    "definition": "Customer health score",
+    "status": "At-risk",
+    "reason": "Champion left",
+    "set_by": "ann@example.com",
+    "set_at": "2026-06-01T09:00:00Z",
+    "expires_at": "2026-06-30T09:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"reason": ""}, "reason"),
+        ({"reason": "x" * 501}, "reason"),
+        ({"set_by": None}, "set_by"),
+        ({"score": 101}, "score"),
+        ({"score": True}, "score"),
+        ({"expires_at": "2026-05-01T09:00:00Z"}, "expires_at"),
+        ({"expires_at": "2027-07-01T09:00:00Z"}, "expires_at"),
+        ({"set_at": "2026-06-01T09:00:00"}, "set_at"),
+        ({"definition": ""}, "definition"),
+        ({"object_type": "planets"}, "object_type"),
+    ],
+)
+def test_a_bad_override_line_names_its_line_and_field(tmp_path, change, field):
+    write_jsonl(tmp_path, "records", [{"object_type": "companies", "id": "c0"}])
+    write_jsonl(tmp_path, "overrides", [OVERRIDE, {**OVERRIDE, **change}])
+    with pytest.raises(DatasetError) as error:
+        read_dataset(tmp_path)
+    assert str(error.value).startswith(f"overrides.jsonl line 2: {field}"), str(error.value)
+
+
+def test_overrides_are_read_in_file_order(tmp_path):
+    write_jsonl(tmp_path, "records", [{"object_type": "companies", "id": "c0"}])
+    write_jsonl(tmp_path, "overrides", [OVERRIDE, {**OVERRIDE, "status": "Healthy", "score": 80}])
+    data = read_dataset(tmp_path)
+    assert [(o.status, o.score, o.line) for o in data.overrides] == [
+        ("At-risk", None, 0),
+        ("Healthy", 80, 1),
+    ]

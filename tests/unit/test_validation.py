@@ -538,3 +538,43 @@ def test_date_windows_longer_than_100_years_are_refused():
         )
     )
     assert "from 1 to 36500" in message_at(raw, "groups[2].rules[0].conditions[2].value")
+
+
+@pytest.mark.parametrize(
+    ("freshness", "path", "words"),
+    [
+        (
+            [{"property": "", "max_age": {"value": 30, "unit": "days"}}],
+            "freshness[0].property",
+            "name",
+        ),
+        (
+            [{"property": "nps_score", "max_age": {"value": 0, "unit": "days"}}],
+            "freshness[0].max_age.value",
+            "at least 1",
+        ),
+        (
+            [{"property": "nps_score", "max_age": {"value": 1300, "unit": "months"}}],
+            "freshness[0].max_age",
+            "at most 36500 days",
+        ),
+        (
+            [{"property": "nps_score", "max_age": {"value": 30, "unit": "days"}}] * 2,
+            "freshness[1].property",
+            "repeats freshness[0]",
+        ),
+        (
+            [{"property": f"p{i}", "max_age": {"value": 30, "unit": "days"}} for i in range(11)],
+            "freshness",
+            "at most 10",
+        ),
+        (
+            [{"property": "nps_score", "max_age": {"value": 30, "unit": "years"}}],
+            "freshness[0].max_age.unit",
+            "",
+        ),
+    ],
+)
+def test_freshness_rules_are_checked_at_their_field(freshness, path, words):
+    # Given a freshness rule broken one way, When validated, Then refused at its field
+    assert words in message_at(mutate(lambda d: d.update(freshness=freshness)), path)
