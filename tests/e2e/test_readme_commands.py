@@ -64,6 +64,9 @@ def test_the_readme_sessions_work_as_written(tmp_path: Path) -> None:
     assert '"properties":["nps_score"]' in out  # Globex's NPS answer in Globex's
     assert "sweep: 1 due, 1 rescored, 1 changed" in out  # the decay step a month later
     assert '"direction":"down"' in out  # Acme's health card after it
+    assert '"computed_status":' in out  # the override shown beside the computed status
+    assert '"action":"expired"' in out  # and ended by the sweep 11 days on, in the history
+    assert "Champion resigned on the QBR call" in out
 
 
 def test_the_readme_connect_hubspot_session_works_against_the_fake(tmp_path: Path) -> None:
