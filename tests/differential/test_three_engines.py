@@ -168,8 +168,8 @@ def test_the_generated_examples_exercise_the_engines() -> None:
 
     Hypothesis draws constants from the project modules already imported, so the sample
     changes with the tests that ran before; 150 examples and floors at about half the lowest
-    counts seen (212, 99 and 31 of 300, halved again for 150) keep the guard about the
-    generator, not the order."""
+    counts seen (212, 99 and 31 of 300, halved again for 150; overrides in effect 10–25 and
+    stale inputs 53–73 of 150) keep the guard about the generator, not the order."""
     scored = non_zero = future_days = histories = overridden = stale = 0
 
     @settings(max_examples=150, deadline=None, database=None, derandomize=True)
@@ -194,5 +194,5 @@ def test_the_generated_examples_exercise_the_engines() -> None:
     assert non_zero >= 22, (scored, non_zero, future_days)
     assert future_days >= 8, (scored, non_zero, future_days)
     assert histories >= 20, histories
-    assert overridden >= 12, overridden
-    assert stale >= 25, stale
+    assert overridden >= 5, overridden
+    assert stale >= 20, stale
