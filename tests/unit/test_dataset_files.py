@@ -259,3 +259,67 @@ def test_overrides_are_read_in_file_order(tmp_path):
         ("At-risk", None, 0),
         ("Healthy", 80, 1),
     ]
+
+
+def test_property_changes_and_overrides_as_parquet(tmp_path):
+    """The same columns as the JSONL files, in Parquet: both engines read them alike."""
+    from datetime import UTC, datetime
+
+    from healthscore.adapters.dataset_frames import scan_dataset
+    from healthscore.domain.batch_engine import score_frames
+    from healthscore.domain.reference_engine import score
+    from healthscore.domain.validation import parse_definition
+
+    records = [{"object_type": "companies", "id": "c1", "properties": {"nps_score": 3}}]
+    write_jsonl(tmp_path, "records", records)
+    write_jsonl(tmp_path, "segments", [{"id": "all", "object_type": "companies"}])
+    pl.DataFrame(
+        [
+            {"object_type": "companies", "id": "c1", "property": "nps_score", "value": "9",
+             "changed_at": "2026-01-10T09:00:00Z"},
+            {"object_type": "companies", "id": "c1", "property": "nps_score", "value": "3",
+             "changed_at": "2026-06-10T09:00:00Z"},
+        ]
+    ).write_parquet(tmp_path / "property_changes.parquet")  # fmt: skip
+    override = {**OVERRIDE, "id": "c1", "definition": "NPS", "status": "Healthy"}
+    pl.DataFrame([override]).write_parquet(tmp_path / "overrides.parquet")
+    definition = parse_definition(
+        {
+            "name": "NPS",
+            "object_type": "companies",
+            "segments": ["all"],
+            "groups": [
+                {
+                    "name": "NPS",
+                    "kind": "property",
+                    "max_points": 50,
+                    "rules": [
+                        {
+                            "object": "self",
+                            "points": 50,
+                            "conditions": [
+                                {"property": "nps_score", "operator": "gte", "value": 9}
+                            ],
+                        }
+                    ],
+                }
+            ],
+            "thresholds": [
+                {"min": 0, "label": "At-risk", "color": "#d64545"},
+                {"min": 50, "label": "Healthy", "color": "#2e9d5b"},
+            ],
+        }
+    )
+    data = read_dataset(tmp_path)
+    assert [o.status for o in data.overrides] == ["Healthy"]
+    cases = {
+        datetime(2026, 1, 15, tzinfo=UTC): (50, "Healthy", None),  # NPS 9 then
+        datetime(2026, 6, 12, tzinfo=UTC): (0, "Healthy", "At-risk"),  # NPS 3, overridden
+        datetime(2026, 7, 5, tzinfo=UTC): (0, "At-risk", None),  # the override has ended
+    }
+    frames = scan_dataset(tmp_path)
+    for as_of, expected in cases.items():
+        [result] = score(definition, data, as_of)
+        assert (result.score, result.status, result.computed_status) == expected, as_of
+        [row] = score_frames(definition, frames, as_of).frame.to_dicts()
+        assert (row["score"], row["status"], row["computed_status"]) == expected, as_of
