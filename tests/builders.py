@@ -43,6 +43,41 @@ def definition(
     )
 
 
+TWO_STATUSES = [
+    {"min": 0, "label": "At-risk", "color": "#d0021b"},
+    {"min": 50, "label": "Healthy", "color": "#2e9d5b"},
+]
+
+
+def self_rule(prop: str, operator: str, value: Any, points: int) -> dict[str, Any]:
+    """A self-property rule with one condition (`value` a list: an `eq_any`-style `values`)."""
+    key = "values" if isinstance(value, list) else "value"
+    return {
+        "object": "self",
+        "points": points,
+        "conditions": [{"property": prop, "operator": operator, key: value}],
+    }
+
+
+def raw_property_score(
+    name: str,
+    segments: list[str],
+    *rules: dict[str, Any],
+    healthy: int = 50,
+    max_points: int = 100,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A companies score of one property group, At-risk below `healthy`, as JSON."""
+    return {
+        "name": name,
+        "object_type": "companies",
+        "segments": segments,
+        "groups": [property_group(*rules, max_points=max_points, name="Signals")],
+        "thresholds": [TWO_STATUSES[0], {**TWO_STATUSES[1], "min": healthy}],
+        **extra,
+    }
+
+
 def event_group(*rules: dict[str, Any], max_points: int = 100, **extra: Any) -> dict[str, Any]:
     return {
         "name": extra.pop("name", "Events"),

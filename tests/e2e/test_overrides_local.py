@@ -12,31 +12,10 @@ from typing import Any
 from typer.testing import CliRunner
 
 from healthscore.cli import app
+from tests.builders import raw_property_score, self_rule
 from tests.e2e.test_local_stack import call
 
-SCORE = {
-    "name": "Override health",
-    "object_type": "companies",
-    "segments": ["seg-all"],
-    "groups": [
-        {
-            "name": "NPS",
-            "kind": "property",
-            "max_points": 100,
-            "rules": [
-                {
-                    "object": "self",
-                    "points": 80,
-                    "conditions": [{"property": "nps_score", "operator": "gte", "value": 9}],
-                }
-            ],
-        }
-    ],
-    "thresholds": [
-        {"min": 0, "label": "At-risk", "color": "#d0021b"},
-        {"min": 50, "label": "Healthy", "color": "#2e9d5b"},
-    ],
-}
+SCORE = raw_property_score("Override health", ["seg-all"], self_rule("nps_score", "gte", 9, 80))
 
 
 class Inbox:

@@ -12,42 +12,21 @@ from pathlib import Path
 from healthscore.domain.plans import Plan
 from healthscore.domain.validation import parse_definition
 from healthscore.services.scoring import Engine, score_rows
+from tests.builders import raw_property_score, self_rule
 from tests.e2e.test_local_stack import call
 from tests.e2e.test_webhooks_local import _store
 
-
-def _score(name: str, segments: list[str], rules: list[dict], healthy: int) -> dict:
-    return {
-        "name": name,
-        "object_type": "companies",
-        "segments": segments,
-        "groups": [{"name": "Signals", "kind": "property", "max_points": 100, "rules": rules}],
-        "thresholds": [
-            {"min": 0, "label": "At-risk", "color": "#d0021b"},
-            {"min": healthy, "label": "Healthy", "color": "#2e9d5b"},
-        ],
-    }
-
-
-def _rule(prop: str, operator: str, value: object, points: int) -> dict:
-    return {
-        "object": "self",
-        "points": points,
-        "conditions": [{"property": prop, "operator": operator, "value": value}],
-    }
-
-
-UPMARKET = _score(
+UPMARKET = raw_property_score(
     "Upmarket health",
     ["seg-all"],
-    [_rule("nps_score", "gte", 8, 60), _rule("employees", "gte", 500, 20)],
+    self_rule("nps_score", "gte", 8, 60),
+    self_rule("employees", "gte", 500, 20),
     healthy=60,
 )
-READINESS = _score(
+READINESS = raw_property_score(
     "Expansion readiness",
     ["seg-healthy-upmarket"],
-    [_rule("seats_used_pct", "gte", 80, 70)],
-    healthy=50,
+    self_rule("seats_used_pct", "gte", 80, 70),
 )
 
 

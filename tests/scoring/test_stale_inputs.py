@@ -11,36 +11,18 @@ from healthscore.domain.changes import PropertiesChanged
 from healthscore.domain.dataset import Record
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.sweep import Sweep
+from tests.builders import raw_property_score, self_rule
 from tests.scoring.support import Clock, make_live, midnight
 
 ACCOUNT = "fresh"
 START = date(2026, 3, 1)
-DEFINITION = {
-    "name": "Sentiment health",
-    "object_type": "companies",
-    "segments": ["seg-all"],
-    "groups": [
-        {
-            "name": "Sentiment",
-            "kind": "property",
-            "max_points": 50,
-            "rules": [
-                {
-                    "object": "self",
-                    "points": 50,
-                    "conditions": [
-                        {"property": "csm_sentiment", "operator": "eq_any", "values": ["Positive"]}
-                    ],
-                }
-            ],
-        }
-    ],
-    "thresholds": [
-        {"min": 0, "label": "At-risk", "color": "#d0021b"},
-        {"min": 50, "label": "Healthy", "color": "#2e9d5b"},
-    ],
-    "freshness": [{"property": "csm_sentiment", "max_age": {"value": 30, "unit": "days"}}],
-}
+DEFINITION = raw_property_score(
+    "Sentiment health",
+    ["seg-all"],
+    self_rule("csm_sentiment", "eq_any", ["Positive"], 50),
+    max_points=50,
+    freshness=[{"property": "csm_sentiment", "max_age": {"value": 30, "unit": "days"}}],
+)
 
 
 def _ms(day: date) -> int:

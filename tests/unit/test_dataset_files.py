@@ -269,6 +269,7 @@ def test_property_changes_and_overrides_as_parquet(tmp_path):
     from healthscore.domain.batch_engine import score_frames
     from healthscore.domain.reference_engine import score
     from healthscore.domain.validation import parse_definition
+    from tests.builders import raw_property_score, self_rule
 
     records = [{"object_type": "companies", "id": "c1", "properties": {"nps_score": 3}}]
     write_jsonl(tmp_path, "records", records)
@@ -284,31 +285,7 @@ def test_property_changes_and_overrides_as_parquet(tmp_path):
     override = {**OVERRIDE, "id": "c1", "definition": "NPS", "status": "Healthy"}
     pl.DataFrame([override]).write_parquet(tmp_path / "overrides.parquet")
     definition = parse_definition(
-        {
-            "name": "NPS",
-            "object_type": "companies",
-            "segments": ["all"],
-            "groups": [
-                {
-                    "name": "NPS",
-                    "kind": "property",
-                    "max_points": 50,
-                    "rules": [
-                        {
-                            "object": "self",
-                            "points": 50,
-                            "conditions": [
-                                {"property": "nps_score", "operator": "gte", "value": 9}
-                            ],
-                        }
-                    ],
-                }
-            ],
-            "thresholds": [
-                {"min": 0, "label": "At-risk", "color": "#d64545"},
-                {"min": 50, "label": "Healthy", "color": "#2e9d5b"},
-            ],
-        }
+        raw_property_score("NPS", ["all"], self_rule("nps_score", "gte", 9, 50), max_points=50)
     )
     data = read_dataset(tmp_path)
     assert [o.status for o in data.overrides] == ["Healthy"]
