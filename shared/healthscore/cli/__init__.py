@@ -9,6 +9,7 @@ its output.
 # Each command module registers its commands on `app`, in the order `--help` lists them.
 from healthscore.cli import scoring  # noqa: F401  # isort: skip
 from healthscore.cli import analytics  # noqa: F401  # isort: skip
+from healthscore.cli import backtest  # noqa: F401  # isort: skip
 from healthscore.cli import local  # noqa: F401  # isort: skip
 from healthscore.cli import remote  # noqa: F401  # isort: skip
 from healthscore.cli import hubspot  # noqa: F401  # isort: skip

@@ -104,6 +104,21 @@ def company_history(writer: Any, company: Company, properties: dict[str, Any]) -
         )
 
 
+def churn_outcome(writer: Any, company: Company, properties: dict[str, Any]) -> None:
+    """The day a churned company told us it was leaving — what a backtest measures warnings
+    against (outcomes.jsonl): within the last months of the year, after the quiet spell of a
+    churning account, any time for a surprise churn. Its own random stream."""
+    if properties.get("renewal_outcome") != "churned":
+        return
+    rng = random.Random((company.index << 24) ^ 0xC4011 ^ company.rng_seed)
+    days_before_end = {"churning": (0, 60), "declining": (0, 90)}.get(company.trajectory, (0, 150))
+    churned = company.end - timedelta(days=rng.randint(*days_before_end))
+    write_line(
+        writer.outcomes,
+        {"object_type": "companies", "id": company.id, "churned_at": churned.isoformat()},
+    )
+
+
 def ticket_history(
     writer: Any, company: Company, ticket_id: str, k: int, created: date, status: str
 ) -> None:

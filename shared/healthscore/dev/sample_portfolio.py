@@ -32,6 +32,7 @@ from healthscore.dev.sample_catalog import (
     TRAJECTORIES,
 )
 from healthscore.dev.sample_history import (
+    churn_outcome,
     company_history,
     event_properties,
     poisson,
@@ -53,7 +54,7 @@ class PortfolioSummary:
 
 
 class _Writer:
-    """The four JSONL files, written line by line."""
+    """The dataset's JSONL files (and the outcomes a backtest reads), written line by line."""
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -62,12 +63,14 @@ class _Writer:
         self.events = (folder / "events.jsonl").open("w", encoding="utf-8")
         self.history = (folder / "property_changes.jsonl").open("w", encoding="utf-8")
         self.overrides = (folder / "overrides.jsonl").open("w", encoding="utf-8")
+        self.outcomes = (folder / "outcomes.jsonl").open("w", encoding="utf-8")
         with (folder / "segments.jsonl").open("w", encoding="utf-8") as segments:
             for segment in SEGMENTS:
                 write_line(segments, segment)
 
     def close(self) -> None:
-        for handle in (self.records, self.associations, self.events, self.history, self.overrides):
+        handles = (self.records, self.associations, self.events, self.history, self.overrides)
+        for handle in (*handles, self.outcomes):
             handle.close()
 
 
@@ -128,6 +131,7 @@ class _Company:
             {"object_type": "companies", "id": self.id, "properties": properties, "lists": lists},
         )
         company_history(writer, self, properties)
+        churn_outcome(writer, self, properties)
 
         contacts = self._contacts(writer, summary)
         self._deals(writer, summary, employees)
