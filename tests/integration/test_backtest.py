@@ -118,3 +118,44 @@ def test_a_dataset_without_outcomes_says_how_to_name_them(tmp_path):
     message = " ".join(run.stderr.split())
     assert "no outcomes.jsonl" in message
     assert "name a date property with --outcome" in message
+
+
+def test_a_suggested_draft_validates_and_reports_its_hold_out_auc(portfolio, tmp_path):
+    from healthscore.domain.validation import parse_definition
+
+    draft = tmp_path / "fitted.json"
+    run = healthscore(
+        "backtest",
+        portfolio,
+        "-d",
+        EXAMPLES / "customer-health-score.json",
+        "--as-of",
+        "2026-06-15T23:00:00Z",
+        "--weeks",
+        "20",
+        "--suggest",
+        draft,
+        "--json",
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    suggestion = report["suggestion"]
+    # Then the draft is a valid definition, a draft, named as fitted
+    fitted = parse_definition(json.loads(draft.read_text()))
+    assert fitted.state == "draft"
+    assert fitted.name == "Customer health score (fitted)"
+    # with integer points inside each group's max, signs following the fitted weights
+    for group in fitted.groups:
+        for rule in group.rules:
+            assert rule.points is None or 0 < abs(rule.points) <= group.max_points
+    for rule in suggestion["rules"]:
+        if rule["suggested_points"]:
+            assert (rule["suggested_points"] > 0) == (rule["weight"] < 0), rule
+    # and both hold-out AUCs are reported, on the same accounts
+    assert 0.5 < suggestion["holdout_auc_current"] <= 1
+    assert 0 <= suggestion["holdout_auc_suggested"] <= 1
+    assert 50 <= suggestion["holdout_accounts"] <= 150  # about 30 % of 300
+    # the signal table: NPS detractors fire far more often among churners
+    detractors = next(r for r in suggestion["rules"] if r["rule"] == "NPS / nps_score ≤ 6")
+    assert detractors["fires_among_churned"] > 2 * detractors["fires_among_retained"]
+    assert report["backtests"][0]["definition"] == "Customer health score"

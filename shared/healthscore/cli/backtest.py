@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -30,6 +31,8 @@ from healthscore.services.backtest import (
     backtest,
     read_outcomes,
 )
+from healthscore.services.rule_signal import Suggestion, SuggestionUnavailable, suggest
+from healthscore.services.scoring import read_definition_json
 
 ROWS = (
     ("churned accounts", "churned", "{}"),
@@ -79,6 +82,13 @@ def backtest_command(
     compare: Annotated[
         Path | None, typer.Option("--compare", help="Another definition, side by side (a draft)")
     ] = None,
+    suggest_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--suggest",
+            help="Also fit points from the outcomes and write them here as a draft definition",
+        ),
+    ] = None,
     as_of: AsOfOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False,
 ) -> None:
@@ -109,10 +119,76 @@ def backtest_command(
         )
 
     results: list[Backtest] = [_scored(partial(run, d), definition) for d in definitions]
+    fitted = None
+    if suggest_to is not None:
+        raw = read_definition_json(definition)
+        try:
+            fitted = _scored(
+                partial(suggest, definitions[0], raw, frames, churned, until, weeks=weeks,
+                        horizon=horizon),
+                definition,
+            )  # fmt: skip
+        except SuggestionUnavailable as error:
+            _fail(str(error))
+        suggest_to.write_text(json.dumps(fitted.draft, indent=2) + "\n", encoding="utf-8")
     if as_json:
-        _print_json([r.summary() for r in results])
+        _print_json(
+            {
+                "backtests": [r.summary() for r in results],
+                **({"suggestion": _suggestion_json(fitted, suggest_to)} if fitted else {}),
+            }
+            if fitted
+            else [r.summary() for r in results]
+        )
         return
     out.print(_table(results, horizon, until.date().isoformat()))
+    if fitted is not None:
+        out.print(_signal_table(fitted))
+        out.print(
+            f"A suggestion fitted to history, not a verdict: ROC AUC a month ahead on the "
+            f"{fitted.holdout_accounts} accounts left out of the fit — current "
+            f"{_auc(fitted.holdout_auc_current)}, suggested {_auc(fitted.holdout_auc_suggested)}. "
+            f"Draft written to {suggest_to}; compare it with `healthscore whatif`."
+        )
+
+
+def _auc(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _suggestion_json(fitted: Suggestion, path: Path | None) -> dict[str, object]:
+    return {
+        "draft": str(path),
+        "holdout_accounts": fitted.holdout_accounts,
+        "holdout_auc_current": fitted.holdout_auc_current,
+        "holdout_auc_suggested": fitted.holdout_auc_suggested,
+        "rules": [
+            {
+                "rule": s.rule,
+                "fires_among_churned": s.churned_rate,
+                "fires_among_retained": s.retained_rate,
+                "weight": s.weight,
+                "suggested_points": s.points,
+            }
+            for s in fitted.signals
+        ],
+    }
+
+
+def _signal_table(fitted: Suggestion) -> Table:
+    table = Table(title="Which rules carry signal (fires in the weeks before churn vs retained)")
+    for column in ("rule", "churned", "retained", "weight", "suggested points"):
+        table.add_column(column, justify="left" if column == "rule" else "right")
+    for s in fitted.signals:
+        table.add_row(
+            s.rule,
+            f"{s.churned_rate:.0%}",
+            f"{s.retained_rate:.0%}",
+            "—" if s.weight is None else f"{s.weight:+.2f}",
+            "kept (by value)" if s.points is None else "dropped" if s.points == 0
+            else f"{s.points:+d}",
+        )  # fmt: skip
+    return table
 
 
 def _table(results: list[Backtest], horizon: int, until: str) -> Table:

@@ -202,7 +202,7 @@ def backtest(
         false_alarms_per_csm_week=(
             round(flagged_weeks / (max(csms, 1) * weeks_seen), 2) if weeks_seen else None
         ),
-        auc=_auc_ahead(churners, retained),
+        auc=auc_ahead(churners, retained),
         accounts=accounts,
     )
 
@@ -230,7 +230,7 @@ def _quantile(values: pl.Series, q: float) -> float | None:
     return None if value is None else float(value)
 
 
-def _auc_ahead(churners: pl.DataFrame, retained: pl.DataFrame) -> float | None:
+def auc_ahead(churners: pl.DataFrame, retained: pl.DataFrame) -> float | None:
     """The score a month ahead: churners in their last week ≥ AHEAD_DAYS before churn, against
     the retained accounts in the same weeks."""
     ahead = (
