@@ -21,6 +21,7 @@ NOTEBOOKS = {
     "distribution_preview": ["Distribution preview", "What each group contributes", "What-if"],
     "portfolio_health": ["Portfolio health", "Status mix", "Dropped most in the last 30 days"],
     "record_explorer": ["health score", "History", "Breakdown"],
+    "backtest": ["Backtest", "Lead time", "Which rules carry signal", "A suggestion fitted"],
 }
 FAILURES = ("Traceback (most recent call last)", "MarimoExceptionRaisedError", "An error occurred")
 

@@ -133,11 +133,14 @@ def backtest(
     bound: int | None = None,
     alarm_share: float | None = None,
     owner: str = "csm_owner",
+    history: pl.DataFrame | None = None,
 ) -> Backtest:
     """`bound`: flagged below this score (default: in the lowest status); `alarm_share`: the
     bound that flags at most this share of the retained accounts' weeks — two definitions
-    compared at the same false-alarm load."""
-    history = weekly_scores(definition, frames, until, weeks)
+    compared at the same false-alarm load. `history`: the weekly scores already replayed
+    (`weekly_scores`), to flag them again without replaying."""
+    if history is None:
+        history = weekly_scores(definition, frames, until, weeks)
     if alarm_share is not None:
         bound = alarm_bound(history, churned_at, alarm_share)
     lowest = min(definition.thresholds, key=lambda t: t.min).label
