@@ -67,25 +67,61 @@ def _(NotebookInputs, notebook_args, mo, option, read_dataset):
 def _(inputs, mo, portfolio):
     ranked = portfolio.scored.sort(["score", "id"])
     default = inputs.record or (ranked["id"][0] if ranked.height else "")
-    record_id = mo.ui.text(value=default, label=f"{portfolio.definition.object_type} id")
+    noun = {"companies": "Company", "contacts": "Contact"}.get(
+        portfolio.definition.object_type, "Record"
+    )
+    record_id = mo.ui.text(value=default, label=f"{noun} (id or name)", full_width=True)
     record_id
-    return default, ranked, record_id
+    return default, noun, ranked, record_id
 
 
 @app.cell
-def _(dataset, explain_record, mo, portfolio, record_id, top_reasons):
-    explanation = explain_record(portfolio.definition, dataset, record_id.value, portfolio.as_of)
-    result = explanation.result
-    record = dataset.record((portfolio.definition.object_type, record_id.value))
-    name = record.properties.get("name", record_id.value)
-    if result is None:
+def _(dataset, noun, portfolio, record_id):
+    # an id, or a name (or part of one) that only one record has
+    wanted = record_id.value.strip()
+    candidates = dataset.records_of(portfolio.definition.object_type)
+    by_name = [
+        r
+        for r in candidates
+        if wanted and wanted.lower() in str(r.properties.get("name", "")).lower()
+    ]
+    if any(r.id == wanted for r in candidates):
+        chosen, problem = wanted, None
+    elif len(by_name) == 1:
+        chosen, problem = by_name[0].id, None
+    elif by_name:
+        chosen = None
+        problem = f"{len(by_name)} records have “{wanted}” in their name: " + ", ".join(
+            f"{r.properties.get('name')} (`{r.id}`)" for r in by_name[:10]
+        )
+    else:
+        chosen = None
+        problem = (
+            f"No {noun.lower()} has the id or name “{wanted}” in this dataset"
+            if wanted
+            else f"Type a {noun.lower()}'s id or name"
+        )
+    return by_name, candidates, chosen, problem, wanted
+
+
+@app.cell
+def _(chosen, dataset, explain_record, mo, portfolio, problem, top_reasons):
+    explanation = (
+        explain_record(portfolio.definition, dataset, chosen, portfolio.as_of) if chosen else None
+    )
+    result = explanation.result if explanation is not None else None
+    record = dataset.record((portfolio.definition.object_type, chosen or ""))
+    name = record.properties.get("name", chosen)
+    if problem is not None:
+        card = mo.callout(mo.md(problem), kind="danger")
+    elif result is None:
         card = mo.md(f"## {name}\n\nNot in any of this score's segments: no health score.")
     else:
         colour = next(t.color for t in portfolio.definition.thresholds if t.label == result.status)
         reasons = top_reasons(portfolio.definition, result)
         card = mo.vstack(
             [
-                mo.md(f"## {name} · `{record_id.value}`"),
+                mo.md(f"## {name} · `{chosen}`"),
                 mo.hstack(
                     [
                         mo.stat(str(result.score), label="health score", bordered=True),
@@ -136,7 +172,7 @@ def _(dataset, explain_record, mo, portfolio, record_id, top_reasons):
             ]
         )
     card
-    return card, colour if result else None, explanation, name, record, result
+    return card, explanation, name, record, result
 
 
 @app.cell
@@ -149,23 +185,24 @@ def _(
     portfolio,
     record_events,
     record_history,
-    record_id,
+    chosen,
     thresholds_of,
     timedelta,
 ):
+    mo.stop(chosen is None)
     today = portfolio.as_of.date()
     days = [today - timedelta(days=n) for n in reversed(range(days_back))]
     series = pl.DataFrame(
         [
             {"day": d.day, "score": d.score, "status": d.status}
-            for d in record_history(portfolio.definition, dataset, record_id.value, days)
+            for d in record_history(portfolio.definition, dataset, chosen, days)
         ],
         schema={"day": pl.Date, "score": pl.Int64, "status": pl.String},
     )
     events = pl.DataFrame(
         [
             {"day": e.occurred_at.date(), "event": e.type, "by": f"{e.object_type}/{e.object_id}"}
-            for e in record_events(portfolio.definition, dataset, record_id.value)
+            for e in record_events(portfolio.definition, dataset, chosen)
             if days[0] <= e.occurred_at.date() <= today
         ],
         schema={"day": pl.Date, "event": pl.String, "by": pl.String},
@@ -225,11 +262,11 @@ def _(mo, pl, result):
 
 
 @app.cell
-def _(inputs, mo, portfolio, record_id):
-    if inputs.api and inputs.definition_id:
+def _(chosen, inputs, mo, portfolio):
+    if inputs.api and inputs.definition_id and chosen:
         base = f"/definitions/{inputs.definition_id}/records/{portfolio.definition.object_type}"
-        stored = inputs.call("GET", f"{base}/{record_id.value}/health")
-        entries = inputs.call("GET", f"{base}/{record_id.value}/history?limit=20")["entries"]
+        stored = inputs.call("GET", f"{base}/{chosen}/health")
+        entries = inputs.call("GET", f"{base}/{chosen}/history?limit=20")["entries"]
         shown_stored = mo.vstack(
             [
                 mo.md(f"## Stored in the API: {stored['score']} · {stored['status']}"),

@@ -5,10 +5,6 @@ A screenshot of before and after is saved in the test's output folder."""
 from __future__ import annotations
 
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -16,59 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from healthscore.adapters.dynamodb_local import free_port
 from healthscore.dev.sample_portfolio import generate_portfolio
-
-ROOT = Path(__file__).parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.e2e.notebook_server import CHROMIUM, require_chromium, serve_notebook
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            "headless Chromium is missing: `make test` installs it as root "
-            "(apt-get install chromium chromium-driver); otherwise install those Debian packages",
-            pytrace=False,
-        )
+    require_chromium()
     sample = tmp_path_factory.mktemp("browser-sample")
     generate_portfolio(sample, 80, seed=5, until=date(2026, 6, 15))
-    port = free_port()
-    marimo = shutil.which("marimo", path=str(Path(sys.executable).parent)) or "marimo"
-    server = subprocess.Popen(
-        [
-            marimo,
-            "run",
-            "notebooks/threshold_tuning.py",
-            "--headless",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-token",
-            "--",
-            "--dataset",
-            str(sample),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None:
-                message = server.stderr.read().decode() if server.stderr else ""
-                raise AssertionError(f"marimo run stopped: {message}") from None
-            time.sleep(0.3)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with serve_notebook("threshold_tuning", "--dataset", str(sample)) as url:
+        yield url
 
 
 def _counts(page) -> list[int]:
