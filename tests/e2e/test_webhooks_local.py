@@ -137,7 +137,7 @@ def test_signed_webhooks_shuffled_and_duplicated_then_swept_equal_the_batch_engi
         status, reply = post_signed(url, account, secret, items[start : start + 100])
         assert status == 202, reply
         assert reply == {"accepted": len(items[start : start + 100]), "skipped": []}
-    local.drain()
+    local.drain(timeout=600)  # ~2,000 items; make soak runs it beside the 10,000-company import
     # and CSMs override four companies through the API, two of them expiring within 45 days
     now = local.clock.now()
     overridden = [r.id for r in data.records_of("companies")][:4]

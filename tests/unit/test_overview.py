@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from healthscore.domain.reference_engine import score
 from healthscore.services.scoring import overview, top_reasons
 from tests.builders import (
+    AS_OF,
     company,
     dataset,
     definition,
@@ -77,3 +79,20 @@ def test_overview_counts_statuses_in_threshold_order_and_lists_the_lowest_first(
     ]
     assert [r.id for r in summary.lowest] == ["c2", "c3"]
     assert round(summary.average, 2) == 3.33
+
+
+def test_at_a_clamped_zero_the_most_negative_points_come_first():
+    # Given three companies that all score 0: one with nothing, two with open tickets
+    defn = _definition()
+    tickets = [record("tickets", f"t{i}", status="open") for i in range(4)]
+    quiet = company("a-quiet")
+    one = company("b-one-ticket", sentiment="Bad")
+    many = company("c-four-tickets", sentiment="Bad")
+    links = (link(one, tickets[0]), *(link(many, t) for t in tickets))
+    data = dataset(quiet, one, many, *tickets, associations=links)
+    results = score(defn, data, AS_OF)
+    assert {r.score for r in results} == {0}
+    # When the overview lists the most at risk
+    summary = overview(defn, results, lowest=3)
+    # Then ties at 0 go by the points before clamping, not by id
+    assert [r.id for r in summary.lowest] == ["c-four-tickets", "b-one-ticket", "a-quiet"]

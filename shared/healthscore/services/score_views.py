@@ -192,7 +192,8 @@ class ScoreViews:
             stale += bool(state.stale)
             if status is None or state.status == status:
                 lowest.append(state)
-        lowest.sort(key=lambda s: (s.score, s.key))
+        # most at risk first; equal scores (many clamp at 0) by the most negative points
+        lowest.sort(key=lambda s: (s.score, sum(float(v) for v in s.groups.values()), s.key))
         cards = [health_card_view(s) for s in lowest[:limit]]
         return {
             "total": sum(counts.values()),

@@ -198,13 +198,19 @@ class Overview:
     average: float
 
 
+def at_risk_order(result: RecordScore) -> tuple[int, int, str]:
+    """Most at risk first: the lowest score, and among equal scores (many clamp at 0) the most
+    negative points before clamping, then the id."""
+    return (result.score, sum(g.hundredths for g in result.groups), result.id)
+
+
 def overview(definition: ScoreDefinition, results: list[RecordScore], lowest: int = 10) -> Overview:
     """The status distribution and the lowest-scored records (most at risk first)."""
     counts = Counter(r.status for r in results)
     by_status = [
         (t.label, t.color, counts.get(t.label, 0)) for t in reversed(definition.thresholds)
     ]
-    worst = sorted(results, key=lambda r: (r.score, r.id))[:lowest]
+    worst = sorted(results, key=at_risk_order)[:lowest]
     average = sum(r.score for r in results) / len(results) if results else 0.0
     return Overview(len(results), by_status, worst, average)
 
