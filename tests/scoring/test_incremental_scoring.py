@@ -195,12 +195,17 @@ def test_history_reads_like_a_story(memory_store, tiny_portfolio):
         (None, 20),
     ]
     assert causes[0]["summary"] == (
-        "time passed: 1:1 Engagement / rule_e9ff10b8dfe2 20 → 17 (decay step)"
+        "time passed: 1:1 Engagement / meeting_booked 20 → 17 (decay step)"
     )
     assert causes[1]["events"][0]["id"] == "m1"
     assert causes[1]["summary"] == f"meeting_booked on {AS_OF} by contacts/p-story"
     assert causes[1]["rules"] == [
-        {"rule": "1:1 Engagement / rule_e9ff10b8dfe2", "before": 10, "after": 20}
+        {
+            "rule": "1:1 Engagement / meeting_booked",
+            "rule_id": "1:1 Engagement / rule_e9ff10b8dfe2",
+            "before": 10,
+            "after": 20,
+        }
     ]
     assert causes[3]["properties"] == ["name", "nps_score"]
 

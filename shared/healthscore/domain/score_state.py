@@ -53,7 +53,19 @@ class NewScore:
 
 
 def rule_name(group: str, rule_id: str | None, summary: str) -> str:
+    """A rule's key in a state's points: stable across edits of its wording."""
     return f"{group} / {rule_id or summary}"
+
+
+def readable_rules(definition: ScoreDefinition) -> dict[str, str]:
+    """Each rule's key → how history names it: "Group / its description (or summary)"."""
+    return {
+        rule_name(group.name, rule.id, rule.summary()): (
+            f"{group.name} / {rule.description or rule.summary()}"
+        )
+        for group in definition.groups
+        for rule in group.rules
+    }
 
 
 @dataclass(frozen=True, slots=True)

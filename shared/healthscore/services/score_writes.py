@@ -23,6 +23,7 @@ from healthscore.domain.score_state import (
     ScoreState,
     StatusChange,
     moved_rules,
+    readable_rules,
     removal_entry,
     set_new_score,
     status_change,
@@ -211,7 +212,11 @@ class ScoreWrite:
         outcome = self._for(live, key)
         self.writes.require_live(live.id, live.revision)
         sequence = (before.version or 0) + 1 if before is not None else 1
-        moved = moved_rules(before, new)
+        names = readable_rules(live.definition)
+        moved = [
+            {**m, "rule": names.get(m["rule"], m["rule"]), "rule_id": m["rule"]}
+            for m in moved_rules(before, new)
+        ]
         cause = {**self.cause, "rules": moved}
         if self.explain is not None:
             cause["summary"] = self.explain(live, moved)

@@ -122,7 +122,8 @@ class Sweep:
 
 
 def _explain_time(live: LiveRevision, moved: list[dict[str, Any]]) -> str:
-    """'time passed: Engagement / meeting_booked 20 → 10 (decay step)' for each moved rule."""
+    """'time passed: Engagement / meeting_booked 20 → 10 (decay step)' for each moved rule
+    (named as history names it; its key is `rule_id`)."""
     reasons = {}
     for group in live.definition.groups:
         for rule in group.rules:
@@ -134,7 +135,8 @@ def _explain_time(live: LiveRevision, moved: list[dict[str, Any]]) -> str:
             else:
                 reasons[name] = "date condition"
     parts = [
-        f"{m['rule']} {m['before']} → {m['after']} ({reasons.get(m['rule'], 'time')})"
+        f"{m['rule']} {m['before']} → {m['after']} "
+        f"({reasons.get(m.get('rule_id', m['rule']), 'time')})"
         for m in moved
     ]
     return "time passed: " + ("; ".join(parts) if parts else "no rule moved")
