@@ -358,6 +358,11 @@ def test_explain_shows_the_breakdown_or_why_a_record_has_no_score(small_dataset)
         "1 record counted",
     ):
         assert text in run.stdout, text
+    # each rule line reads "its points — what it found → what it earned": never "+0 -10 each"
+    import re
+
+    assert not re.search(r"[+-]\d+(\.\d+)? [+-]\d", run.stdout), run.stdout
+    assert re.search(r"— .* → [+-]?\d", run.stdout)
     outside = healthscore(
         "explain", small_dataset, "-d", definition, "--record", "c3", "--as-of", AS_OF
     )

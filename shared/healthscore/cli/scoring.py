@@ -281,7 +281,10 @@ def _rule_line(rule: RuleResult) -> str:
     if rule.limit_applied:
         detail.append(f"limit {rule.limit} applied (was {rule.uncapped_hundredths / 100:g})")
     colour = "green" if rule.hundredths > 0 else "red" if rule.hundredths < 0 else "dim"
-    return f"[{colour}]{rule.points:+g}[/] {rule.description} — {'; '.join(detail)}"
+    earned = f"{rule.points:+g}" if rule.hundredths else "0"
+    # the rule (its points as defined), what it found, then what it earned: never two signed
+    # numbers side by side
+    return f"{rule.description} — {'; '.join(detail)} → [{colour}]{earned}[/]"
 
 
 @app.command("sample-data")
