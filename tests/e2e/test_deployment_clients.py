@@ -203,7 +203,7 @@ def test_webhook_send_signs_with_a_secret_from_the_environment(
     args = ["webhook", "send", str(batch), "--url", url, "--account", "sender"]
     sent = CliRunner().invoke(app, [*args, "--secret-env", "HS_SECRET"], env={"HS_SECRET": secret})
     assert sent.exit_code == 0, sent.output
-    assert "202 {'accepted': 1" in sent.output
+    assert '{"status": 202, "accepted": 1' in sent.output
     wrong = CliRunner().invoke(app, [*args, "--secret-env", "HS_SECRET"], env={"HS_SECRET": "x"})
     assert wrong.exit_code == 2
     assert "401" in wrong.output

@@ -58,7 +58,7 @@ def test_the_readme_sessions_work_as_written(tmp_path: Path) -> None:
     assert out.count("the local stack has applied everything sent so far") == 2  # no sleeps
     assert '"errors"' not in out
     assert '{"accepted":1,"skipped":[]}' in out  # the webhook signed with openssl
-    assert "202 {'accepted': 1, 'skipped': []}" in out  # and the one the CLI signed
+    assert '{"status": 202, "accepted": 1, "skipped": []}' in out  # the CLI's, as JSON
     assert '"kind":"event"' in out  # the meeting is in Acme's history
     assert "meeting_booked on" in out
     assert '"properties":["nps_score"]' in out  # Globex's NPS answer in Globex's

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -301,4 +302,6 @@ def send_batch(
         status, answer = send_signed(url, secret, batch.read_bytes(), account)
     except HttpFailure as error:
         _fail(str(error))
-    out.print(f"{status} {answer}")
+    # JSON a script can read: the HTTP status beside the webhook's answer
+    shown = answer if isinstance(answer, dict) else {"body": answer}
+    sys.stdout.write(json.dumps({"status": status, **shown}) + "\n")
