@@ -77,8 +77,10 @@ soak: $(STAMP) dynamodb-local
 	DIFFERENTIAL_EXAMPLES=1000 PROPERTY_EXAMPLES=1000 ORDER_EXAMPLES=500 $(BIN)/python -m pytest \
 	  -q -n 2 -m "not soak" tests/differential tests/unit/test_properties.py tests/scoring/test_order_invariance.py
 
+# The local stack on 127.0.0.1:$(PORT) (make serve PORT=3001 for another port).
+PORT ?= 3000
 serve: $(STAMP) dynamodb-local
-	$(BIN)/healthscore serve
+	$(BIN)/healthscore serve --port $(PORT)
 
 bench: $(STAMP) dynamodb-local
 	$(BIN)/python scripts/bench.py $(SIZES)

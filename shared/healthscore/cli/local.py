@@ -3,6 +3,7 @@ serve`)."""
 
 from __future__ import annotations
 
+import signal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -69,7 +70,12 @@ def serve(
             f"  HubSpot at {hubspot_url}: POST {url}/local/hubspot-token keeps a token, "
             f"PUT {url}/integrations/hubspot connects, POST {url}/local/hubspot-sync syncs"
         )
-    out.print("Ctrl-C stops it; data lives in memory and goes with it.")
+    out.print("Ctrl-C (or SIGTERM) stops it; data lives in memory and goes with it.")
+
+    def stop_on_term(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # the same tidy stop as Ctrl-C: DynamoDB Local too
+
+    signal.signal(signal.SIGTERM, stop_on_term)
     try:
         import time
 

@@ -217,8 +217,10 @@ class LocalStack:
             "AWS_SECRET_ACCESS_KEY": "local",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_SERVICE_NAME": "healthscore-local",
-            # quiet by default (warnings and errors still show); set it to INFO to see every line
+            # quiet by default (warnings and errors still show); set it to INFO to see every line,
+            # and POWERTOOLS_METRICS_DISABLED=false to see each function's metrics as EMF lines
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         }
 
     def token(
