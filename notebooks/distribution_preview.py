@@ -127,7 +127,7 @@ def _(alt, mo, pl, portfolio, shown, thresholds_of):
 
 
 @app.cell
-def _(alt, mo, pl, portfolio, shown):
+def _(alt, colours, mo, pl, portfolio, shown):
     columns = list(portfolio.group_names)
     long = shown.select("status", *columns).unpivot(
         index="status", on=columns, variable_name="column", value_name="points"
@@ -143,7 +143,7 @@ def _(alt, mo, pl, portfolio, shown):
         .encode(
             y=alt.Y("group:N", title=None),
             x=alt.X("average points:Q"),
-            color=alt.Color("status:N", title="status"),
+            color=alt.Color("status:N", scale=colours, title="status"),  # the histogram's palette
             yOffset="status:N",
             tooltip=["group:N", "status:N", "average points:Q"],
         )
@@ -201,6 +201,15 @@ def test_status_changes_agree_with_the_what_if(changes, comparison):
     if comparison is not None:
         assert changes.height == comparison.changed_status
         assert changes["why"].null_count() == 0
+    return
+
+
+@app.cell
+def test_every_chart_colours_statuses_alike(chart, thresholds):
+    # one palette everywhere: At-risk is the At-risk threshold's colour in both charts
+    _scale = chart.to_dict()["encoding"]["color"]["scale"]
+    assert _scale["domain"] == [t.label for t in thresholds]
+    assert _scale["range"] == [t.color for t in thresholds]
     return
 
 
