@@ -83,7 +83,7 @@ def _(UnknownProperty, alt, by, mo, pl, portfolio, report, thresholds):
     try:
         table = report(portfolio.definition, portfolio.frames, portfolio.as_of, by.value)
     except UnknownProperty as error:
-        table = None
+        table, order = None, []
         shown_report = mo.md(f"**{error}**")
     else:
         _labels = [t.label for t in thresholds]
@@ -94,11 +94,13 @@ def _(UnknownProperty, alt, by, mo, pl, portfolio, report, thresholds):
             value_name="records",
         ).with_columns((pl.col("records") / pl.col("scored")).alias("share"))
         _colours = alt.Scale(domain=_labels, range=[t.color for t in thresholds])
+        # both charts list the groups in one order: best average first
+        order = table.sort(["average", by.value], descending=[True, False])[by.value].to_list()
         _bars = (
             alt.Chart(_mix)
             .mark_bar()
             .encode(
-                y=alt.Y(f"{by.value}:N", sort="-x", title=None),
+                y=alt.Y(f"{by.value}:N", sort=order, title=None),
                 x=alt.X(
                     "share:Q", stack="normalize", axis=alt.Axis(format="%"), title="status mix"
                 ),
@@ -116,7 +118,7 @@ def _(UnknownProperty, alt, by, mo, pl, portfolio, report, thresholds):
             alt.Chart(table)
             .mark_bar(color="#4c78a8")
             .encode(
-                y=alt.Y(f"{by.value}:N", sort="-x", title=None),
+                y=alt.Y(f"{by.value}:N", sort=order, title=None),
                 x=alt.X("average:Q", scale=alt.Scale(domain=[0, 100]), title="average score"),
                 tooltip=[f"{by.value}:N", "scored:Q", "average:Q"],
             )
@@ -124,7 +126,7 @@ def _(UnknownProperty, alt, by, mo, pl, portfolio, report, thresholds):
         )
         shown_report = mo.vstack([mo.hstack([_averages, _bars]), mo.ui.table(table)])
     shown_report
-    return shown_report, table
+    return order, shown_report, table
 
 
 @app.cell
@@ -178,10 +180,12 @@ def _(biggest_drops, mo, pl, portfolio):
             on="id",
             how="left",
         )
+    if "name" in drops.columns:  # who first, then by how much, then the whole why
+        drops = drops.select("name", *(c for c in drops.columns if c != "name"))
     mo.vstack(
         [
             mo.md("## Dropped most in the last 30 days — and why"),
-            mo.ui.table(drops, selection=None),
+            mo.ui.table(drops, selection=None, wrapped_columns=["why"]),
         ]
     )
     return drops, names
@@ -208,6 +212,22 @@ def test_the_trend_has_one_row_a_week(days, weekly):
 def test_drops_are_drops_with_a_reason(drops):
     assert (drops["delta"] < 0).all()
     assert drops["why"].null_count() == 0
+    return
+
+
+@app.cell
+def test_both_top_charts_list_the_groups_in_one_order(order, table):
+    if table is not None:
+        assert sorted(order) == sorted(table[table.columns[0]].to_list())
+        averages = dict(zip(table[table.columns[0]], table["average"], strict=True))
+        assert [averages[g] for g in order] == sorted(averages.values(), reverse=True)
+    return
+
+
+@app.cell
+def test_the_drops_show_the_name_first(drops):
+    if "name" in drops.columns:
+        assert drops.columns[0] == "name"
     return
 
 
