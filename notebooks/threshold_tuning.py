@@ -142,6 +142,22 @@ def _(chosen, mo, outcomes, portfolio, target):
     def share(value):
         return "—" if value is None else f"{value:.0%}"
 
+    def suggestion_text(chosen, cutoff, split, suggested, wanted):
+        """Whether the bound already meets the target, and if not where it should be."""
+        if suggested is None:
+            return "No churned customers in this data: no suggestion."
+        nxt = chosen[1].label if len(chosen) > 1 else "the next status"
+        if split.recall is not None and split.recall >= wanted:
+            return (
+                f"**The current bound already meets the target:** {nxt} from {cutoff} flags "
+                f"{split.recall:.0%} of churners as {chosen[0].label} (target {wanted:.0%}); "
+                f"the least alarm that still meets it is {suggested}."
+            )
+        return (
+            f"**Suggestion:** start **{nxt}** at **{suggested}** to flag at least {wanted:.0%} "
+            f"of churners as {chosen[0].label} (now {share(split.recall)} from {cutoff})."
+        )
+
     mo.vstack(
         [
             mo.md("## How well the statuses separate churners"),
@@ -169,13 +185,7 @@ def _(chosen, mo, outcomes, portfolio, target):
                 justify="start",
             ),
             target,
-            mo.md(
-                f"**Suggestion:** start **{chosen[1].label if len(chosen) > 1 else 'the next'}"
-                f"** at **{suggested}** to flag at least {target.value:.0%} of churners "
-                f"as {chosen[0].label}."
-                if suggested is not None
-                else "No churned customers in this data: no suggestion."
-            ),
+            mo.md(suggestion_text(chosen, cutoff, split, suggested, target.value)),
         ]
     )
     return auc, cutoff, split, suggested
@@ -188,8 +198,14 @@ def _(inputs, mo):
         disabled=not inputs.can_save,
         tooltip=None if inputs.can_save else "start the notebook with --api and --definition-id",
     )
-    save
-    return (save,)
+    why_not = (
+        None
+        if inputs.can_save
+        else "Saving needs the API: start the notebook with `--api URL --token-file FILE "
+        "--definition-id ID` (it reads the definition from there and saves a draft revision)."
+    )
+    mo.vstack([save, mo.md(f"_{why_not}_")]) if why_not else save
+    return save, why_not
 
 
 @app.cell
@@ -217,6 +233,12 @@ def test_the_suggestion_meets_the_target_recall(outcomes, portfolio):
     assert _cut is not None
     assert outcomes.separation(portfolio.scored, _cut).recall >= 0.8
     assert outcomes.separation(portfolio.scored, _cut - 1).recall < 0.8
+    return
+
+
+@app.cell
+def test_the_page_says_why_save_is_disabled(inputs, why_not):
+    assert (why_not is None) == inputs.can_save
     return
 
 

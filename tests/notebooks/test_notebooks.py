@@ -17,7 +17,7 @@ from healthscore.dev.sample_portfolio import generate_portfolio
 ROOT = Path(__file__).parents[2]
 BIN = Path(sys.executable).parent
 NOTEBOOKS = {
-    "threshold_tuning": ["Threshold tuning", "Status counts", "ROC AUC"],
+    "threshold_tuning": ["Threshold tuning", "Status counts", "ROC AUC", "Saving needs the API"],
     "distribution_preview": ["Distribution preview", "What each group contributes", "What-if"],
     "portfolio_health": ["Portfolio health", "Status mix", "Dropped most in the last 30 days"],
     "record_explorer": ["health score", "History", "Breakdown"],
