@@ -192,3 +192,26 @@ def test_analytics_refuse_bad_requests_with_exit_2(identity_portfolio):
     periods = healthscore("trend", identity_portfolio, "-d", live, "--periods", "0")
     assert periods.returncode == 2
     assert "at least 1" in periods.stderr
+
+
+def test_trend_says_when_the_data_starts_after_its_first_day(tmp_path):
+    """A replay before the first event sees no activity: `trend` says so instead of showing a
+    ramp as if it were the portfolio's."""
+    folder = tmp_path / "short"
+    folder.mkdir()
+    (folder / "records.jsonl").write_text('{"object_type": "companies", "id": "c1"}\n')
+    (folder / "segments.jsonl").write_text(
+        '{"id": "seg-all-companies", "name": "All", "object_type": "companies"}\n'
+    )
+    (folder / "events.jsonl").write_text(
+        '{"id": "e1", "type": "meeting_booked", "occurred_at": "2026-05-01T10:00:00Z", '
+        '"object_type": "companies", "object_id": "c1", "properties": {}}\n'
+    )
+    live = EXAMPLES / "customer-health-score.json"
+    when = ("--as-of", "2026-06-15T18:00:00Z")
+    late = healthscore("trend", folder, "-d", live, *when, "--every", "30", "--periods", "4")
+    assert late.returncode == 0, late.stderr
+    assert "the event log starts on 2026-05-01" in " ".join(late.stderr.split())
+    covered = healthscore("trend", folder, "-d", live, *when, "--every", "30", "--periods", "2")
+    assert covered.returncode == 0
+    assert "starts on" not in covered.stderr

@@ -204,6 +204,13 @@ def trend(
     except ValueError as error:
         _fail(str(error))
     frames = _frames(dataset)
+    starts = analytics.first_event_day(frames)
+    if starts is not None and days[0].date() < starts:
+        err.print(
+            f"[yellow]note:[/] the event log starts on {starts}, after the first as-of day "
+            f"{days[0].date()}: the days before it see no activity, so their scores are lower "
+            "than the data would show (use fewer --periods, or a dataset that starts earlier)"
+        )
     history = _scored(lambda: analytics.trend(parsed, frames, days), definition)
     if output_format is TrendFormat.TABLE:
         summary = analytics.trend_summary(parsed, history)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -155,6 +155,12 @@ def what_if(
 
 # ---------------------------------------------------------------------------------------------
 # Trend (replay / backtest)
+
+
+def first_event_day(frames: Frames) -> date | None:
+    """The first day of the event log (a replay before it sees no activity)."""
+    day = frames.events.select(pl.col("day").min()).collect().item()
+    return None if day is None else date(1970, 1, 1) + timedelta(days=int(day))
 
 
 def trend_days(until: datetime, every_days: int, periods: int) -> list[datetime]:

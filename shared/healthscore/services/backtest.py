@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -253,9 +253,3 @@ def auc_ahead(churners: pl.DataFrame, retained: pl.DataFrame) -> float | None:
     )
     auc = roc_auc(rows)
     return None if auc is None else round(auc, 3)
-
-
-def first_day(frames: Frames) -> date | None:
-    """The first day of the event log (a backtest's history cannot start before it)."""
-    day = frames.events.select(pl.col("day").min()).collect().item()
-    return None if day is None else date(1970, 1, 1) + timedelta(days=int(day))
