@@ -25,6 +25,7 @@ from healthscore.services.scoring import Engine, score_rows
 from tests.e2e.test_local_stack import call
 
 ROOT = Path(__file__).parents[2]
+SINGULAR = {"companies": "company", "contacts": "contact", "tickets": "ticket", "deals": "deal"}
 CUSTOMER_HEALTH = json.loads((ROOT / "docs/examples/customer-health-score.json").read_text())
 
 
@@ -122,7 +123,7 @@ def test_signed_webhooks_shuffled_and_duplicated_then_swept_equal_the_batch_engi
     items = [json.loads(line) for line in lines]
     items += [
         {
-            "subscriptionType": "company.propertyChange",
+            "subscriptionType": f"{SINGULAR[change.object_type]}.propertyChange",
             "objectId": change.id,
             "occurredAt": int(change.changed_at.timestamp() * 1000),
             "eventId": 9_000_000 + n,
