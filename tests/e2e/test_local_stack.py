@@ -4,7 +4,6 @@ tokens, the real API handler, and the job runner behind turn-on."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -13,8 +12,10 @@ from typing import Any
 
 import boto3
 import pytest
+from typer.testing import CliRunner
 
 from healthscore.adapters.dynamodb_local import free_port
+from healthscore.cli import app
 from healthscore.dev.local_resources import template_resources
 from healthscore.dev.local_stack import (
     LocalStack,
@@ -75,7 +76,9 @@ def test_the_stack_has_exactly_the_templates_tables(stack: tuple[LocalStack, str
     assert [i["IndexName"] for i in scores["GlobalSecondaryIndexes"]] == ["due"]
 
 
-def test_a_score_goes_live_over_http_and_its_job_runs(stack: tuple[LocalStack, str]) -> None:
+def test_a_score_goes_live_over_http_and_its_job_runs(
+    stack: tuple[LocalStack, str], tmp_path: Path
+) -> None:
     local, url = stack
     token = local.token("e2e")
     assert call(f"{url}/definitions")[0] == 401
@@ -98,14 +101,21 @@ def test_a_score_goes_live_over_http_and_its_job_runs(stack: tuple[LocalStack, s
         token,
     )
     assert status == 202, on
-    deadline = time.monotonic() + 30
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = call(f"{url}/jobs/{on['job']['id']}", token=token)[1]
-        if job["status"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.2)
+    # the CLI waits for the job, as a deployment's user would (no sleep)
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    waited = CliRunner().invoke(
+        app, ["jobs", "wait", on["job"]["id"], "--url", url, "--token-file", str(token_file)]
+    )
+    assert waited.exit_code == 0, waited.output
+    assert f"job {on['job']['id']} succeeded" in " ".join(waited.output.split())
+    job = call(f"{url}/jobs/{on['job']['id']}", token=token)[1]
     assert job["status"] == "succeeded", job
+    unknown = CliRunner().invoke(
+        app, ["jobs", "wait", "job_nope", "--url", url, "--token-file", str(token_file)]
+    )
+    assert unknown.exit_code == 2
+    assert "job job_nope: 404" in " ".join(unknown.output.split())
     status, card = call(
         f"{url}/definitions/{created['id']}/records/companies/c1/health", token=token
     )
