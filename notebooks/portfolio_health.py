@@ -164,31 +164,16 @@ def _(alt, mo, pl, portfolio, thresholds, trend, trend_days, trend_summary, week
 
 
 @app.cell
-def _(biggest_drops, mo, pl, portfolio):
+def _(biggest_drops, mo, portfolio):
+    # who first (biggest_drops puts the name first), then by how much, then the whole why
     drops = biggest_drops(portfolio.definition, portfolio.frames, portfolio.as_of, days=30, top=15)
-    names = (
-        portfolio.frames.records.filter(pl.col("object_type") == portfolio.definition.object_type)
-        .select(
-            "id",
-            *(["p.name"] if "p.name" in portfolio.frames.records.collect_schema().names() else []),
-        )
-        .collect()
-    )
-    if "p.name" in names.columns:
-        drops = drops.join(
-            names.rename({"p.name": "name"}).with_columns(pl.col("name").str.strip_chars('"')),
-            on="id",
-            how="left",
-        )
-    if "name" in drops.columns:  # who first, then by how much, then the whole why
-        drops = drops.select("name", *(c for c in drops.columns if c != "name"))
     mo.vstack(
         [
             mo.md("## Dropped most in the last 30 days — and why"),
             mo.ui.table(drops, selection=None, wrapped_columns=["why"]),
         ]
     )
-    return drops, names
+    return (drops,)
 
 
 @app.cell

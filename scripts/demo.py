@@ -83,12 +83,14 @@ def main() -> None:
     parser.add_argument("--companies", type=int, default=int(os.environ.get("DEMO_COMPANIES", 100)))
     parser.add_argument("--port", type=int, default=0, help="default: 3000, or a free port")
     parser.add_argument("--keep-running", action="store_true", help="serve until Ctrl-C")
+    parser.add_argument("--out", type=Path, default=OUT, help="where its files go (.demo)")
     args = parser.parse_args()
+    out = args.out.resolve()
     started = time.monotonic()
 
     step(1, "Start the local stack (the same handlers as on AWS)")
-    OUT.mkdir(exist_ok=True)
-    sys.stdout = (OUT / "stack.log").open("w", encoding="utf-8")
+    out.mkdir(parents=True, exist_ok=True)
+    sys.stdout = (out / "stack.log").open("w", encoding="utf-8")
     hubspot_port = free_port()  # the fake HubSpot portal of step 8
     stack = LocalStack.start(
         ROOT, prefix=f"demo{int(time.time())}", hubspot_base_url=f"http://127.0.0.1:{hubspot_port}"
@@ -98,8 +100,7 @@ def main() -> None:
     stack.clock.advance(-CATCH_UP)  # scoring time starts a month back; the sweep catches up
     url = f"http://127.0.0.1:{port}"
     api = Api(url, stack.token(ACCOUNT))
-    (OUT / "token").parent.mkdir(parents=True, exist_ok=True)
-    (OUT / "token").write_text(stack.token(ACCOUNT) + "\n")
+    (out / "token").write_text(stack.token(ACCOUNT) + "\n")
     console.print(
         f"  API on {url} (DynamoDB: {stack.backend}); scoring clock {stack.clock.now():%F}"
     )
@@ -107,7 +108,7 @@ def main() -> None:
         run(args, stack, api, url, hubspot_port)
     finally:
         if args.keep_running:
-            console.print(f"\nServing on {url} until Ctrl-C (token in {OUT / 'token'}).")
+            console.print(f"\nServing on {url} until Ctrl-C (token in {out / 'token'}).")
             try:
                 while True:
                     time.sleep(3600)
@@ -116,14 +117,18 @@ def main() -> None:
         stack.stop()
     console.print(
         f"\n[dim]demo finished in {time.monotonic() - started:.0f} s "
-        f"(the handlers' logs and metrics: {(OUT / 'stack.log').relative_to(ROOT)})[/]"
+        f"(the handlers' logs and metrics: {_shown(out / 'stack.log')})[/]"
     )
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def run(args: argparse.Namespace, stack: LocalStack, api: Api, url: str, hubspot: int) -> None:
     today = datetime.now(UTC).date()
     step(2, f"Generate a sample portfolio: {args.companies} companies, a year of events")
-    folder = OUT / "portfolio"
+    folder = args.out.resolve() / "portfolio"
     with progress() as bar:
         task = bar.add_task("companies", total=args.companies)
         if folder.exists():
@@ -137,7 +142,7 @@ def run(args: argparse.Namespace, stack: LocalStack, api: Api, url: str, hubspot
     links = [(a, b, labels) for a, b, labels in data.association_pairs() if a < b]
     console.print(
         f"  {len(records):,} records (companies, contacts, tickets, deals), {len(links):,} links, "
-        f"{len(events):,} events — written to {folder.relative_to(ROOT)}"
+        f"{len(events):,} events — written to {_shown(folder)}"
     )
 
     step(3, "Send them in through the real paths")
@@ -363,8 +368,8 @@ def _print_at_risk(api: Api, did: str, cards: list[dict[str, Any]]) -> None:
     for card in cards:
         record = api.call("GET", f"/records/companies/{card['id']}")
         name = record["properties"].get("name", card["id"])
-        lows = sorted(card["groups"].items(), key=lambda item: item[1])
-        reasons = ", ".join(f"{group} {points:+g}" for group, points in lows[:2])
+        lows = sorted((p, g) for g, p in card["groups"].items() if p < 0)
+        reasons = ", ".join(f"{group} {points:+g}" for points, group in lows[:2]) or "—"
         change = card["last_change"] or {}
         why = (change.get("why") or {}).get("summary", "")
         if change.get("status_before") is None:

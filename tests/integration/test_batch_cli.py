@@ -180,6 +180,37 @@ def test_preview_whatif_trend_and_report(sample_portfolio, tmp_path):
     assert "Upmarket (200+ employees)" in table.stdout
 
 
+def test_the_score_table_and_whatif_name_each_company_and_say_why(sample_portfolio, tmp_path):
+    live = EXAMPLES / "customer-health-score.json"
+    names = {
+        row["id"]: row["properties"]["name"]
+        for row in map(json.loads, (sample_portfolio / "records.jsonl").open())
+        if row["object_type"] == "companies"
+    }
+    out = tmp_path / "table.txt"
+    run = healthscore(
+        "score", sample_portfolio, "-d", live, "--as-of", AS_OF, "-f", "table", "-o", out
+    )
+    assert run.returncode == 0, run.stderr
+    lines = out.read_text().splitlines()
+    assert "why (what pulls it down)" in lines[2]
+    first = next(line for line in lines if " c0000001 " in line)
+    assert first.split("│")[1].strip() == names["c0000001"]  # the name, then the id
+    assert sum(" -15" in line for line in lines if "NPS: nps_score ≤ 6" in line) > 0
+    raw = json.loads(live.read_text())
+    draft = tmp_path / "draft.json"
+    raw["groups"][0]["max_points"] = 30  # the first group caps lower: only it moves
+    draft.write_text(json.dumps(raw))
+    whatif = healthscore(
+        "whatif", sample_portfolio, "--live", live, "--draft", draft, "--as-of", AS_OF, "--json"
+    )
+    movers = json.loads(whatif.stdout)["movers"]
+    assert movers
+    for mover in movers:
+        assert mover["name"] == names[mover["id"]]
+        assert mover["why"].startswith(raw["groups"][0]["name"] + " ")
+
+
 def test_analytics_refuse_bad_requests_with_exit_2(identity_portfolio):
     live = EXAMPLES / "customer-health-score.json"
     contacts = EXAMPLES / "champion-engagement.json"

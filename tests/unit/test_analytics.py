@@ -73,6 +73,21 @@ def test_what_if_lists_exactly_the_records_whose_status_changes(portfolio, live)
     assert set(result.transitions["status_draft"]) == {"Healthy"}
 
 
+def test_what_if_movers_show_each_name_beside_its_id_and_why(portfolio, live):
+    data, frames = portfolio
+    raw = json.loads(EXAMPLE.read_text())
+    nps = next(g for g in raw["groups"] if g["name"] == "NPS")
+    detractors = next(rule for rule in nps["rules"] if rule["points"] < 0)
+    detractors["points"] = -20  # detractors cost 20 points instead of 15
+    draft = parse_definition(raw)
+    result = analytics.what_if(live, draft, frames, AS_OF)
+    assert result.movers.height > 0
+    assert result.movers.columns[:2] == ["name", "id"]
+    for name, record_id, why in result.movers.select("name", "id", "why").iter_rows():
+        assert name == data.record(("companies", record_id)).properties["name"]
+        assert why.startswith("NPS ")  # only the NPS group moved
+
+
 def test_what_if_against_itself_changes_nothing(portfolio, live):
     _data, frames = portfolio
     result = analytics.what_if(live, live, frames, AS_OF)

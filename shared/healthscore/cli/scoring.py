@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -52,6 +52,7 @@ from healthscore.domain.templates import (
     template_group,
 )
 from healthscore.domain.validation import validate_definition
+from healthscore.services.score_table import TableRow, score_table
 from healthscore.services.scoring import (
     Engine,
     RecordNotFound,
@@ -124,17 +125,20 @@ def score(
         _fail("--format parquet needs --output PATH (Parquet is not written to a terminal)")
     parsed = _definition(definition)
     moment = _as_of(as_of)
-    rows = _scored(lambda: score_rows(parsed, dataset, moment, engine), definition)
-    if output_format is OutputFormat.PARQUET:
-        assert output is not None
-        write_parquet(rows, output)
-    elif output_format is OutputFormat.TABLE:
-        table = _scores_table(parsed, rows)
+    if output_format is OutputFormat.TABLE:
+        table_rows = _scored(lambda: score_table(parsed, dataset, moment, engine), definition)
+        table = _scores_table(parsed, table_rows)
         if output is None:
             out.print(table)
         else:
             with output.open("w", encoding="utf-8") as handle:
                 Console(file=handle, width=200).print(table)
+            err.print(f"wrote {len(table_rows)} scores to {output}")
+        return
+    rows = _scored(lambda: score_rows(parsed, dataset, moment, engine), definition)
+    if output_format is OutputFormat.PARQUET:
+        assert output is not None
+        write_parquet(rows, output)
     else:
         writer = write_jsonl if output_format is OutputFormat.JSONL else write_csv
         if output is None:
@@ -146,19 +150,25 @@ def score(
         err.print(f"wrote {len(rows)} scores to {output}")
 
 
-def _scores_table(definition: ScoreDefinition, rows: list[dict[str, Any]]) -> Table:
+def _scores_table(definition: ScoreDefinition, rows: list[TableRow]) -> Table:
     table = Table(title=f"{definition.name} — {len(rows)} scored {definition.object_type}")
+    named = any(row.name for row in rows)
+    if named:
+        table.add_column("name")
     table.add_column("id")
     table.add_column("score", justify="right")
     table.add_column("status")
     for group in definition.groups:
         table.add_column(group.name, justify="right")
+    table.add_column("why (what pulls it down)")
     for row in rows:
         table.add_row(
-            row["id"],
-            str(row["score"]),
-            f"[{row['color']}]{row['status']}[/]",
-            *(str(points) for points in row["groups"].values()),
+            *([row.name or ""] if named else []),
+            row.id,
+            str(row.score),
+            f"[{row.color}]{row.status}[/]",
+            *(f"{points:g}" for points in row.groups.values()),
+            row.why,
         )
     return table
 

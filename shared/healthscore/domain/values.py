@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -166,3 +167,26 @@ def points_json(hundredths: int) -> int | float:
     if rest == 0:
         return whole
     return round(hundredths / HUNDREDTHS_PER_POINT, 2)
+
+
+# What a person calls a record, by object type: the first of these that has a value (the
+# properties of one entry joined with a space), else None. Other object types use `name`.
+NAME_PROPERTIES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "companies": (("name",), ("domain",)),
+    "contacts": (("firstname", "lastname"), ("email",)),
+    "deals": (("dealname",),),
+    "tickets": (("subject",),),
+}
+
+
+def name_properties(object_type: str) -> tuple[tuple[str, ...], ...]:
+    return NAME_PROPERTIES.get(object_type, (("name",),))
+
+
+def display_name(object_type: str, properties: Mapping[str, Any]) -> str | None:
+    """A record's name as a CSM knows it (see NAME_PROPERTIES); None when it has none."""
+    for names in name_properties(object_type):
+        parts = [text for name in names if (text := display_text(properties.get(name)))]
+        if parts:
+            return " ".join(parts)
+    return None

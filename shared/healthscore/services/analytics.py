@@ -27,9 +27,41 @@ from healthscore.domain.definition import (
     ScoreDefinition,
 )
 from healthscore.domain.points import HUNDREDTHS
-from healthscore.domain.values import MISSING_TEXT
+from healthscore.domain.values import MISSING_TEXT, name_properties
 
 BIN_WIDTH = 5
+
+
+# ---------------------------------------------------------------------------------------------
+# Record names
+
+
+def record_names(frames: Frames, object_type: str) -> pl.DataFrame:
+    """id, name of every record of the type: what a CSM calls it (a company's name, else its
+    domain; a contact's first and last name, else email; a deal's dealname; a ticket's subject;
+    any other object's `name`), null when it has none."""
+    wanted = name_properties(object_type)
+    texts: pl.DataFrame | None = None
+    for prop in dict.fromkeys(p for names in wanted for p in names):
+        text = property_text(frames, object_type, prop)
+        texts = text if texts is None else texts.join(text, on="id", how="left")
+    assert texts is not None
+    options = [
+        pl.concat_str([pl.col(p) for p in names], separator=" ", ignore_nulls=True)
+        for names in wanted
+    ]
+    name = pl.coalesce([pl.when(option != "").then(option) for option in options])
+    return texts.select("id", name.alias("name"))
+
+
+def with_names(frame: pl.DataFrame, frames: Frames, object_type: str) -> pl.DataFrame:
+    """The frame (keyed by `id`) with each record's name first; unchanged when no record of
+    the type has a name."""
+    names = record_names(frames, object_type)
+    if names["name"].null_count() == names.height:
+        return frame
+    named = frame.join(names, on="id", how="left")
+    return named.select("name", *(c for c in frame.columns if c != "name"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,7 +138,9 @@ class WhatIf:
     only_live: int  # in the live score's segments but not the draft's
     only_draft: int
     transitions: pl.DataFrame  # status_live, status_draft, count (status changes only)
-    movers: pl.DataFrame  # id, score_live, score_draft, delta, status_live, status_draft
+    # [name,] id, score_live, score_draft, delta, status_live, status_draft, why (the groups
+    # whose points differ); biggest moves first
+    movers: pl.DataFrame
 
 
 def what_if(
@@ -122,34 +156,31 @@ def what_if(
                 )
             ]
         )
-    before = computed(score_frames(live, frames, as_of).frame).select(
-        "id", pl.col("score").alias("score_live"), pl.col("status").alias("status_live")
+    before = _scored(live, as_of, frames=frames, side="before")
+    after = _scored(draft, as_of, frames=frames, side="after")
+    moves = _moves(before, after).rename(
+        {
+            "score_before": "score_live",
+            "score_after": "score_draft",
+            "status_before": "status_live",
+            "status_after": "status_draft",
+        }
     )
-    after = computed(score_frames(draft, frames, as_of).frame).select(
-        "id", pl.col("score").alias("score_draft"), pl.col("status").alias("status_draft")
-    )
-    both = before.join(after, on="id", how="inner").with_columns(
-        (pl.col("score_draft") - pl.col("score_live")).alias("delta")
-    )
-    moved = both.filter(pl.col("status_live") != pl.col("status_draft"))
+    moved = moves.filter(pl.col("status_live") != pl.col("status_draft"))
     transitions = (
         moved.group_by(["status_live", "status_draft"])
         .len("count")
         .sort(["count", "status_live", "status_draft"], descending=[True, False, False])
     )
-    movers = both.filter(pl.col("delta") != 0).sort(
-        [pl.col("delta").abs(), pl.col("id")], descending=[True, False]
-    )
+    movers = moves.filter(pl.col("delta") != 0)
     return WhatIf(
-        compared=both.height,
+        compared=moves.height,
         changed_status=moved.height,
         changed_score=movers.height,
         only_live=before.join(after, on="id", how="anti").height,
         only_draft=after.join(before, on="id", how="anti").height,
         transitions=transitions,
-        movers=movers.select(
-            "id", "score_live", "score_draft", "delta", "status_live", "status_draft"
-        ),
+        movers=with_names(movers, frames, live.object_type),
     )
 
 
@@ -298,17 +329,26 @@ def score_moves(
     with its score and status before and after, the delta, and "why": the groups whose points
     moved (`Engagement 20 → 35; NPS 0 → -15`). Biggest moves first."""
 
-    def scored(definition: ScoreDefinition, as_of: datetime, side: str) -> pl.DataFrame:
-        result = score_frames(definition, frames, as_of)
-        names = dict(zip(result.group_columns, (g.name for g in definition.groups), strict=True))
-        return computed(result.frame).select(
-            "id",
-            pl.col("score").alias(f"score_{side}"),
-            pl.col("status").alias(f"status_{side}"),
-            *(pl.col(c).alias(f"{side}:{n}") for c, n in names.items()),
-        )
+    return _moves(
+        _scored(*before, frames=frames, side="before"), _scored(*after, frames=frames, side="after")
+    )
 
-    old, new = scored(*before, "before"), scored(*after, "after")
+
+def _scored(
+    definition: ScoreDefinition, as_of: datetime, *, frames: Frames, side: str
+) -> pl.DataFrame:
+    """id, score_{side}, status_{side} and `{side}:{group}` hundredths (computed scores)."""
+    result = score_frames(definition, frames, as_of)
+    names = dict(zip(result.group_columns, (g.name for g in definition.groups), strict=True))
+    return computed(result.frame).select(
+        "id",
+        pl.col("score").alias(f"score_{side}"),
+        pl.col("status").alias(f"status_{side}"),
+        *(pl.col(c).alias(f"{side}:{n}") for c, n in names.items()),
+    )
+
+
+def _moves(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     groups = sorted({c.split(":", 1)[1] for c in [*old.columns, *new.columns] if ":" in c})
     both = old.join(new, on="id", how="inner")
     for group in groups:
@@ -358,7 +398,9 @@ def status_changes_with_reasons(
 def biggest_drops(
     definition: ScoreDefinition, frames: Frames, as_of: datetime, days: int = 30, top: int = 10
 ) -> pl.DataFrame:
-    """The records whose score fell most over the last `days`, and the groups that fell."""
+    """The records whose score fell most over the last `days` (their names first, when they
+    have one), and the groups that fell."""
     then = as_of - timedelta(days=days)
     moves = score_moves(frames, (definition, then), (definition, as_of))
-    return moves.filter(pl.col("delta") < 0).sort(["delta", "id"]).head(top)
+    drops = moves.filter(pl.col("delta") < 0).sort(["delta", "id"]).head(top)
+    return with_names(drops, frames, definition.object_type)

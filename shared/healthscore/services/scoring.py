@@ -34,7 +34,7 @@ from healthscore.domain.reference_engine import (
     with_inputs,
 )
 from healthscore.domain.validation import parse_definition
-from healthscore.domain.values import utc_day
+from healthscore.domain.values import points_json, utc_day
 
 if TYPE_CHECKING:
     from healthscore.domain.batch_frames import (
@@ -173,14 +173,25 @@ def top_reasons(definition: ScoreDefinition, result: RecordScore, limit: int = 3
         else:
             what = rule.summary()
         reasons.append(f"{group_name}: {what} ({outcome.points:+g})")
-    # Groups that could earn points but earned less than half of them.
-    can_earn = {group.name for group in definition.groups if any(_can_earn(r) for r in group.rules)}
-    shortfalls = sorted(
-        (g for g in result.groups if g.name in can_earn and 0 <= g.hundredths < g.max_points * 50),
-        key=lambda g: g.hundredths - g.max_points * 100,
-    )
-    reasons += [f"{g.name}: only {g.points:g} of {g.max_points} points" for g in shortfalls]
+    reasons += shortfalls(definition, [g.hundredths for g in result.groups])
     return reasons[:limit]
+
+
+def shortfalls(definition: ScoreDefinition, groups: list[int]) -> list[str]:
+    """The groups that could earn points but earned less than half of them (hundredths in
+    definition order), furthest from their max first: "Engagement: only 5 of 40 points"."""
+    short = sorted(
+        (
+            (hundredths - group.max_points * 100, group, hundredths)
+            for group, hundredths in zip(definition.groups, groups, strict=True)
+            if any(_can_earn(r) for r in group.rules) and 0 <= hundredths < group.max_points * 50
+        ),
+        key=lambda item: item[0],
+    )
+    return [
+        f"{group.name}: only {points_json(hundredths):g} of {group.max_points} points"
+        for _, group, hundredths in short
+    ]
 
 
 def _can_earn(rule: Rule) -> bool:
