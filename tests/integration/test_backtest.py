@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli import AS_OF, EXAMPLES, healthscore
+from tests.integration.test_cli import AS_OF, EXAMPLES, Run, healthscore
 
 EMAIL_ONLY = {
     "name": "Email opens only",
@@ -47,23 +47,24 @@ def portfolio(tmp_path_factory) -> Path:
     return folder
 
 
+def backtest(folder: Path, *extra: str | Path) -> Run:
+    """`healthscore backtest` of the customer-health example, to mid-June 2026."""
+    return healthscore(
+        "backtest",
+        folder,
+        "-d",
+        EXAMPLES / "customer-health-score.json",
+        "--as-of",
+        "2026-06-15T23:00:00Z",
+        *extra,
+    )
+
+
 def test_the_example_warns_earlier_and_separates_better_than_email_opens(portfolio, tmp_path):
     email_only = tmp_path / "email-only.json"
     email_only.write_text(json.dumps(EMAIL_ONLY))
-    run = healthscore(
-        "backtest",
-        portfolio,
-        "-d",
-        EXAMPLES / "customer-health-score.json",
-        "--compare",
-        email_only,
-        "--as-of",
-        "2026-06-15T23:00:00Z",
-        "--weeks",
-        "26",
-        "--alarm-share",
-        "0.2",
-        "--json",
+    run = backtest(
+        portfolio, "--compare", email_only, "--weeks", "26", "--alarm-share", "0.2", "--json"
     )
     assert run.returncode == 0, run.stderr
     live, emails = json.loads(run.stdout)
@@ -79,16 +80,7 @@ def test_the_example_warns_earlier_and_separates_better_than_email_opens(portfol
 
 
 def test_the_table_and_the_lowest_status_by_default(portfolio):
-    run = healthscore(
-        "backtest",
-        portfolio,
-        "-d",
-        EXAMPLES / "customer-health-score.json",
-        "--as-of",
-        "2026-06-15T23:00:00Z",
-        "--weeks",
-        "8",
-    )
+    run = backtest(portfolio, "--weeks", "8")
     assert run.returncode == 0, run.stderr
     for words in ("lead time, median (days)", "false alarms per CSM per week", "ROC AUC"):
         assert words in run.stdout
@@ -124,19 +116,7 @@ def test_a_suggested_draft_validates_and_reports_its_hold_out_auc(portfolio, tmp
     from healthscore.domain.validation import parse_definition
 
     draft = tmp_path / "fitted.json"
-    run = healthscore(
-        "backtest",
-        portfolio,
-        "-d",
-        EXAMPLES / "customer-health-score.json",
-        "--as-of",
-        "2026-06-15T23:00:00Z",
-        "--weeks",
-        "20",
-        "--suggest",
-        draft,
-        "--json",
-    )
+    run = backtest(portfolio, "--weeks", "20", "--suggest", draft, "--json")
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     suggestion = report["suggestion"]
