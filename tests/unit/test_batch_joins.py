@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from healthscore.domain.batch_frames import (
     first_of_each,
+    first_of_each_kept,
     ids_hash_uniquely,
     join_on_ids,
     repeated_values,
@@ -94,3 +95,25 @@ def test_join_on_ids_keeps_only_equal_ids_when_hashes_collide(monkeypatch) -> No
         ("z", 3, None),
         (None, 4, None),
     ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(ids, st.sampled_from(["x", "y"]), st.integers(0, 2)), max_size=30))
+def test_first_of_each_kept_filters_after_keeping_the_first(
+    rows: list[tuple[str | None, str, int]],
+) -> None:
+    # A repeat is dropped by the first line of its key even when the filter drops that line.
+    frame = pl.DataFrame(
+        {
+            "k": [k for k, _t, _v in rows],
+            "t": [t for _k, t, _v in rows],
+            "v": [v for _k, _t, v in rows],
+            "n": list(range(len(rows))),
+        },
+        schema={"k": pl.String, "t": pl.String, "v": pl.Int64, "n": pl.Int64},
+    )
+    kept = first_of_each_kept(frame.lazy(), ["k", "v"], "k", pl.col("t") == "x", [pl.all()], "auto")
+    expected = frame.unique(["k", "v"], keep="first", maintain_order=True).filter(
+        pl.col("t") == "x"
+    )
+    assert kept.equals(expected)

@@ -254,18 +254,41 @@ def _event_day(events: pl.LazyFrame) -> pl.Expr:
 
 def _check_rows(records: pl.LazyFrame, associations: pl.LazyFrame, events: pl.LazyFrame) -> None:
     """Refuse what the shared loader would refuse: missing ids, unknown object types, events
-    without a readable instant (re-checked with the shared parser before being refused)."""
+    without a readable instant (re-checked with the shared parser before being refused).
+
+    One pass over each file decides whether any row fails any check; only a file with a failing
+    check is read again, for the lines to name."""
+    files = (
+        ("records.parquet", records, _checks(["id"], ["object_type"])),
+        (
+            "associations.parquet",
+            associations,
+            _checks(["from_id", "to_id"], ["from_type", "to_type"]),
+        ),
+        ("events.parquet", events, _checks(["id", "object_id", "type"], ["object_type"])),
+    )
+    unreadable = pl.col("day").is_null().any().alias("_unreadable")
+    verdicts = pl.collect_all(
+        [
+            frame.select(
+                *(
+                    suspect.fill_null(True).any().alias(column)
+                    for column, _m, _bad, suspect in checks
+                ),
+                *([unreadable] if file == "events.parquet" else []),
+            )
+            for file, frame, checks in files
+        ]
+    )
     problems: list[RowProblem] = []
-    bad_records = _bad_rows(records, ["id"], ["object_type"])
-    bad_associations = _bad_rows(associations, ["from_id", "to_id"], ["from_type", "to_type"])
-    bad_events = _bad_rows(events, ["id", "object_id", "type"], ["object_type"])
-    for file, bad in (
-        ("records.parquet", bad_records),
-        ("associations.parquet", bad_associations),
-        ("events.parquet", bad_events),
-    ):
-        for line, field, message in bad:
+    for (file, frame, checks), verdict in zip(files, verdicts, strict=True):
+        failing = [check for check in checks if verdict[check[0]].item()]
+        for line, field, message in _bad_rows(frame, failing):
             problems.append(RowProblem(file, line, field, message))
+    if not verdicts[2]["_unreadable"].item():
+        if problems:
+            raise DatasetError(problems[:50])
+        return
     unread = (
         events.with_row_index("line", offset=1)
         .filter(pl.col("day").is_null())
@@ -285,38 +308,45 @@ def _check_rows(records: pl.LazyFrame, associations: pl.LazyFrame, events: pl.La
             )
     if problems:
         raise DatasetError(problems[:50])
-    if unread.height:
-        raise DatasetError(
-            "events.parquet: some occurred_at values use an ISO-8601 form the fast reader does "
-            "not parse (e.g. offsets without a colon or fractional hours); write them as "
-            "YYYY-MM-DDTHH:MM:SS+HH:MM or epoch milliseconds"
-        )
+    raise DatasetError(
+        "events.parquet: some occurred_at values use an ISO-8601 form the fast reader does "
+        "not parse (e.g. offsets without a colon or fractional hours); write them as "
+        "YYYY-MM-DDTHH:MM:SS+HH:MM or epoch milliseconds"
+    )
 
 
-def _bad_rows(
-    frame: pl.LazyFrame, ids: Iterable[str], types: Iterable[str]
-) -> list[tuple[int, str, str]]:
+# (column, message, the exact test, a cheap test true wherever the exact one is)
+_Check = tuple[str, str, pl.Expr, pl.Expr]
+
+
+def _checks(ids: Iterable[str], types: Iterable[str]) -> list[_Check]:
     checks = []
     for column in ids:
-        checks.append(
-            (
-                column,
-                "is required: a non-empty id",
-                pl.col(column).cast(pl.String).str.strip_chars().fill_null("") == "",
-            )
-        )
+        text = pl.col(column).cast(pl.String)
+        # Only text that is empty or starts with a control, space or non-ASCII character can
+        # strip to nothing: comparisons find those without copying every string.
+        suspect = text.is_null() | (text < "!") | (text >= "\u0080")
+        empty = text.str.strip_chars().fill_null("") == ""
+        checks.append((column, "is required: a non-empty id", empty, suspect))
     for column in types:
+        unknown = ~pl.col(column).is_in(["companies", "contacts", "deals", "tickets"]) & ~pl.col(
+            column
+        ).str.starts_with("custom:").fill_null(False)
         checks.append(
             (
                 column,
                 "must be companies, contacts, deals, tickets or custom:<name>",
-                ~pl.col(column).is_in(["companies", "contacts", "deals", "tickets"])
-                & ~pl.col(column).str.starts_with("custom:").fill_null(False),
+                unknown,
+                unknown,
             )
         )
+    return checks
+
+
+def _bad_rows(frame: pl.LazyFrame, checks: list[_Check]) -> list[tuple[int, str, str]]:
     found = []
     indexed = frame.with_row_index("line", offset=1)
-    for column, message, bad in checks:
+    for column, message, bad, _suspect in checks:
         rows = indexed.filter(bad.fill_null(True)).select("line", pl.col(column)).head(10).collect()
         for line, value in rows.iter_rows():
             if column.endswith("type") and isinstance(value, str) and is_record_object_type(value):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from healthscore.domain.definition import ScoreDefinition
 from healthscore.domain.reference_engine import RecordScore
-from healthscore.domain.values import points_json
+from healthscore.domain.values import HUNDREDTHS_PER_POINT, points_json
 
 if TYPE_CHECKING:
     from healthscore.domain.batch_frames import BatchResult
@@ -137,6 +137,37 @@ def write_parquet(rows: list[dict[str, Any]], path: Path) -> int:
             "override": OVERRIDE,
             "stale": pl.List(pl.String),
         },
+    )
+    frame.write_parquet(path)
+    return frame.height
+
+
+def write_batch_parquet(definition: ScoreDefinition, result: BatchResult, path: Path) -> int:
+    """`write_parquet(batch_rows(definition, result), path)` straight from the batch engine's
+    frame: the same file, without a Python dict per record (a million records in seconds)."""
+    import polars as pl
+
+    from healthscore.domain.batch_inputs import OVERRIDE
+
+    names = [group.name for group in definition.groups]
+    overridden = pl.col("override").is_not_null()
+    frame = result.frame.select(
+        pl.col("object_type").cast(pl.String),
+        pl.col("id").cast(pl.String),
+        pl.col("score").cast(pl.Int64),
+        pl.col("status").cast(pl.String),
+        pl.col("color").cast(pl.String),
+        pl.struct(
+            (pl.col(column).cast(pl.Float64) / HUNDREDTHS_PER_POINT).round(2).alias(name)
+            for name, column in zip(names, result.group_columns, strict=True)
+        ).alias("groups"),
+        pl.when(overridden).then(pl.col("computed_score")).cast(pl.Int64).alias("computed_score"),
+        pl.when(overridden)
+        .then(pl.col("computed_status"))
+        .cast(pl.String)
+        .alias("computed_status"),
+        pl.col("override").cast(OVERRIDE),
+        pl.when(pl.col("stale").list.len() > 0).then(pl.col("stale")).cast(pl.List(pl.String)),
     )
     frame.write_parquet(path)
     return frame.height

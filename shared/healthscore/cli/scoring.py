@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from healthscore.adapters.score_files import (
+    write_batch_parquet,
     write_csv,
     write_jsonl,
     write_parquet,
@@ -58,6 +59,7 @@ from healthscore.services.scoring import (
     RecordNotFound,
     explain_record,
     read_definition_json,
+    score_folder,
     score_rows,
 )
 
@@ -134,6 +136,12 @@ def score(
             with output.open("w", encoding="utf-8") as handle:
                 Console(file=handle, width=200).print(table)
             err.print(f"wrote {len(table_rows)} scores to {output}")
+        return
+    if output_format is OutputFormat.PARQUET and engine is Engine.POLARS:
+        assert output is not None  # the batch engine's frame straight to Parquet, no dicts
+        result = _scored(lambda: score_folder(parsed, dataset, moment), definition)
+        written = write_batch_parquet(parsed, result, output)
+        err.print(f"wrote {written} scores to {output}")
         return
     rows = _scored(lambda: score_rows(parsed, dataset, moment, engine), definition)
     if output_format is OutputFormat.PARQUET:

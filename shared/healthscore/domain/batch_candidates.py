@@ -3,6 +3,7 @@ events and records per scored record with their points and the days they change.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -21,11 +22,11 @@ from healthscore.domain.batch_frames import (
     ID,
     NO_DAY,
     PROPERTY_PREFIX,
-    RULE,
     SCORED,
     Frames,
     day_number,
     first_of_each,
+    first_of_each_kept,
     ids_hash_uniquely,
     join_on_ids,
     property_column,
@@ -84,6 +85,17 @@ def _needed_records(
     """The records rules and segments read (the last line of each), with only the columns they
     read: the score's type, the types of associated-record rules, and contacts when event
     rules filter on their properties."""
+    types = _record_types(definition)
+    available = set(records.collect_schema().names())
+    columns = [property_column(n) for n in sorted(names) if property_column(n) in available]
+    needed = records.filter(pl.col("object_type").is_in(sorted(types))).select(
+        "object_type", ID, "lists", *columns
+    )
+    return first_of_each(needed, ["object_type", ID], engine, keep="last").lazy()
+
+
+def _record_types(definition: ScoreDefinition) -> set[str]:
+    """The object types whose records rules and segments read."""
     types: set[str] = {definition.object_type}
     for _group, rule in definition.rules():
         association = rule.association or DEFAULT_ASSOCIATION
@@ -91,12 +103,51 @@ def _needed_records(
             types.add(rule.target)
         elif rule.event_type is not None and association.filters:
             types.add("contacts")
-    available = set(records.collect_schema().names())
-    columns = [property_column(n) for n in sorted(names) if property_column(n) in available]
-    needed = records.filter(pl.col("object_type").is_in(sorted(types))).select(
-        "object_type", ID, "lists", *columns
-    )
-    return first_of_each(needed, ["object_type", ID], engine, keep="last").lazy()
+    return types
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What one rule counts on each candidate row: whether the row is the rule's at all
+    (`selected`), whether it counts today (`matched`), its points in hundredths and the next day
+    that may change (null: none)."""
+
+    index: int
+    aggregation: str
+    selected: pl.Expr
+    matched: pl.Expr
+    hundredths: pl.Expr
+    next_day: pl.Expr
+
+
+def _fold(rows: pl.LazyFrame, counted: list[_Counted], today_n: int, name: str) -> pl.LazyFrame:
+    """Per scored record, in one group-by over the rows: each rule's count (`n<i>`), total
+    (`t<i>`) and, for min/max roll-ups, lowest and highest (`lo<i>`, `hi<i>`) of the points it
+    counts — the (points, count) multiset a tally holds — and the earliest future day any of
+    them may change (`name`)."""
+    row_columns = [pl.col(SCORED)]
+    aggregations: list[pl.Expr] = []
+    for rule in counted:
+        value = pl.col(f"c{rule.index}")
+        row_columns.append(
+            pl.when(rule.selected & rule.matched)
+            .then(rule.hundredths)
+            .cast(pl.Int64)
+            .alias(f"c{rule.index}")
+        )
+        aggregations += [value.count().alias(f"n{rule.index}"), value.sum().alias(f"t{rule.index}")]
+        if rule.aggregation in ("min", "max"):
+            aggregations += [
+                value.min().alias(f"lo{rule.index}"),
+                value.max().alias(f"hi{rule.index}"),
+            ]
+    days = [
+        pl.when(rule.selected & (rule.next_day > today_n)).then(rule.next_day).cast(pl.Int64)
+        for rule in counted
+    ]
+    row_columns.append((pl.min_horizontal(days) if days else NO_DAY).alias(name))
+    aggregations.append(pl.col(name).min())
+    return rows.select(row_columns).group_by(SCORED).agg(aggregations)
 
 
 def _candidates(
@@ -108,8 +159,11 @@ def _candidates(
     record_values: _Values,
     today: date,
     engine: Any,
-) -> pl.LazyFrame:
+) -> list[tuple[pl.LazyFrame, str]]:
+    """The event and associated-record rules folded per scored record: frames keyed by SCORED
+    (see `_fold`), each with the name of its next-change-day column."""
     object_type = definition.object_type
+    today_n = day_number(today)
     scope_index = scope.lazy().select(ID, SCORED)
     event_rules = [(i, g, r) for i, (_, _, g, r) in enumerate(keyed) if r.event_type is not None]
     linked_rules = [
@@ -142,33 +196,27 @@ def _candidates(
     else:
         all_labels = []
     # Associated records with the properties filters and conditions read (none: no line).
+    # Types no rule reads the records of (contacts linking events, mostly) are not joined.
     properties = [c for c in records.collect_schema().names() if c.startswith(PROPERTY_PREFIX)]
-    by_type = []
+    read_types = _record_types(definition)
+    neighbours: dict[str, pl.LazyFrame] = {}
     for neighbour_type in sorted(neighbour_types):
+        linked = pairs.filter(pl.col("b_type") == neighbour_type)
+        if neighbour_type not in read_types:
+            neighbours[neighbour_type] = linked.with_columns(
+                pl.lit([], dtype=pl.List(pl.String)).alias("lists"),
+                *(pl.lit(None, dtype=records.collect_schema()[c]).alias(c) for c in properties),
+            )
+            continue
         of_type = records.filter(pl.col("object_type") == neighbour_type).select(
             ID, "lists", *properties
         )
         ids = of_type.select(ID).collect(engine=engine)
-        by_type.append(
-            join_on_ids(
-                pairs.filter(pl.col("b_type") == neighbour_type),
-                of_type,
-                "b_id",
-                ID,
-                how="left",
-                right_unique=ids_hash_uniquely(ids, ID),
-            )
-        )
-    neighbours = (
-        pl.concat(by_type)
-        if by_type
-        else pairs.with_columns(
-            pl.lit(None, dtype=pl.List(pl.String)).alias("lists"),
-            *(pl.lit(None).alias(c) for c in properties),
-        )
-    ).with_columns(pl.col("lists").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        neighbours[neighbour_type] = join_on_ids(
+            linked, of_type, "b_id", ID, how="left", right_unique=ids_hash_uniquely(ids, ID)
+        ).with_columns(pl.col("lists").fill_null(pl.lit([], dtype=pl.List(pl.String))))
 
-    parts: list[pl.LazyFrame] = []
+    parts: list[tuple[pl.LazyFrame, str]] = []
     if event_rules:
         parts.extend(
             _event_candidates(
@@ -176,7 +224,7 @@ def _candidates(
                 event_rules,
                 frames.events,
                 scope_index,
-                neighbours,
+                neighbours.get("contacts"),
                 record_values,
                 all_labels,
                 frames.encoded,
@@ -184,34 +232,26 @@ def _candidates(
                 engine,
             )
         )
-    for index, rule in linked_rules:
-        association = rule.association or DEFAULT_ASSOCIATION
-        criteria = [*association.filters, *rule.conditions]
-        rows = neighbours.filter(
-            pl.col("b_type") == rule.target,
-            _admits(association, all_labels),
-            _static(criteria, record_values, today),
-        )
-        parts.append(
-            rows.select(
-                pl.col(SCORED),
-                pl.lit(index, dtype=pl.Int32).alias(RULE),
-                _dated(criteria, record_values, today).alias("matched"),
-                (record_values.base_points(rule) * HUNDREDTHS).alias("hundredths"),
-                _flips(criteria, record_values, today).alias("next_day"),
+    for target in sorted({rule.target for _i, rule in linked_rules}):
+        counted = []
+        for index, rule in linked_rules:
+            if rule.target != target:
+                continue
+            association = rule.association or DEFAULT_ASSOCIATION
+            criteria = [*association.filters, *rule.conditions]
+            counted.append(
+                _Counted(
+                    index,
+                    association.aggregation,
+                    _admits(association, all_labels) & _static(criteria, record_values, today),
+                    _dated(criteria, record_values, today),
+                    record_values.base_points(rule) * HUNDREDTHS,
+                    _flips(criteria, record_values, today),
+                )
             )
-        )
-    if not parts:
-        return pl.LazyFrame(
-            schema={
-                SCORED: pl.UInt32,
-                RULE: pl.Int32,
-                "matched": pl.Boolean,
-                "hundredths": pl.Int64,
-                "next_day": pl.Int64,
-            }
-        )
-    return pl.concat(parts)
+        name = f"next_{len(parts)}"
+        parts.append((_fold(neighbours[target], counted, today_n, name), name))
+    return parts
 
 
 def _event_candidates(
@@ -219,13 +259,13 @@ def _event_candidates(
     event_rules: list[tuple[int, Group, Rule]],
     events: pl.LazyFrame,
     scope_index: pl.LazyFrame,
-    neighbours: pl.LazyFrame,
+    contacts: pl.LazyFrame | None,
     record_values: _Values,
     all_labels: list[str],
     encoded: bool,
     today: date,
     engine: Any,
-) -> list[pl.LazyFrame]:
+) -> list[tuple[pl.LazyFrame, str]]:
     today_n = day_number(today)
     types = sorted({rule.event_type for _i, _g, rule in event_rules if rule.event_type})
     event_properties = set()
@@ -237,20 +277,22 @@ def _event_candidates(
     needed = events.select(
         ID, "type", "day", "object_type", "object_id", *(property_column(n) for n in wanted)
     )
-    base = (
-        first_of_each(needed, ["object_type", "object_id", ID], engine)
-        .lazy()
-        .filter(pl.col("type").is_in(types))
-        .select(
-            pl.col("type"),
+    # Only events of the types rules count are read in full; the type becomes its position in
+    # `types` and the object type a flag.
+    base = first_of_each_kept(
+        needed,
+        ["object_type", "object_id", ID],
+        ID,
+        pl.col("type").is_in(types),
+        [
+            pl.col("type").replace_strict(types, list(range(len(types))), return_dtype=pl.UInt8),
             pl.col("day").cast(pl.Int64),
             pl.col("object_type"),
             pl.col("object_id"),
             *(pl.col(property_column(n)).alias(EVENT_PREFIX + n) for n in wanted),
-        )
-        .collect(engine=engine)
-        .lazy()
-    )
+        ],
+        engine,
+    ).lazy()
     event_values = _Values(base, event_properties, encoded, engine, prefix=EVENT_PREFIX)
     own_events = join_on_ids(
         base.filter(pl.col("object_type") == definition.object_type),
@@ -264,7 +306,7 @@ def _event_candidates(
         pl.exclude(SCORED, "object_id", "object_type"),
     )
     sources = [own]
-    if definition.object_type == "companies":
+    if definition.object_type == "companies" and contacts is not None:
         # A contact's association filters and labels are decided once per (company, contact)
         # link, so event rows carry a few Boolean and day columns rather than the contact.
         link_columns = []
@@ -279,9 +321,7 @@ def _event_candidates(
                     _dated(association.filters, record_values, today).alias(f"dated{index}"),
                     _flips(association.filters, record_values, today).alias(f"flip{index}"),
                 ]
-        links = neighbours.filter(pl.col("b_type") == "contacts").select(
-            SCORED, "b_id", *link_columns
-        )
+        links = contacts.select(SCORED, "b_id", *link_columns)
         theirs = join_on_ids(
             base.filter(pl.col("object_type") == "contacts"), links, "object_id", "b_id"
         )
@@ -292,9 +332,11 @@ def _event_candidates(
                 pl.exclude(SCORED, "object_id", "object_type"),
             )
         )
-    rows = pl.concat(sources, how="diagonal_relaxed").collect(engine=engine).lazy()
+    # Each event type's rows are folded with only its own rules: every row meets the few
+    # expressions of the rules that can count it, not every rule's.
+    rows = pl.concat(sources, how="diagonal_relaxed").collect(engine=engine)
 
-    parts = []
+    counted: dict[int, list[_Counted]] = {}
     age = pl.lit(today_n) - pl.col("day")
     for index, group, rule in event_rules:
         association = rule.association or DEFAULT_ASSOCIATION
@@ -302,11 +344,7 @@ def _event_candidates(
             definition.object_type == "companies"
         )
         contact_ok = pl.col(f"ok{index}") if linked else pl.lit(True)
-        selected = rows.filter(
-            pl.col("type") == rule.event_type,
-            _static(rule.conditions, event_values, today),
-            pl.col("own") | contact_ok,
-        )
+        selected = _static(rule.conditions, event_values, today) & (pl.col("own") | contact_ok)
         in_timeframe = age < rule.timeframe.days if rule.timeframe else pl.lit(True)
         if group.decay is not None:
             steps = age // group.decay.every.days
@@ -334,13 +372,20 @@ def _event_candidates(
                 )
             )
         )
-        parts.append(
-            selected.select(
-                pl.col(SCORED),
-                pl.lit(index, dtype=pl.Int32).alias(RULE),
-                matched.alias("matched"),
-                (event_values.base_points(rule) * factor).cast(pl.Int64).alias("hundredths"),
-                next_day.cast(pl.Int64).alias("next_day"),
+        counted.setdefault(types.index(rule.event_type or ""), []).append(
+            _Counted(
+                index,
+                rule.aggregation,
+                selected,
+                matched,
+                event_values.base_points(rule) * factor,
+                next_day.cast(pl.Int64),
             )
         )
-    return parts
+    return [
+        (
+            _fold(rows.lazy().filter(pl.col("type") == code), own_rules, today_n, f"next_e{code}"),
+            f"next_e{code}",
+        )
+        for code, own_rules in sorted(counted.items())
+    ]

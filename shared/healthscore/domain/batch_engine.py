@@ -47,7 +47,6 @@ from healthscore.domain.batch_conditions import (
 from healthscore.domain.batch_frames import (
     ID,
     NO_DAY,
-    RULE,
     SCORED,
     BatchResult,
     Frames,
@@ -130,42 +129,16 @@ def score_frames(
     # Records are joined and grouped by their position in the scope (SCORED), not their ids.
     scope = own.filter(in_any).select(*scope_columns).collect(engine=engine).with_row_index(SCORED)
 
-    # Steps 2–4 for event rules and associated-record rules: candidate rows, one group-by.
-    candidates = _candidates(
-        definition, keyed, frames, records, scope, record_values, today, engine
-    )
-    counted = pl.col("counted")
-    folded = (
-        candidates.with_columns(
-            pl.when(pl.col("matched")).then(pl.col("hundredths")).alias("counted"),
-            pl.when(pl.col("next_day") > today_n).then(pl.col("next_day")).alias("next_day"),
-        )
-        .group_by([SCORED, RULE])
-        .agg(
-            counted.count().alias("n"),
-            counted.sum().alias("total"),
-            counted.min().alias("low"),
-            counted.max().alias("high"),
-            pl.col("next_day").min(),
-        )
-        .collect(engine=engine)
-    )
-    by_rule = folded.partition_by(RULE, as_dict=True)
-    empty = folded.clear()
-    wide = scope
-    for index, (_g, _r, group, rule) in enumerate(keyed):
-        if group.kind == "property" and rule.target == "self":
-            continue
-        part = by_rule.get((index,), empty).select(
-            pl.col(SCORED),
-            pl.col("n").alias(f"n{index}"),
-            pl.col("total").alias(f"t{index}"),
-            pl.col("low").alias(f"lo{index}"),
-            pl.col("high").alias(f"hi{index}"),
-            pl.col("next_day").alias(f"d{index}"),
-        )
+    # Steps 2–4 for event rules and associated-record rules: candidate rows folded per record.
+    parts = _candidates(definition, keyed, frames, records, scope, record_values, today, engine)
+    wide = scope.lazy()
+    for part, _next in parts:
         wide = wide.join(part, on=SCORED, how="left")
-        wide = wide.with_columns(_rule_value(index, rule).alias(f"v{index}"))
+    wide = wide.with_columns(
+        _rule_value(index, rule).alias(f"v{index}")
+        for index, (_g, _r, group, rule) in enumerate(keyed)
+        if not (group.kind == "property" and rule.target == "self")
+    )
 
     # Steps 5–7: group totals, score, status; and the next change day.
     group_columns = []
@@ -181,7 +154,15 @@ def score_frames(
     wide = wide.with_columns(totals)
     score = _clamp(divide_half_up(pl.sum_horizontal(pl.col(group_columns)), HUNDREDTHS), 0, 100)
     wide = wide.with_columns(score.cast(pl.Int64).alias("score"))
-    next_days = [pl.col("next_segment"), *(pl.col(f"d{i}") for i in range(len(keyed)))]
+    next_days = [
+        pl.col("next_segment"),
+        *(
+            pl.col(f"d{i}")
+            for i, (_g, _r, group, rule) in enumerate(keyed)
+            if group.kind == "property" and rule.target == "self"
+        ),
+        *(pl.col(name) for _part, name in parts),
+    ]
     next_n = pl.min_horizontal([pl.when(d > today_n).then(d).otherwise(NO_DAY) for d in next_days])
     result = wide.select(
         pl.lit(object_type).alias("object_type"),
@@ -193,7 +174,7 @@ def score_frames(
         (pl.lit(EPOCH) + pl.duration(days=next_n)).cast(pl.Date).alias("next_change_day"),
         *(pl.col(f"v{i}").fill_null(0).cast(pl.Int64).alias(f"r{i}") for i in range(len(keyed))),
         *(pl.col(f"fp{i}") for i in range(len(definition.freshness))),
-    )
+    ).collect(engine=engine)
     result = with_inputs(definition, result, changes, frames.overrides, as_of).sort(ID)
     return BatchResult(result, tuple(group_columns), tuple(f"r{i}" for i in range(len(keyed))))
 
