@@ -25,7 +25,6 @@ from healthscore.domain.batch_frames import (
     SCORED,
     Frames,
     day_number,
-    first_of_each,
     first_of_each_kept,
     ids_hash_uniquely,
     join_on_ids,
@@ -88,10 +87,11 @@ def _needed_records(
     types = _record_types(definition)
     available = set(records.collect_schema().names())
     columns = [property_column(n) for n in sorted(names) if property_column(n) in available]
-    needed = records.filter(pl.col("object_type").is_in(sorted(types))).select(
-        "object_type", ID, "lists", *columns
-    )
-    return first_of_each(needed, ["object_type", ID], engine, keep="last").lazy()
+    kept = pl.col("object_type").is_in(sorted(types))
+    selected = [pl.col(c) for c in ("object_type", ID, "lists", *columns)]
+    return first_of_each_kept(
+        records, ["object_type", ID], ID, kept, selected, engine, last=True
+    ).lazy()
 
 
 def _record_types(definition: ScoreDefinition) -> set[str]:

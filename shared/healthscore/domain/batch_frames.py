@@ -176,8 +176,11 @@ def first_of_each_kept(
     keep: pl.Expr,
     columns: list[pl.Expr],
     engine: Any,
+    *,
+    last: bool = False,
 ) -> pl.DataFrame:
-    """`first_of_each(frame, keys).filter(keep).select(columns)` without reading the rows `keep`
+    """`first_of_each(frame, keys).filter(keep).select(columns)` (the last line of each key
+    with `last`) without reading the rows `keep`
     drops: from every row only the hash of the `screen` key column is read (equal keys have
     equal screens), so the filter and the column selection reach the scan.
 
@@ -199,7 +202,8 @@ def first_of_each_kept(
         .collect(engine=engine)
         .sort("_line")
     )
-    later = suspects.filter(~pl.struct(keys).is_first_distinct()).get_column("_line")
+    kept = pl.struct(keys).is_last_distinct() if last else pl.struct(keys).is_first_distinct()
+    later = suspects.filter(~kept).get_column("_line")
     return (
         numbered.filter(keep & ~pl.col("_line").is_in(later.implode()))
         .drop("_line")
