@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from healthscore.adapters.dataset_frames import scan_dataset
 from healthscore.dev.bulk_portfolio import generate_bulk_portfolio
 from tests.integration.test_cli import AS_OF, EXAMPLES, healthscore
 
@@ -105,6 +106,61 @@ def test_typed_parquet_is_scored_like_the_reference_reads_it(bulk_portfolio):
     assert runs["polars"].returncode == 0, runs["polars"].stderr
     assert runs["polars"].stdout == runs["reference"].stdout
     assert len(runs["polars"].stdout.splitlines()) == 3000
+
+
+def test_typed_parquet_with_repeated_lines_is_scored_like_the_reference(bulk_portfolio, tmp_path):
+    # Given the portfolio again with repeated lines of every kind: some companies again with
+    # another NPS answer (the last line wins), some events again (the first wins) and some
+    # meetings preceded by a page visit with the same key (that first line wins: no meeting),
+    # some contact links again with another label (a pair's labels are the union)
+    repeats = tmp_path / "repeats"
+    repeats.mkdir()
+    records = pl.read_parquet(bulk_portfolio / "records.parquet")
+    again = records.filter(pl.col("object_type") == "companies").gather_every(7)
+    nps = pl.col("properties").struct.field("nps_score")
+    again = again.with_columns(
+        pl.col("properties").struct.with_fields(((nps.fill_null(5) + 3) % 11).alias("nps_score"))
+    )
+    pl.concat([records, again]).write_parquet(repeats / "records.parquet")
+    events = pl.read_parquet(bulk_portfolio / "events.parquet")
+    shadowed = (
+        events.filter(pl.col("type") == "meeting_booked")
+        .gather_every(3)
+        .with_columns(pl.lit("page_visited").alias("type"))
+    )
+    pl.concat([shadowed, events, events.gather_every(9)]).write_parquet(repeats / "events.parquet")
+    links = pl.read_parquet(bulk_portfolio / "associations.parquet")
+    relabelled = (
+        links.filter(pl.col("to_type") == "contacts")
+        .gather_every(5)
+        .with_columns(pl.lit(["Champion"]).alias("labels"))
+    )
+    pl.concat([links, relabelled]).write_parquet(repeats / "associations.parquet")
+    (repeats / "segments.parquet").write_bytes((bulk_portfolio / "segments.parquet").read_bytes())
+    # (the loader sees the repeats: the engine does not skip its own search for them)
+    assert scan_dataset(bulk_portfolio).distinct_ids == {"records", "events"}
+    assert scan_dataset(repeats).distinct_ids == frozenset()
+
+    def scored(folder: Path, engine: str) -> str:
+        run = healthscore(
+            "score",
+            folder,
+            "-d",
+            EXAMPLES / "portfolio-benchmark.json",
+            "--as-of",
+            "2026-06-15T18:00:00Z",
+            "--engine",
+            engine,
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    # Then both engines print the same scores, and the repeats changed some of them
+    polars = scored(repeats, "polars")
+    assert polars == scored(repeats, "reference")
+    plain = scored(bulk_portfolio, "polars").splitlines()
+    changed = sum(a != b for a, b in zip(plain, polars.splitlines(), strict=True))
+    assert changed > 100
 
 
 def test_a_bad_parquet_row_is_refused_with_file_line_and_field(bulk_portfolio, tmp_path):

@@ -29,7 +29,9 @@ from healthscore.adapters.dataset_files import (
 )
 from healthscore.domain.batch_frames import (
     Frames,
+    any_repeated,
     day_number,
+    id_hashes,
     property_column,
 )
 from healthscore.domain.dataset import Dataset, Segment
@@ -197,8 +199,15 @@ def _scan_parquet(paths: dict[str, Path]) -> Frames:
         _string_list("labels", associations),
     )
     events = events.with_columns(_event_day(events).alias("day"))
-    _check_rows(records, associations, events)
-    return Frames(records, associations, events.drop("occurred_at"), segments, encoded=False)
+    distinct = _check_rows(records, associations, events)
+    return Frames(
+        records,
+        associations,
+        events.drop("occurred_at"),
+        segments,
+        encoded=False,
+        distinct_ids=distinct,
+    )
 
 
 def _unnested(frame: pl.LazyFrame, file: str, problems: list[RowProblem]) -> pl.LazyFrame:
@@ -252,12 +261,15 @@ def _event_day(events: pl.LazyFrame) -> pl.Expr:
     return parsed.dt.date().cast(pl.Int32)
 
 
-def _check_rows(records: pl.LazyFrame, associations: pl.LazyFrame, events: pl.LazyFrame) -> None:
+def _check_rows(
+    records: pl.LazyFrame, associations: pl.LazyFrame, events: pl.LazyFrame
+) -> frozenset[str]:
     """Refuse what the shared loader would refuse: missing ids, unknown object types, events
     without a readable instant (re-checked with the shared parser before being refused).
 
     One pass over each file decides whether any row fails any check; only a file with a failing
-    check is read again, for the lines to name."""
+    check is read again, for the lines to name. The same pass tells which of records and events
+    have no two ids sharing a 64-bit hash (returned: the engine need not look for repeats)."""
     files = (
         ("records.parquet", records, _checks(["id"], ["object_type"])),
         (
@@ -276,7 +288,15 @@ def _check_rows(records: pl.LazyFrame, associations: pl.LazyFrame, events: pl.La
             )
             for file, frame, checks in files
         ]
+        + [records.select(id_hashes("id")), events.select(id_hashes("id"))]
     )
+    record_hashes, event_hashes = (verdict.to_series() for verdict in verdicts[3:])
+    distinct = frozenset(
+        name
+        for name, hashes in (("records", record_hashes), ("events", event_hashes))
+        if not any_repeated(hashes)
+    )
+    del record_hashes, event_hashes, verdicts[3:]
     problems: list[RowProblem] = []
     for (file, frame, checks), verdict in zip(files, verdicts, strict=True):
         failing = [check for check in checks if verdict[check[0]].item()]
@@ -285,7 +305,7 @@ def _check_rows(records: pl.LazyFrame, associations: pl.LazyFrame, events: pl.La
     if not verdicts[2]["_unreadable"].item():
         if problems:
             raise DatasetError(problems[:50])
-        return
+        return distinct
     unread = (
         events.with_row_index("line", offset=1)
         .filter(pl.col("day").is_null())
@@ -333,13 +353,12 @@ def _checks(ids: Iterable[str], types: Iterable[str]) -> list[_Check]:
                 values.str.starts_with("custom:").fill_null(False)
             )
 
-        distinct = pl.col(column).unique()  # a handful of object types: decided per value
         checks.append(
             (
                 column,
                 "must be companies, contacts, deals, tickets or custom:<name>",
                 unknown(pl.col(column)),
-                unknown(distinct).fill_null(True).any(),
+                unknown(pl.col(column)).fill_null(True).any(),  # (streams: no unique())
             )
         )
     return checks

@@ -24,6 +24,7 @@ from healthscore.domain.batch_frames import (
     PROPERTY_PREFIX,
     SCORED,
     Frames,
+    any_repeated,
     day_number,
     first_of_each_kept,
     ids_hash_uniquely,
@@ -57,29 +58,36 @@ def _pairs(
         )
         for one, other in (("from", "to"), ("to", "from"))
     ]
-    lines = (
-        pl.concat(directions)
-        .with_columns(pl.struct("a_type", "a_id", "b_type", "b_id").hash().alias("_pair_hash"))
-        .collect(engine=engine)
-    )
-    repeated = repeated_values(lines.get_column("_pair_hash"))
-    if repeated is None:
-        repeated = pl.repeat(False, lines.height, dtype=pl.Boolean, eager=True)
+    lines = pl.concat(directions)
+    key = pl.struct("a_type", "a_id", "b_type", "b_id")
+    hashes = lines.select(key.hash().alias("_pair_hash")).collect(engine=engine).to_series()
+    if not any_repeated(hashes):
+        return lines.select("a_type", "a_id", "b_type", "b_id", "labels")  # read where joined
+    repeated = repeated_values(hashes)
+    del hashes
+    assert repeated is not None
+    numbered = lines.collect(engine=engine).with_columns(repeated.alias("_repeated")).lazy()
     # Only pairs linked by several lines (and hash collisions) need their labels merged.
     merged = (
-        lines.lazy()
-        .filter(repeated)
+        numbered.filter(pl.col("_repeated"))
         .group_by(["a_type", "a_id", "b_type", "b_id"])
         .agg(pl.col("labels").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls())
         .with_columns(pl.col("labels").list.unique())
     )
     # A null label matches no association's labels, so single lines keep theirs as they are.
-    single = lines.lazy().filter(~repeated).select("a_type", "a_id", "b_type", "b_id", "labels")
+    single = numbered.filter(~pl.col("_repeated")).select(
+        "a_type", "a_id", "b_type", "b_id", "labels"
+    )
     return pl.concat([single, merged])
 
 
 def _needed_records(
-    definition: ScoreDefinition, records: pl.LazyFrame, names: set[str], engine: Any
+    definition: ScoreDefinition,
+    records: pl.LazyFrame,
+    names: set[str],
+    engine: Any,
+    *,
+    distinct: bool = False,
 ) -> pl.LazyFrame:
     """The records rules and segments read (the last line of each), with only the columns they
     read: the score's type, the types of associated-record rules, and contacts when event
@@ -200,10 +208,11 @@ def _candidates(
     properties = [c for c in records.collect_schema().names() if c.startswith(PROPERTY_PREFIX)]
     read_types = _record_types(definition)
     neighbours: dict[str, pl.LazyFrame] = {}
+    of_pairs = pairs
     for neighbour_type in sorted(neighbour_types):
-        linked = pairs.filter(pl.col("b_type") == neighbour_type)
+        of_pairs = pairs.filter(pl.col("b_type") == neighbour_type)
         if neighbour_type not in read_types:
-            neighbours[neighbour_type] = linked.with_columns(
+            neighbours[neighbour_type] = of_pairs.with_columns(
                 pl.lit([], dtype=pl.List(pl.String)).alias("lists"),
                 *(pl.lit(None, dtype=records.collect_schema()[c]).alias(c) for c in properties),
             )
@@ -213,25 +222,12 @@ def _candidates(
         )
         ids = of_type.select(ID).collect(engine=engine)
         neighbours[neighbour_type] = join_on_ids(
-            linked, of_type, "b_id", ID, how="left", right_unique=ids_hash_uniquely(ids, ID)
+            of_pairs, of_type, "b_id", ID, how="left", right_unique=ids_hash_uniquely(ids, ID)
         ).with_columns(pl.col("lists").fill_null(pl.lit([], dtype=pl.List(pl.String))))
 
+    # Associated-record rules first, folded to one row per record, so the pairs are freed
+    # before the events are read.
     parts: list[tuple[pl.LazyFrame, str]] = []
-    if event_rules:
-        parts.extend(
-            _event_candidates(
-                definition,
-                event_rules,
-                frames.events,
-                scope_index,
-                neighbours.get("contacts"),
-                record_values,
-                all_labels,
-                frames.encoded,
-                today,
-                engine,
-            )
-        )
     for target in sorted({rule.target for _i, rule in linked_rules}):
         counted = []
         for index, rule in linked_rules:
@@ -250,18 +246,71 @@ def _candidates(
                 )
             )
         name = f"next_{len(parts)}"
-        parts.append((_fold(neighbours[target], counted, today_n, name), name))
+        folded = _fold(neighbours[target], counted, today_n, name).collect(engine=engine)
+        parts.append((folded.lazy(), name))
+    if not event_rules:
+        return parts
+    links = None
+    if object_type == "companies" and "contacts" in neighbours:
+        links = _contact_links(
+            event_rules, neighbours["contacts"], record_values, all_labels, today, engine
+        )
+    del pairs, neighbours, of_pairs  # (the events are read without the pairs in memory)
+    parts.extend(
+        _event_candidates(
+            definition,
+            event_rules,
+            frames.events,
+            "events" in frames.distinct_ids,
+            scope_index,
+            links,
+            record_values,
+            frames.encoded,
+            today,
+            engine,
+        )
+    )
     return parts
+
+
+def _contact_links(
+    event_rules: list[tuple[int, Group, Rule]],
+    contacts: pl.LazyFrame,
+    record_values: _Values,
+    all_labels: list[str],
+    today: date,
+    engine: Any,
+) -> pl.DataFrame:
+    """Each (company, contact) link with what event rules ask of it: a contact's association
+    filters and labels are decided once per link, so event rows carry a few Boolean and day
+    columns rather than the contact (`ok<i>`: it may count; `dated<i>` and `flip<i>` for date
+    filters, only where the rule has some)."""
+    link_columns = []
+    for index, _group, rule in event_rules:
+        association = rule.association or DEFAULT_ASSOCIATION
+        if association.labels or association.filters:
+            link_columns.append(
+                (
+                    _admits(association, all_labels)
+                    & _static(association.filters, record_values, today)
+                ).alias(f"ok{index}")
+            )
+        if any(c.is_date_relative for c in association.filters):
+            link_columns += [
+                _dated(association.filters, record_values, today).alias(f"dated{index}"),
+                _flips(association.filters, record_values, today).alias(f"flip{index}"),
+            ]
+    return contacts.select(SCORED, "b_id", *link_columns).collect(engine=engine)
 
 
 def _event_candidates(
     definition: ScoreDefinition,
     event_rules: list[tuple[int, Group, Rule]],
     events: pl.LazyFrame,
+    distinct: bool,
     scope_index: pl.LazyFrame,
-    contacts: pl.LazyFrame | None,
+    links: pl.DataFrame | None,
     record_values: _Values,
-    all_labels: list[str],
     encoded: bool,
     today: date,
     engine: Any,
@@ -277,61 +326,47 @@ def _event_candidates(
     needed = events.select(
         ID, "type", "day", "object_type", "object_id", *(property_column(n) for n in wanted)
     )
-    # Only events of the types rules count are read in full; the type becomes its position in
-    # `types` and the object type a flag.
+    # Only events rules can count are read in full — of the types they count, on the score's
+    # records or (for companies) on contacts; the type becomes its position in `types` and the
+    # object type a flag, `own`.
+    linking = links is not None
+    object_types = [definition.object_type, *(["contacts"] if linking else [])]
     base = first_of_each_kept(
         needed,
         ["object_type", "object_id", ID],
         ID,
-        pl.col("type").is_in(types),
+        pl.col("type").is_in(types) & pl.col("object_type").is_in(object_types),
         [
             pl.col("type").replace_strict(types, list(range(len(types))), return_dtype=pl.UInt8),
             pl.col("day").cast(pl.Int64),
-            pl.col("object_type"),
+            (pl.col("object_type") == definition.object_type).alias("own"),
             pl.col("object_id"),
             *(pl.col(property_column(n)).alias(EVENT_PREFIX + n) for n in wanted),
         ],
         engine,
+        distinct=distinct,
     ).lazy()
     event_values = _Values(base, event_properties, encoded, engine, prefix=EVENT_PREFIX)
-    own_events = join_on_ids(
-        base.filter(pl.col("object_type") == definition.object_type),
-        scope_index,
-        "object_id",
-        ID,
-    )
-    own = own_events.select(
-        pl.col(SCORED),
-        pl.lit(True).alias("own"),
-        pl.exclude(SCORED, "object_id", "object_type"),
-    )
+    # What each rule asks of an event's own properties is decided before events meet records:
+    # the rows carry a Boolean (and a day, for date conditions) per rule, not the properties.
+    decided: list[pl.Expr] = []
+    for index, _group, rule in event_rules:
+        if rule.conditions:
+            decided.append(_static(rule.conditions, event_values, today).alias(f"es{index}"))
+        if any(c.is_date_relative for c in rule.conditions):
+            decided += [
+                _dated(rule.conditions, event_values, today).alias(f"ed{index}"),
+                _flips(rule.conditions, event_values, today).alias(f"ef{index}"),
+            ]
+        if rule.scored_individually_by is not None:
+            decided.append(event_values.base_points(rule).alias(f"ep{index}"))
+    base = base.select("type", "day", "own", "object_id", *decided).collect(engine=engine).lazy()
+    own_events = join_on_ids(base.filter(pl.col("own")), scope_index, "object_id", ID)
+    own = own_events.select(pl.col(SCORED), pl.exclude(SCORED, "object_id"))
     sources = [own]
-    if definition.object_type == "companies" and contacts is not None:
-        # A contact's association filters and labels are decided once per (company, contact)
-        # link, so event rows carry a few Boolean and day columns rather than the contact.
-        link_columns = []
-        for index, _group, rule in event_rules:
-            association = rule.association or DEFAULT_ASSOCIATION
-            if association.labels or association.filters:
-                link_columns += [
-                    (
-                        _admits(association, all_labels)
-                        & _static(association.filters, record_values, today)
-                    ).alias(f"ok{index}"),
-                    _dated(association.filters, record_values, today).alias(f"dated{index}"),
-                    _flips(association.filters, record_values, today).alias(f"flip{index}"),
-                ]
-        links = contacts.select(SCORED, "b_id", *link_columns)
-        theirs = join_on_ids(
-            base.filter(pl.col("object_type") == "contacts"), links, "object_id", "b_id"
-        )
-        sources.append(
-            theirs.select(
-                pl.col(SCORED),
-                pl.lit(False).alias("own"),
-                pl.exclude(SCORED, "object_id", "object_type"),
-            )
-        )
+    if links is not None:
+        theirs = join_on_ids(base.filter(~pl.col("own")), links.lazy(), "object_id", "b_id")
+        sources.append(theirs.select(pl.col(SCORED), pl.exclude(SCORED, "object_id", "b_id")))
     # Each event type's rows are folded with only its own rules: every row meets the few
     # expressions of the rules that can count it, not every rule's.
     rows = pl.concat(sources, how="diagonal_relaxed").collect(engine=engine)
@@ -340,11 +375,12 @@ def _event_candidates(
     age = pl.lit(today_n) - pl.col("day")
     for index, group, rule in event_rules:
         association = rule.association or DEFAULT_ASSOCIATION
-        linked = bool(association.labels or association.filters) and (
-            definition.object_type == "companies"
-        )
+        linked = bool(association.labels or association.filters) and linking
+        dated_filters = linked and any(c.is_date_relative for c in association.filters)
         contact_ok = pl.col(f"ok{index}") if linked else pl.lit(True)
-        selected = _static(rule.conditions, event_values, today) & (pl.col("own") | contact_ok)
+        dated_conditions = any(c.is_date_relative for c in rule.conditions)
+        static = pl.col(f"es{index}") if rule.conditions else pl.lit(True)
+        selected = static & (pl.col("own") | contact_ok)
         in_timeframe = age < rule.timeframe.days if rule.timeframe else pl.lit(True)
         if group.decay is not None:
             steps = age // group.decay.every.days
@@ -352,14 +388,15 @@ def _event_candidates(
             step_day = pl.col("day") + (steps + 1) * group.decay.every.days
         else:
             factor, step_day = pl.lit(100), NO_DAY
-        filter_dated = pl.col("own") | (pl.col(f"dated{index}") if linked else pl.lit(True))
+        filter_dated = pl.col("own") | (pl.col(f"dated{index}") if dated_filters else pl.lit(True))
         counts = (age >= 0) & in_timeframe & (factor > 0)
-        matched = counts & _dated(rule.conditions, event_values, today) & filter_dated
+        dated = pl.col(f"ed{index}") if dated_conditions else pl.lit(True)
+        matched = counts & dated & filter_dated
         exit_day = pl.col("day") + rule.timeframe.days if rule.timeframe else NO_DAY
         filter_flips = (
             pl.when(pl.col("own"))
             .then(NO_DAY)
-            .otherwise(pl.col(f"flip{index}") if linked else NO_DAY)
+            .otherwise(pl.col(f"flip{index}") if dated_filters else NO_DAY)
         )
         next_day = (
             pl.when(age < 0)
@@ -368,7 +405,10 @@ def _event_candidates(
             .then(NO_DAY)
             .otherwise(
                 pl.min_horizontal(
-                    _flips(rule.conditions, event_values, today), filter_flips, exit_day, step_day
+                    pl.col(f"ef{index}") if dated_conditions else NO_DAY,
+                    filter_flips,
+                    exit_day,
+                    step_day,
                 )
             )
         )
@@ -378,7 +418,12 @@ def _event_candidates(
                 rule.aggregation,
                 selected,
                 matched,
-                event_values.base_points(rule) * factor,
+                (
+                    pl.col(f"ep{index}")
+                    if rule.scored_individually_by is not None
+                    else pl.lit(rule.points or 0, dtype=pl.Int64)
+                )
+                * factor,
                 next_day.cast(pl.Int64),
             )
         )

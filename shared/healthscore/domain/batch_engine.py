@@ -95,7 +95,13 @@ def score_frames(
     object_type = definition.object_type
     keyed = list(_keyed_rules(definition))
     record_properties = _record_properties(definition, segments)
-    records = _needed_records(definition, frames.records, record_properties, engine)
+    records = _needed_records(
+        definition,
+        frames.records,
+        record_properties,
+        engine,
+        distinct="records" in frames.distinct_ids,
+    )
     record_values = _Values(records, record_properties, frames.encoded, engine)
 
     # Step 1: scope — records of the type in any of the segments.

@@ -61,6 +61,9 @@ class Frames:
     # (Int32), at (µs since epoch) and line — only with `encoded` columns
     changes: pl.LazyFrame | None = None
     overrides: tuple[Override, ...] = ()  # statuses set by hand (few: plain domain objects)
+    # "records" and/or "events" when the loader found no two lines' ids sharing a 64-bit hash
+    # (so no key repeats): the engine then skips its own check
+    distinct_ids: frozenset[str] = frozenset()
 
 
 def properties_on(frames: Frames, today: int) -> Frames:
@@ -169,6 +172,20 @@ def first_of_each(
     )
 
 
+def id_hashes(column: str) -> pl.Expr:
+    """The column's 64-bit hashes (collect them, then ask `any_repeated`: sorting inside the
+    query would hold the whole column, strings and all, in memory first)."""
+    return pl.col(column).hash().alias(f"_{column}_hash")
+
+
+def any_repeated(hashes: pl.Series) -> bool:
+    """Whether any two hashes are equal: one sort and a comparison of neighbours."""
+    if hashes.len() < 2:
+        return False
+    ordered = hashes.sort()
+    return bool((ordered.slice(1) == ordered.slice(0, hashes.len() - 1)).any())
+
+
 def first_of_each_kept(
     frame: pl.LazyFrame,
     keys: list[str],
@@ -178,6 +195,7 @@ def first_of_each_kept(
     engine: Any,
     *,
     last: bool = False,
+    distinct: bool = False,
 ) -> pl.DataFrame:
     """`first_of_each(frame, keys).filter(keep).select(columns)` (the last line of each key
     with `last`) without reading the rows `keep`
@@ -186,12 +204,15 @@ def first_of_each_kept(
 
     Exact: a row is dropped as a repeat only by an earlier row with the same keys, whatever
     `keep` says of that earlier row, and only rows whose screen hash repeats are compared on
-    the keys themselves. The common case, no repeated hash at all, costs one sort of hashes.
+    the keys themselves. The common case, no repeated hash at all, costs one sort of hashes
+    (none with `distinct`: the caller knows no screen hash repeats, see `any_repeated`).
     """
-    ordered = frame.select(pl.col(screen).hash().sort()).collect(engine=engine).to_series()
-    if ordered.len() < 2 or not (ordered.slice(1) == ordered.slice(0, ordered.len() - 1)).any():
+    if distinct:
         return frame.filter(keep).select(columns).collect(engine=engine)
-    hashes = frame.select(pl.col(screen).hash()).collect(engine=engine).to_series()
+    hashes = frame.select(id_hashes(screen)).collect(engine=engine).to_series()
+    if not any_repeated(hashes):
+        del hashes
+        return frame.filter(keep).select(columns).collect(engine=engine)
     repeated = repeated_values(hashes)
     assert repeated is not None
     lines = repeated.arg_true().cast(pl.UInt32)
