@@ -13,8 +13,15 @@ How it stays exact and fast:
   as `is_in` / `replace_strict` expressions. Coercion rules (numeric strings, case-insensitive
   text, list-valued properties, date formats) therefore cannot drift from the reference.
 - Event and associated-record rules share one shape: candidate rows (what passes everything
-  that does not depend on the day) with `matched`, `hundredths` and `next_day` columns, folded by
-  one `group_by(record, rule)` — the same (points, count) multiset a tally holds.
+  that does not depend on the day) with, per rule, whether it counts the row today, its points
+  in hundredths and the next day that may change — folded per scored record by one group-by
+  per event type (each row meets only its own type's rules) and one per associated type: each
+  rule's count, total and lowest/highest points, the same (points, count) multiset a tally
+  holds, with no row per (event, rule) and no join per rule.
+- Events are read through a sorted 64-bit hash of their ids: when no hash repeats (the loader
+  may already know), the type filter and the columns reach the Parquet scan; otherwise only
+  the lines whose hash repeats are compared on their keys, so the first line of a key still
+  wins whatever its type.
 
 Its parts: batch_frames (frames, keys, exact dedup and joins), batch_conditions (conditions as
 expressions), batch_candidates (the rows each rule counts), and this module (the fold into
