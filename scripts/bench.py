@@ -8,7 +8,8 @@ association labels, an `avg` roll-up).
 Per size it first checks that the peer (scripts/bench_peer.py) computes the engine's scores,
 record by record and group by group — also on a copy of the smallest dataset with repeated
 record lines (the later one changed), repeated event lines and repeated association lines
-(another label) — then times, in interleaved rounds, each in its own process held to 2 threads:
+(another label; `write_with_repeats`) — then times, in interleaved rounds, each in its own
+process held to 2 threads:
 
 - engine: load + score in process (`scan_dataset` + `score_frames`, imports excluded);
 - CLI: `healthscore score … --format parquet --output …` end to end (a process's whole life);
@@ -134,32 +135,6 @@ def check(folder: Path) -> dict[str, int]:
     return {"records": ours.height, "mismatches": joined.filter(differs).height}
 
 
-def with_repeats(folder: Path, out: Path) -> None:
-    """A copy of a bulk dataset with repeated lines of every kind, appended at the end: 2% of
-    companies again with another NPS answer (the last line wins), 2% of events again (the first
-    wins), 2% of contact links again labelled Champion (a pair's labels are the union)."""
-    import polars as pl
-
-    out.mkdir(parents=True, exist_ok=True)
-    records = pl.read_parquet(folder / "records.parquet")
-    again = records.filter(pl.col("object_type") == "companies").gather_every(50)
-    nps = pl.col("properties").struct.field("nps_score")
-    again = again.with_columns(
-        pl.col("properties").struct.with_fields(((nps.fill_null(5) + 3) % 11).alias("nps_score"))
-    )
-    pl.concat([records, again]).write_parquet(out / "records.parquet")
-    events = pl.read_parquet(folder / "events.parquet")
-    pl.concat([events, events.gather_every(50)]).write_parquet(out / "events.parquet")
-    links = pl.read_parquet(folder / "associations.parquet")
-    relabelled = (
-        links.filter(pl.col("to_type") == "contacts")
-        .gather_every(50)
-        .with_columns(pl.lit(["Champion"]).alias("labels"))
-    )
-    pl.concat([links, relabelled]).write_parquet(out / "associations.parquet")
-    (out / "segments.parquet").write_bytes((folder / "segments.parquet").read_bytes())
-
-
 def _child(*args: str) -> dict[str, float]:
     env = {**os.environ, "POLARS_MAX_THREADS": THREADS}
     run = subprocess.run(
@@ -244,6 +219,8 @@ def compare(folder: Path, companies: int) -> None:
 
 
 def main(sizes: list[int]) -> None:
+    from healthscore.dev.bulk_portfolio import write_with_repeats
+
     print(f"Batch engine vs a DuckDB peer, {DEFINITION.name}, as of {AS_OF:%Y-%m-%d %H:%M} UTC")
     with tempfile.TemporaryDirectory() as workdir:
         for companies in sizes:
@@ -255,7 +232,7 @@ def main(sizes: list[int]) -> None:
             assert checked["mismatches"] == 0, "the peer and the engine disagree: not timed"
             if companies == min(sizes):
                 repeats = Path(workdir) / f"repeats-{companies}"
-                with_repeats(folder, repeats)
+                write_with_repeats(folder, repeats)
                 checked = _child("--check", str(repeats))
                 print(
                     f"with repeated records, events and links: {checked['mismatches']:,} "

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from healthscore.adapters.dataset_frames import scan_dataset
-from healthscore.dev.bulk_portfolio import generate_bulk_portfolio
+from healthscore.dev.bulk_portfolio import generate_bulk_portfolio, write_with_repeats
 from tests.integration.test_cli import AS_OF, EXAMPLES, healthscore
 
 DEFINITIONS = [
@@ -87,25 +87,27 @@ def test_polars_and_reference_print_byte_identical_scores(request, definition):
     assert len({json.loads(line)["score"] for line in lines}) > 5
 
 
+def _benchmark_scores(folder: Path, engine: str) -> str:
+    run = healthscore(
+        "score",
+        folder,
+        "-d",
+        EXAMPLES / "portfolio-benchmark.json",
+        "--as-of",
+        "2026-06-15T18:00:00Z",
+        "--engine",
+        engine,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
 def test_typed_parquet_is_scored_like_the_reference_reads_it(bulk_portfolio):
     # Given a Parquet portfolio with typed property columns (scanned lazily by Polars; read
     # row by row by the reference loader)
-    runs = {
-        engine: healthscore(
-            "score",
-            bulk_portfolio,
-            "-d",
-            EXAMPLES / "portfolio-benchmark.json",
-            "--as-of",
-            "2026-06-15T18:00:00Z",
-            "--engine",
-            engine,
-        )
-        for engine in ("polars", "reference")
-    }
-    assert runs["polars"].returncode == 0, runs["polars"].stderr
-    assert runs["polars"].stdout == runs["reference"].stdout
-    assert len(runs["polars"].stdout.splitlines()) == 3000
+    polars = _benchmark_scores(bulk_portfolio, "polars")
+    assert polars == _benchmark_scores(bulk_portfolio, "reference")
+    assert len(polars.splitlines()) == 3000
 
 
 def test_typed_parquet_with_repeated_lines_is_scored_like_the_reference(bulk_portfolio, tmp_path):
@@ -114,51 +116,15 @@ def test_typed_parquet_with_repeated_lines_is_scored_like_the_reference(bulk_por
     # meetings preceded by a page visit with the same key (that first line wins: no meeting),
     # some contact links again with another label (a pair's labels are the union)
     repeats = tmp_path / "repeats"
-    repeats.mkdir()
-    records = pl.read_parquet(bulk_portfolio / "records.parquet")
-    again = records.filter(pl.col("object_type") == "companies").gather_every(7)
-    nps = pl.col("properties").struct.field("nps_score")
-    again = again.with_columns(
-        pl.col("properties").struct.with_fields(((nps.fill_null(5) + 3) % 11).alias("nps_score"))
-    )
-    pl.concat([records, again]).write_parquet(repeats / "records.parquet")
-    events = pl.read_parquet(bulk_portfolio / "events.parquet")
-    shadowed = (
-        events.filter(pl.col("type") == "meeting_booked")
-        .gather_every(3)
-        .with_columns(pl.lit("page_visited").alias("type"))
-    )
-    pl.concat([shadowed, events, events.gather_every(9)]).write_parquet(repeats / "events.parquet")
-    links = pl.read_parquet(bulk_portfolio / "associations.parquet")
-    relabelled = (
-        links.filter(pl.col("to_type") == "contacts")
-        .gather_every(5)
-        .with_columns(pl.lit(["Champion"]).alias("labels"))
-    )
-    pl.concat([links, relabelled]).write_parquet(repeats / "associations.parquet")
-    (repeats / "segments.parquet").write_bytes((bulk_portfolio / "segments.parquet").read_bytes())
+    write_with_repeats(bulk_portfolio, repeats, every=7, shadow_every=3)
     # (the loader sees the repeats: the engine does not skip its own search for them)
     assert scan_dataset(bulk_portfolio).distinct_ids == {"records", "events"}
     assert scan_dataset(repeats).distinct_ids == frozenset()
 
-    def scored(folder: Path, engine: str) -> str:
-        run = healthscore(
-            "score",
-            folder,
-            "-d",
-            EXAMPLES / "portfolio-benchmark.json",
-            "--as-of",
-            "2026-06-15T18:00:00Z",
-            "--engine",
-            engine,
-        )
-        assert run.returncode == 0, run.stderr
-        return run.stdout
-
     # Then both engines print the same scores, and the repeats changed some of them
-    polars = scored(repeats, "polars")
-    assert polars == scored(repeats, "reference")
-    plain = scored(bulk_portfolio, "polars").splitlines()
+    polars = _benchmark_scores(repeats, "polars")
+    assert polars == _benchmark_scores(repeats, "reference")
+    plain = _benchmark_scores(bulk_portfolio, "polars").splitlines()
     changed = sum(a != b for a, b in zip(plain, polars.splitlines(), strict=True))
     assert changed > 100
 

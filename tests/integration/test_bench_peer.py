@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from healthscore.dev.bulk_portfolio import generate_bulk_portfolio
+from healthscore.dev.bulk_portfolio import generate_bulk_portfolio, write_with_repeats
 
 SCRIPTS = Path(__file__).parents[2] / "scripts"
 
@@ -28,7 +28,7 @@ def test_the_peer_scores_every_record_and_group_like_the_engine(bench, tmp_path)
     folder = tmp_path / "bulk"
     generate_bulk_portfolio(folder, 2000, seed=5, until=date(2026, 6, 15))
     repeats = tmp_path / "repeats"
-    bench.with_repeats(folder, repeats)
+    write_with_repeats(folder, repeats)
     for dataset in (folder, repeats):
         assert bench.check(dataset) == {"records": 2000, "mismatches": 0}
 

@@ -300,3 +300,38 @@ def generate_bulk_portfolio(
     tickets = int(company["tickets"].sum())
     assert counts["records"] == companies + contacts + tickets
     return BulkSummary(companies, contacts, tickets, counts["associations"], counts["events"])
+
+
+def write_with_repeats(
+    folder: Path, out: Path, *, every: int = 50, shadow_every: int | None = None
+) -> None:
+    """A copy of a bulk portfolio with repeated lines of every kind appended: every `every`-th
+    company again with another NPS answer (the last line wins), every `every`-th event again
+    (the first wins), every `every`-th contact link again labelled Champion (a pair's labels
+    are the union). With `shadow_every`, every such meeting is preceded by a page visit with
+    the same key (that first line wins: the meeting does not count)."""
+    out.mkdir(parents=True, exist_ok=True)
+    records = pl.read_parquet(folder / "records.parquet")
+    again = records.filter(pl.col("object_type") == "companies").gather_every(every)
+    nps = pl.col("properties").struct.field("nps_score")
+    again = again.with_columns(
+        pl.col("properties").struct.with_fields(((nps.fill_null(5) + 3) % 11).alias("nps_score"))
+    )
+    pl.concat([records, again]).write_parquet(out / "records.parquet")
+    events = pl.read_parquet(folder / "events.parquet")
+    shadowed = (
+        events.filter(pl.col("type") == "meeting_booked")
+        .gather_every(shadow_every)
+        .with_columns(pl.lit("page_visited").alias("type"))
+        if shadow_every
+        else events.clear()
+    )
+    pl.concat([shadowed, events, events.gather_every(every)]).write_parquet(out / "events.parquet")
+    links = pl.read_parquet(folder / "associations.parquet")
+    relabelled = (
+        links.filter(pl.col("to_type") == "contacts")
+        .gather_every(every)
+        .with_columns(pl.lit(["Champion"]).alias("labels"))
+    )
+    pl.concat([links, relabelled]).write_parquet(out / "associations.parquet")
+    (out / "segments.parquet").write_bytes((folder / "segments.parquet").read_bytes())
