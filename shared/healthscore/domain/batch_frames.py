@@ -23,8 +23,6 @@ SCORED = "scored"  # the scored record's position in the scope (UInt32)
 
 ID_HASH = "_id_hash"
 
-RULE = "rule"
-
 NO_DAY = pl.lit(None, dtype=pl.Int64)
 
 
