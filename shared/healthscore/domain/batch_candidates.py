@@ -24,7 +24,6 @@ from healthscore.domain.batch_frames import (
     PROPERTY_PREFIX,
     SCORED,
     Frames,
-    any_repeated,
     day_number,
     first_of_each_kept,
     ids_hash_uniquely,
@@ -61,11 +60,10 @@ def _pairs(
     lines = pl.concat(directions)
     key = pl.struct("a_type", "a_id", "b_type", "b_id")
     hashes = lines.select(key.hash().alias("_pair_hash")).collect(engine=engine).to_series()
-    if not any_repeated(hashes):
-        return lines.select("a_type", "a_id", "b_type", "b_id", "labels")  # read where joined
     repeated = repeated_values(hashes)
     del hashes
-    assert repeated is not None
+    if repeated is None:
+        return lines.select("a_type", "a_id", "b_type", "b_id", "labels")  # read where joined
     numbered = lines.collect(engine=engine).with_columns(repeated.alias("_repeated")).lazy()
     # Only pairs linked by several lines (and hash collisions) need their labels merged.
     merged = (
@@ -98,7 +96,7 @@ def _needed_records(
     kept = pl.col("object_type").is_in(sorted(types))
     selected = [pl.col(c) for c in ("object_type", ID, "lists", *columns)]
     return first_of_each_kept(
-        records, ["object_type", ID], ID, kept, selected, engine, last=True
+        records, ["object_type", ID], ID, kept, selected, engine, last=True, distinct=distinct
     ).lazy()
 
 
@@ -205,7 +203,8 @@ def _candidates(
         all_labels = []
     # Associated records with the properties filters and conditions read (none: no line).
     # Types no rule reads the records of (contacts linking events, mostly) are not joined.
-    properties = [c for c in records.collect_schema().names() if c.startswith(PROPERTY_PREFIX)]
+    schema = records.collect_schema()
+    properties = [c for c in schema.names() if c.startswith(PROPERTY_PREFIX)]
     read_types = _record_types(definition)
     neighbours: dict[str, pl.LazyFrame] = {}
     of_pairs = pairs
@@ -214,7 +213,7 @@ def _candidates(
         if neighbour_type not in read_types:
             neighbours[neighbour_type] = of_pairs.with_columns(
                 pl.lit([], dtype=pl.List(pl.String)).alias("lists"),
-                *(pl.lit(None, dtype=records.collect_schema()[c]).alias(c) for c in properties),
+                *(pl.lit(None, dtype=schema[c]).alias(c) for c in properties),
             )
             continue
         of_type = records.filter(pl.col("object_type") == neighbour_type).select(

@@ -132,10 +132,7 @@ def repeated_values(hashes: pl.Series) -> pl.Series | None:
     Sort-based: at 20M rows it is several times faster than `Series.is_duplicated`, and the
     common case, no repeats at all, is settled by one sort and a comparison of neighbours.
     """
-    if hashes.len() < 2:
-        return None
-    ordered = hashes.sort()
-    if not (ordered.slice(1) == ordered.slice(0, hashes.len() - 1)).any():
+    if not any_repeated(hashes):
         return None
     order = hashes.arg_sort()
     ordered = hashes.gather(order)
@@ -207,12 +204,9 @@ def first_of_each_kept(
     """
     if distinct:
         return frame.filter(keep).select(columns).collect(engine=engine)
-    hashes = frame.select(id_hashes(screen)).collect(engine=engine).to_series()
-    if not any_repeated(hashes):
-        del hashes
+    repeated = repeated_values(frame.select(id_hashes(screen)).collect(engine=engine).to_series())
+    if repeated is None:
         return frame.filter(keep).select(columns).collect(engine=engine)
-    repeated = repeated_values(hashes)
-    assert repeated is not None
     lines = repeated.arg_true().cast(pl.UInt32)
     numbered = frame.with_row_index("_line")
     suspects = (
