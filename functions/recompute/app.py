@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -40,6 +41,7 @@ from healthscore.services.recompute import (
     run_job,
     score_shard,
     start_job,
+    wait_out,
 )
 from healthscore.settings import Settings
 
@@ -67,6 +69,11 @@ def now() -> Any:
     return bootstrap.clock(settings()).now()
 
 
+def settle(changed_at: datetime) -> None:
+    """Before an export: scorers planning with the score as it was have committed by now."""
+    wait_out(changed_at, settings().recompute_settle_seconds)
+
+
 def run(record: SQSRecord) -> None:
     message = json.loads(record.body)
     logger.info("running job", extra=message)
@@ -77,6 +84,7 @@ def run(record: SQSRecord) -> None:
         as_of=now(),
         exports=exports(),
         shard_size=settings().recompute_shard_size,
+        settle=settle,
     )
 
 
@@ -86,7 +94,7 @@ def step(event: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("EXPORT_BUCKET is not set: the state machine needs the export bucket")
     kind = event["step"]
     if kind == "plan":
-        definition_id = start_job(store(), event["account_id"], event["job_id"])
+        definition_id = start_job(store(), event["account_id"], event["job_id"], settle)
         if definition_id is None:
             return {"skip": True, "shards": []}
         manifest = plan(

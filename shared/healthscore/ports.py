@@ -11,6 +11,7 @@ Every method takes the account first: one account's calls only ever reach that a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -135,9 +136,6 @@ class ChangeWrites(Protocol):
 
     def __len__(self) -> int: ...
 
-    def require_live(self, definition_id: str, revision: int) -> None:
-        """Refuse the whole change unless the score is still live at `revision`."""
-
     def put_event_once(self, event: Event) -> None:
         """Store the event; if it is already stored, the change was applied before."""
 
@@ -176,6 +174,35 @@ class ChangeWrites(Protocol):
         """Write everything or nothing; WriteRefused when a condition failed."""
 
 
+@dataclass(frozen=True)
+class RecordLinks:
+    """A record item as stored (a tombstone too; None: never stored) and every link register it
+    holds, from its side: links, links hidden by a deletion and removals' tombstones."""
+
+    stored: StoredRecord | None
+    registers: list[tuple[AssociationLine, StoredLink]] = field(default_factory=list)
+
+    @property
+    def links(self) -> list[AssociationLine]:
+        """The visible links (`AccountData.associations_of`)."""
+        return [line for line, register in self.registers if register.visible]
+
+    @property
+    def stamped(self) -> list[tuple[AssociationLine, str]]:
+        """The visible links with their stamps (`AccountData.stored_links_of`)."""
+        return [(line, r.stamp) for line, r in self.registers if r.visible]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One read of what a change needs beside its record: where the account's live marker is,
+    and the score states and record items asked for (those that exist)."""
+
+    marker: int
+    states: dict[tuple[str, RecordKey], ScoreState] = field(default_factory=dict)
+    records: dict[RecordKey, StoredRecord] = field(default_factory=dict)
+
+
 class ScoreStore(AccountData, Protocol):
     """What the scorer, the sweep and the recompute read and write: the account's data, its live
     revisions, score states, history, and units of work for changes."""
@@ -195,6 +222,27 @@ class ScoreStore(AccountData, Protocol):
         """(JSON, revision) of the score if it is live."""
 
     def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None: ...
+
+    def live_marker(self, account: str) -> int:
+        """A number that moves on with every change to the account's health scores and
+        segments (0 before the first): a cache of the parsed live scores is current while the
+        marker is where it was read."""
+
+    def record_links(self, account: str, key: RecordKey) -> RecordLinks:
+        """The record item and every link register it holds, in one strongly consistent read."""
+
+    def snapshot(
+        self,
+        account: str,
+        states: Iterable[tuple[str, RecordKey]] = (),
+        records: Iterable[RecordKey] = (),
+        consistent: bool = False,
+    ) -> Snapshot:
+        """The live marker, these score states and these record items (tombstones too) in one
+        read (≤ 99 keys). Records are read current; the marker and the states may be a moment
+        old unless `consistent` — a state's write is conditional on the version read, so a stale
+        one is refused and read again, and a scorer commits within `ATTEMPT_SECONDS` of its
+        read of the marker, however old the marker it read."""
 
     def score_states(
         self, account: str, wanted: Iterable[tuple[str, RecordKey]]

@@ -17,7 +17,6 @@ TABLES: dict[str, tuple[str, str]] = {
     "definitions_table": ("DEFINITIONS_TABLE", "DefinitionsTable"),
     "segments_table": ("SEGMENTS_TABLE", "SegmentsTable"),
     "records_table": ("RECORDS_TABLE", "RecordsTable"),
-    "associations_table": ("ASSOCIATIONS_TABLE", "AssociationsTable"),
     "events_table": ("EVENTS_TABLE", "EventsTable"),
     "scores_table": ("SCORES_TABLE", "ScoresTable"),
     "history_table": ("HISTORY_TABLE", "HistoryTable"),
@@ -42,6 +41,7 @@ OPTIONAL: dict[str, str] = {
     "clock_file": "HEALTHSCORE_CLOCK_FILE",
     "export_bucket": "EXPORT_BUCKET",
     "recompute_shard_size": "RECOMPUTE_SHARD_SIZE",
+    "recompute_settle_seconds": "RECOMPUTE_SETTLE_SECONDS",
     "account_claim": "ACCOUNT_CLAIM",
     "permissions_claim": "PERMISSIONS_CLAIM",
     "seats_claim": "SEATS_CLAIM",
@@ -60,7 +60,6 @@ class Settings(BaseModel):
     definitions_table: str
     segments_table: str
     records_table: str
-    associations_table: str
     events_table: str
     scores_table: str
     history_table: str
@@ -92,6 +91,10 @@ class Settings(BaseModel):
     # Where the recompute's sharded exports go on AWS (locally: a temporary folder).
     export_bucket: str | None = None
     recompute_shard_size: int = 2_000
+    # How long after a score's change its recompute waits before exporting the account: scorers
+    # planning with the score as it was commit within 5 s of reading the live marker
+    # (services/score_writes.py, ATTEMPT_SECONDS). 0 only where no scorer runs beside it.
+    recompute_settle_seconds: float = 30.0
     # Which JWT claims say who the caller is (adapters/auth.py): each is also looked for with
     # Cognito's `custom:` prefix and under `claim_namespace` (Auth0's namespaced claims, e.g.
     # "https://healthscore.example.com/").
@@ -146,6 +149,6 @@ class Settings(BaseModel):
         env["AWS_REGION"] = self.region
         for field, variable in OPTIONAL.items():
             value = getattr(self, field)
-            if value:
+            if value is not None and value != type(self).model_fields[field].default:
                 env[variable] = str(value)
         return env

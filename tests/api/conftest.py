@@ -61,6 +61,8 @@ def _environment(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # no scorer runs beside these tests' recomputes: nothing to wait out before an export
+    monkeypatch.setenv("RECOMPUTE_SETTLE_SECONDS", "0")
 
 
 # Every API test on the in-memory store in make test, and again on DynamoDB Local in make soak;

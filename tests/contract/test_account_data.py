@@ -51,6 +51,31 @@ def test_records_are_listed_in_key_order_and_counted_by_type(store: AccountData,
     assert sorted(r.key for r in store.records(account, wanted)) == sorted(wanted[:2])
 
 
+def test_links_stored_beside_records_never_show_as_records_nor_records_as_links(
+    store: AccountData, account: str
+):
+    # Given records whose ids share prefixes ("a", "a 1", "a#2"), each linked to others (a
+    # record's links are stored right after it in key order)
+    for record_id in ("a", "a 1", "a#2", "b"):
+        store.put_record(account, Record("companies", record_id))
+    for contact in ("p1", "p2"):
+        store.put_record(account, Record("contacts", contact))
+        for company in ("a", "a 1", "a#2"):
+            store.put_association(
+                account, AssociationLine("companies", company, "contacts", contact, ("Champion",))
+            )
+    # Then counts, pages and the whole account hold the records alone
+    assert store.count_records(account, "companies") == 4
+    assert store.count_records(account, "contacts") == 2
+    assert [r.id for r in store.records_after(account, "companies", None, 3)] == ["a", "a 1", "a#2"]
+    assert [r.id for r in store.records_after(account, "companies", "a 1", 10)] == ["a#2", "b"]
+    assert len(list(store.all_records(account))) == 6
+    # and each record's links are its own, the account's links each once
+    assert [x.to_id for x in store.associations_of(account, ("companies", "a"))] == ["p1", "p2"]
+    assert [x.to_id for x in store.associations_of(account, ("companies", "a 1"))] == ["p1", "p2"]
+    assert len(list(store.all_associations(account))) == 6
+
+
 def test_a_link_is_stored_both_ways_and_its_labels_replaced(store: AccountData, account: str):
     line = AssociationLine("companies", "c1", "contacts", "p1", ("Champion",))
     store.put_association(account, line)

@@ -133,3 +133,27 @@ def test_a_guarded_save_lands_only_at_the_guard_read(store: HealthScoreStore, ac
         store.save_definition_guarded(account, stale, 2)
     assert store.plan_guard(account) == 2
     assert [d.id for d in store.definitions(account)] == ["first", "second"]
+
+
+def test_the_live_marker_moves_with_every_saved_change_and_never_with_a_refused_one(
+    store: HealthScoreStore, account: str
+):
+    """Scorers keep parsed definitions and segments while the marker stays where they read it,
+    so every change to either must move it, in the same write."""
+    marks = [store.live_marker(account)]
+    definition = _definition()
+    store.save_definition(account, definition)
+    marks.append(store.live_marker(account))
+    store.save_definition_guarded(account, _definition("other"), store.plan_guard(account))
+    marks.append(store.live_marker(account))
+    segment = StoredSegment("all", {"id": "all", "name": "All", "object_type": "companies"}, AT)
+    store.save_segment(account, segment)
+    marks.append(store.live_marker(account))
+    store.delete_segment(account, segment)
+    marks.append(store.live_marker(account))
+    store.delete_definition(account, definition)
+    marks.append(store.live_marker(account))
+    assert marks == sorted(set(marks)), marks  # moved on with each
+    with pytest.raises(Conflict):  # a stale save lands nowhere and moves nothing
+        store.save_definition(account, _definition("other"))
+    assert store.live_marker(account) == marks[-1]

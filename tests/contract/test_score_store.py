@@ -1,7 +1,8 @@
 """One suite of behaviours for the score-store port (healthscore.ports.ScoreStore and its units
 of work), on memory, moto and DynamoDB Local: what the scorer, the sweep and the recompute rely
-on — versioned states, all-or-nothing changes, duplicates recognised, live-revision checks,
-link conditions, the due index, history pages."""
+on — versioned states, all-or-nothing changes, duplicates recognised, lone writes as conditional
+as transactions, link conditions, the due index, history pages, the live marker and one-read
+snapshots."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from healthscore.domain.dataset import AssociationLine, Event, Record, StoredLink, StoredRecord
 from healthscore.domain.errors import Conflict, InvalidRequest
 from healthscore.domain.ordering import stamp
-from healthscore.domain.score_state import ScoreState
+from healthscore.domain.score_state import ScoreState, rule_digest
 from healthscore.ports import ScoreStore, WriteRefused
 
 AT = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
@@ -32,7 +33,7 @@ def _state(key: tuple[str, str] = ("companies", "c1"), **values: object) -> Scor
         tallies=b"\x00\x01tally",
         due_day=date(2026, 6, 20),
         changed_at=AT,
-        change={"delta": 4, "status_before": "At-risk", "cause": {"kind": "event"}},
+        change={"delta": 4, "status_before": "At-risk", "kind": "event"},
         updated_at=AT,
     )
     for name, value in values.items():
@@ -54,13 +55,13 @@ def test_a_state_round_trips_and_each_write_moves_its_version(store: ScoreStore,
     assert stored.version == 1
     assert (stored.score, stored.status, stored.color) == (62, "Neutral", "#f5a623")
     assert stored.groups == {"Engagement": 12.5, "NPS": 10}
-    assert stored.rules == {"Engagement / r1": 12.5}
+    assert stored.rules == {rule_digest("Engagement / r1"): 12.5}  # points kept by digest
     assert (stored.revision, stored.tallies, stored.due_day) == (
         1,
         b"\x00\x01tally",
         date(2026, 6, 20),
     )
-    assert stored.change == {"delta": 4, "status_before": "At-risk", "cause": {"kind": "event"}}
+    assert stored.change == {"delta": 4, "status_before": "At-risk", "kind": "event"}
     assert stored.changed_at == AT
     stored.score = 70
     _commit(store, account, ("put_state", stored))
@@ -123,21 +124,25 @@ def test_an_event_stored_twice_is_recognised_as_a_duplicate(store: ScoreStore, a
     assert len(store.events_of(account, ("contacts", "p1"))) == 1
 
 
-def test_a_change_scored_with_a_replaced_revision_is_refused(store: ScoreStore, account: str):
-    store.put_live_definition(account, "health", HEALTH, revision=1)
-    assert store.live_definitions(account) == [("health", 1, HEALTH)]
-    assert store.live_definition(account, "health") == (HEALTH, 1)
-    _commit(store, account, ("require_live", "health", 1), ("put_state", _state()))
-    store.put_live_definition(account, "health", HEALTH, revision=2)
+def test_a_single_write_is_conditional_like_a_transaction(store: ScoreStore, account: str):
+    # Given a stored state (a lone put: a conditional PutItem, not a transaction)
+    _commit(store, account, ("put_state", _state()))
+    stale = store.score(account, "health", ("companies", "c1"))
+    assert stale is not None
+    _commit(store, account, ("put_state", stale))
+    # Then a write from the version read before is refused, as is a lone event put twice
+    with pytest.raises(WriteRefused) as refused:
+        _commit(store, account, ("put_state", stale))
+    assert not refused.value.duplicate
+    event = Event("e1", "meeting_booked", AT, "contacts", "p1")
+    _commit(store, account, ("put_event_once", event))
+    with pytest.raises(WriteRefused) as again:
+        _commit(store, account, ("put_event_once", event))
+    assert again.value.duplicate
+    # and a lone delete from a stale version is refused too
     with pytest.raises(WriteRefused):
-        _commit(
-            store,
-            account,
-            ("require_live", "health", 1),
-            ("put_state", _state(("companies", "c2"))),
-        )
-    assert store.score(account, "health", ("companies", "c2")) is None
-    assert store.live_definition(account, "missing") is None
+        _commit(store, account, ("delete_state", stale))
+    assert store.score(account, "health", ("companies", "c1")) is not None
 
 
 def test_links_change_only_from_the_stamp_read_and_removals_leave_tombstones(
@@ -312,3 +317,63 @@ def test_history_at_is_the_last_entry_at_or_before_an_instant(
     assert exactly["after"] == 30
     assert store.history_at(account, "d1", key, start - timedelta(seconds=1)) is None
     assert store.history_at(account, "d1", ("companies", "c2"), start) is None
+
+
+def test_a_record_and_its_link_registers_are_one_read_and_no_neighbour_leaks_in(
+    store: ScoreStore, account: str
+):
+    # Given a contact linked to two companies (one link removed since), and records whose ids
+    # extend the contact's ("p1 x", "p1!"), linked too
+    p1 = ("contacts", "p1")
+    t1, t2 = stamp(1000, "a"), stamp(2000, "b")
+    store.put_record(account, Record("contacts", "p1", {"role": "champion"}))
+    for neighbour in ("p1 x", "p1!"):
+        store.put_record(account, Record("contacts", neighbour))
+        line = AssociationLine("contacts", neighbour, "companies", "c1", ("Other",))
+        _commit(store, account, ("set_link", line, None, t1, AT))
+    kept = AssociationLine("contacts", "p1", "companies", "c1", ("Champion",))
+    gone = AssociationLine("contacts", "p1", "companies", "c2", ())
+    _commit(store, account, ("set_link", kept, None, t1, AT), ("set_link", gone, None, t1, AT))
+    _commit(store, account, ("remove_link", gone, t1, t2))
+    # When the contact is read with its links
+    found = store.record_links(account, p1)
+    # Then the item and exactly its own registers come back: the visible link, the removal
+    assert found.stored is not None
+    assert found.stored.record.properties == {"role": "champion"}
+    assert found.links == [kept]
+    assert found.stamped == [(kept, t1)]
+    assert [(line.to_id, register.labels) for line, register in found.registers] == [
+        ("c1", ("Champion",)),
+        ("c2", None),
+    ]
+    # and a record never stored has neither item nor links
+    nobody = store.record_links(account, ("contacts", "p9"))
+    assert nobody.stored is None
+    assert nobody.registers == []
+
+
+def test_a_snapshot_reads_the_live_marker_states_and_records_at_once(
+    store: ScoreStore, account: str
+):
+    # Given a state, a record, and a marker that moved with a segment and a live score
+    _commit(store, account, ("put_state", _state()))
+    store.put_record(account, Record("companies", "c1", {"nps_score": 9}))
+    before = store.live_marker(account)
+    store.put_segment(account, {"id": "all", "name": "All", "object_type": "companies"})
+    store.put_live_definition(account, "health", HEALTH, revision=1)
+    # When they are read together (eventually consistent and consistent)
+    for consistent in (False, True):
+        snap = store.snapshot(
+            account,
+            states=[("health", ("companies", "c1")), ("health", ("companies", "c9"))],
+            records=[("companies", "c1"), ("companies", "c9")],
+            consistent=consistent,
+        )
+        # Then the marker has moved twice, and only what exists is there
+        assert snap.marker == before + 2 == store.live_marker(account)
+        assert list(snap.states) == [("health", ("companies", "c1"))]
+        assert snap.states[("health", ("companies", "c1"))].score == 62
+        assert list(snap.records) == [("companies", "c1")]
+        assert snap.records[("companies", "c1")].record.properties == {"nps_score": 9}
+    # and an account never written has marker 0
+    assert store.snapshot(f"{account}-new").marker == 0

@@ -73,7 +73,10 @@ def test_the_stack_has_exactly_the_templates_tables(stack: tuple[LocalStack, str
     }
     assert names == expected
     scores = client.describe_table(TableName=f"e2e-{local.backend}-ScoresTable")["Table"]
-    assert [i["IndexName"] for i in scores["GlobalSecondaryIndexes"]] == ["due"]
+    assert [
+        (i["IndexName"], i["Projection"]["ProjectionType"])
+        for i in scores["GlobalSecondaryIndexes"]
+    ] == [("next_day", "KEYS_ONLY")]
 
 
 def test_a_score_goes_live_over_http_and_its_job_runs(

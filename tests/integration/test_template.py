@@ -61,8 +61,11 @@ def test_the_tables_the_code_uses_are_exactly_the_templates():
     for field, model in MODELS.items():
         properties = declared[TABLES[field][1]]["Properties"]
         schema = model._get_schema()
+        # conditional entries (`!If`, read as None) are an upgrade's, absent by default
         assert sorted(
-            (a["AttributeName"], a["AttributeType"]) for a in properties["AttributeDefinitions"]
+            (a["AttributeName"], a["AttributeType"])
+            for a in properties["AttributeDefinitions"]
+            if a
         ) == sorted(
             (a["AttributeName"], a["AttributeType"]) for a in schema["attribute_definitions"]
         )
@@ -73,6 +76,7 @@ def test_the_tables_the_code_uses_are_exactly_the_templates():
         indexes = {
             i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"])
             for i in properties.get("GlobalSecondaryIndexes", [])
+            if i
         }
         assert indexes == {
             i["index_name"]: (i["key_schema"], i["projection"]["ProjectionType"])
@@ -284,3 +288,45 @@ def test_sam_validate_with_lint_passes():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "is a valid SAM Template" in run.stdout + run.stderr
+
+
+class _ConditionsLoader(yaml.SafeLoader):
+    """Keeps `!If`, `!Equals` and `!Ref` as their long forms, the rest as None."""
+
+
+def _long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if suffix not in ("If", "Equals", "Ref"):
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        return {
+            f"Fn::{suffix}" if suffix != "Ref" else suffix: loader.construct_sequence(
+                node, deep=True
+            )
+        }
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": loader.construct_scalar(node)}
+
+
+_ConditionsLoader.add_multi_constructor("!", _long_form)
+
+
+def test_an_upgrade_keeps_the_old_due_index_beside_the_new_one_for_one_deployment():
+    # Given the template as CloudFormation evaluates its conditions
+    template = yaml.load(TEMPLATE.read_text(), Loader=_ConditionsLoader)
+    scores = template["Resources"]["ScoresTable"]["Properties"]
+    parameter = template["Parameters"]["LegacyDueIndex"]
+    # Then by default only the keys-only `next_day` index exists, and with LegacyDueIndex=keep
+    # the old `due` index (and its key attribute) stays beside it: one index added per update
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("drop", ["drop", "keep"])
+    assert template["Conditions"]["KeepLegacyDueIndex"] == {
+        "Fn::Equals": [{"Ref": "LegacyDueIndex"}, "keep"]
+    }
+    plain = [i for i in scores["GlobalSecondaryIndexes"] if "IndexName" in i]
+    assert [(i["IndexName"], i["Projection"]["ProjectionType"]) for i in plain] == [
+        ("next_day", "KEYS_ONLY")
+    ]
+    (legacy,) = [i["Fn::If"] for i in scores["GlobalSecondaryIndexes"] if "Fn::If" in i]
+    assert legacy[0] == "KeepLegacyDueIndex"
+    assert legacy[1]["IndexName"] == "due"
+    assert legacy[2] == {"Ref": "AWS::NoValue"}
+    (key,) = [a["Fn::If"] for a in scores["AttributeDefinitions"] if "Fn::If" in a]
+    assert key[:2] == ["KeepLegacyDueIndex", {"AttributeName": "due_key", "AttributeType": "S"}]

@@ -118,12 +118,10 @@ def seed_states(
                     status=result.status,
                     color=result.color,
                     groups={g.name: g.hundredths // 100 for g in result.groups},
-                    rules={},
+                    points=b"",
                     revision=1,
                     tallies=blob,
                     due_day=day.isoformat(),
-                    due_key=join_key(account, definition_id, *key),
-                    updated_at=now(),
                     version=1,
                 )
             )
@@ -239,3 +237,31 @@ def batch_engine_scores(
     (folder / "segments.jsonl").write_text(json.dumps(segment) + "\n")
     rows = score_rows(parse_definition(CUSTOMER_HEALTH), folder, day, Engine.POLARS)
     return {row["id"]: (row["score"], row["status"], row["groups"]) for row in rows}
+
+
+def item_size(item: Any) -> int:
+    """A stored item's size as DynamoDB bills it: each attribute's name and value, in bytes
+    (strings and binary as stored, numbers at about one byte per two digits)."""
+    total = 0
+    for name, value in item.serialize().items():
+        total += len(name.encode()) + _value_size(value)
+    return total
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    ((kind, data),) = value.items()
+    if kind == "S":
+        return len(data.encode())
+    if kind == "B":
+        return len(data if isinstance(data, bytes) else data.encode())
+    if kind == "N":
+        return len(data.lstrip("-").replace(".", "").lstrip("0") or "0") // 2 + 2
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in data)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + _value_size(v) for k, v in data.items())
+    if kind in ("SS", "NS", "BS"):
+        return sum(len(str(v)) for v in data)
+    raise ValueError(f"unknown DynamoDB type {kind}")

@@ -34,8 +34,11 @@ def recompute(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, DynamoStor
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="exports")
-        settings = Settings.for_prefix(
-            f"t{uuid.uuid4().hex[:8]}", export_bucket="exports", recompute_shard_size=3
+        settings = Settings.for_prefix(  # no scorer runs beside it: nothing to wait out
+            f"t{uuid.uuid4().hex[:8]}",
+            export_bucket="exports",
+            recompute_shard_size=3,
+            recompute_settle_seconds=0,
         )
         for name, value in settings.environment().items():
             monkeypatch.setenv(name, value)

@@ -4,7 +4,7 @@ DynamoStore builds on this for the account's data and score states."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -13,7 +13,13 @@ from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from healthscore.adapters.dynamo_tables import PLAN_GUARD, DefinitionItem, SegmentItem, Tables
+from healthscore.adapters.dynamo_tables import (
+    LIVE_MARKER,
+    PLAN_GUARD,
+    DefinitionItem,
+    SegmentItem,
+    Tables,
+)
 from healthscore.adapters.dynamo_writes import retry_throttled
 from healthscore.domain.errors import Conflict
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
@@ -74,8 +80,38 @@ class DynamoDefinitionStore:
         """Write it if it is still at the version read (a new one: if none exists); sets the
         new version on `definition`. A stale read is a Conflict."""
         item = self._definition_item(account, definition)
-        self.save(item)
+        self._with_marker(account, lambda write: write.save(item))
         definition.version = int(item.version)
+
+    def _with_marker(self, account: str, write: Callable[[TransactWrite], None]) -> None:
+        """Commit `write` and move the account's live marker on, in one transaction (scorers
+        then know their parsed definitions and segments are out of date). A lost race is a
+        Conflict."""
+        marker = self.tables.live_markers(account, LIVE_MARKER)
+        try:
+            with TransactWrite(connection=self._transactions()) as transaction:
+                write(transaction)
+                transaction.update(marker, actions=[self.tables.live_markers.marker.add(1)])
+        except TransactWriteError as error:
+            if error.cause_response_code in (
+                "TransactionCanceledException",
+                "TransactionConflictException",
+            ):
+                raise Conflict(
+                    "this item was changed by someone else since you read it; "
+                    "read it again and retry"
+                ) from error
+            raise
+
+    def _transactions(self) -> Connection:
+        meta: Any = self.tables.jobs.Meta
+        return Connection(region=meta.region, host=getattr(meta, "host", None))
+
+    @retry_throttled
+    def live_marker(self, account: str) -> int:
+        """Where the account's live marker is (0: nothing was ever saved)."""
+        item = _get(self.tables.live_markers, account, LIVE_MARKER)
+        return 0 if item is None else int(item.marker or 0)
 
     def _definition_item(self, account: str, definition: StoredDefinition) -> DefinitionItem:
         item = self.tables.definitions(
@@ -111,12 +147,12 @@ class DynamoDefinitionStore:
         guard_item = self.tables.plan_guards(account, PLAN_GUARD)
         if guard:
             guard_item.version = guard
-        meta: Any = self.tables.jobs.Meta
-        connection = Connection(region=meta.region, host=getattr(meta, "host", None))
+        marker = self.tables.live_markers(account, LIVE_MARKER)
         try:
-            with TransactWrite(connection=connection) as write:
+            with TransactWrite(connection=self._transactions()) as write:
                 write.save(item)
                 write.save(guard_item)
+                write.update(marker, actions=[self.tables.live_markers.marker.add(1)])
         except TransactWriteError as error:
             if error.cause_response_code in (
                 "TransactionCanceledException",
@@ -133,7 +169,7 @@ class DynamoDefinitionStore:
         item = self.tables.definitions(account, definition.id)
         if definition.version is not None:
             item.version = definition.version
-        self.delete(item)
+        self._with_marker(account, lambda write: write.delete(item))
 
     def _definition_items(self, account: str) -> list[DefinitionItem]:
         return list(self.tables.definitions.query(account))
@@ -154,14 +190,14 @@ class DynamoDefinitionStore:
         )
         if segment.version is not None:
             item.version = segment.version
-        self.save(item)
+        self._with_marker(account, lambda write: write.save(item))
         segment.version = int(item.version)
 
     def delete_segment(self, account: str, segment: StoredSegment) -> None:
         item = self.tables.segments(account, segment.id)
         if segment.version is not None:
             item.version = segment.version
-        self.delete(item)
+        self._with_marker(account, lambda write: write.delete(item))
 
     def put_live_definition(
         self, account: str, definition_id: str, raw: Mapping[str, Any], revision: int

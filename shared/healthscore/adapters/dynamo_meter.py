@@ -43,6 +43,7 @@ class DynamoMeter:
     read_units: float = 0.0
     write_units: float = 0.0
     items_read: int = 0
+    items_by_operation: Counter[str] = field(default_factory=Counter)
     faults_injected: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -53,6 +54,7 @@ class DynamoMeter:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.items_by_operation.clear()
             self.read_units = self.write_units = 0.0
             self.items_read = self.faults_injected = 0
 
@@ -70,12 +72,15 @@ class DynamoMeter:
                     self.read_units += units
                 else:
                     self.write_units += units
+            items = 0
             if operation in ("Query", "Scan"):
-                self.items_read += int(reply.get("Count", 0))
+                items = int(reply.get("Count", 0))
             elif operation == "GetItem":
-                self.items_read += 1 if reply.get("Item") else 0
+                items = 1 if reply.get("Item") else 0
             elif operation == "BatchGetItem":
-                self.items_read += sum(len(v) for v in reply.get("Responses", {}).values())
+                items = sum(len(v) for v in reply.get("Responses", {}).values())
+            self.items_read += items
+            self.items_by_operation[operation] += items
 
     def summary(self) -> dict[str, Any]:
         return {

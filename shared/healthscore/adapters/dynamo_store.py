@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError
 from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
+from pynamodb.pagination import ResultIterator
 
 from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dynamo_definitions import (
@@ -23,17 +25,22 @@ from healthscore.adapters.dynamo_definitions import (
 )
 from healthscore.adapters.dynamo_integrations import DynamoIntegrations
 from healthscore.adapters.dynamo_tables import (
+    LIVE_MARKER,
+    SEPARATOR,
     AssociationItem,
     EventItem,
     RecordItem,
+    ScoreItem,
     Tables,
     join_key,
     split_key,
 )
 from healthscore.adapters.dynamo_writes import (
+    BatchKeys,
     DynamoChangeWrites,
     applied_key,
     association_keys,
+    batch_read,
     history_instant,
     history_item,
     retry_throttled,
@@ -52,8 +59,9 @@ from healthscore.domain.dataset import (
 )
 from healthscore.domain.ordering import legacy_stamp
 from healthscore.domain.score_state import ScoreState
-from healthscore.ports import record_neighbourhood, whole_account
+from healthscore.ports import RecordLinks, Snapshot, record_neighbourhood, whole_account
 
+T = TypeVar("T")
 SWEEP_KEY = "#sweep"  # the sweep's own jobs item (account ids never contain `#`)
 
 
@@ -98,6 +106,54 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
         return None if item is None else _stored_record(item)
 
     @retry_throttled
+    def record_links(self, account: str, key: RecordKey) -> RecordLinks:
+        """One strongly consistent Query: the record's item and its links, which follow it in
+        key order. Another record whose id extends this one's with a character sorting before
+        `#` ("a 1" after "a") falls in the same range and is passed over."""
+        own = join_key(*key)
+        model = self.tables.records
+        keys = model.sk.between(own, own + SEPARATOR + "\U0010ffff" * 2)
+        query = self.tables.records._get_connection().query
+        stored, registers = None, []
+        raw: dict[str, Any]
+        for raw in ResultIterator(query, (account, keys), {"consistent_read": True}):
+            sk = str(raw["sk"]["S"])
+            if sk == own:
+                stored = _stored_record(self.tables.records.from_raw_data(raw))
+            elif sk.startswith(own + SEPARATOR):
+                link = self.tables.associations.from_raw_data(raw)
+                registers.append((_association(link), _register(link)))
+        return RecordLinks(stored, registers)
+
+    @retry_throttled
+    def snapshot(
+        self,
+        account: str,
+        states: Iterable[tuple[str, RecordKey]] = (),
+        records: Iterable[RecordKey] = (),
+        consistent: bool = False,
+    ) -> Snapshot:
+        """One BatchGetItem over three tables: the live marker and the states read eventually
+        consistent unless `consistent` (half the read units), the records always consistent."""
+        tables = self.tables
+        wanted: dict[type[Model], BatchKeys] = {
+            tables.live_markers: ([(account, LIVE_MARKER)], consistent),
+            tables.scores: (
+                sorted({(join_key(account, d), join_key(*k)) for d, k in states}),
+                consistent,
+            ),
+            tables.records: (sorted({(account, join_key(*k)) for k in records}), True),
+        }
+        found = batch_read(self._connection, {m: keys for m, keys in wanted.items() if keys[0]})
+        marker = next((int(i.marker or 0) for i in found[tables.live_markers]), 0)
+        read_states = {}
+        for item in found.get(tables.scores, []):
+            state = state_of(item)
+            read_states[(state.definition_id, state.key)] = state
+        read_records = {_pair(i.sk): _stored_record(i) for i in found.get(tables.records, [])}
+        return Snapshot(marker, read_states, read_records)
+
+    @retry_throttled
     def record(self, account: str, key: RecordKey) -> Record | None:
         item = _get(self.tables.records, account, join_key(*key))
         return None if item is None or item.tombstone else _record(item)
@@ -135,7 +191,7 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
             model.count(
                 account,
                 model.sk.startswith(join_key(object_type) + "#"),
-                filter_condition=model.tombstone.does_not_exist(),
+                filter_condition=_visible_records(model),
             )
         )
 
@@ -150,9 +206,7 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
             keys = model.sk.startswith(prefix)
         else:  # strictly after, within the type (the highest code point closes the range)
             keys = model.sk.between(join_key(object_type, after) + "\x00", prefix + "\U0010ffff")
-        found = model.query(
-            account, keys, filter_condition=model.tombstone.does_not_exist(), limit=limit
-        )
+        found = model.query(account, keys, filter_condition=_visible_records(model), limit=limit)
         return [_record(item) for item in found]
 
     def all_records(self, account: str) -> Iterator[Record]:
@@ -160,7 +214,7 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
 
     def all_stored_records(self, account: str) -> Iterator[StoredRecord]:
         model = self.tables.records
-        for item in model.query(account, filter_condition=model.tombstone.does_not_exist()):
+        for item in model.query(account, filter_condition=_visible_records(model)):
             yield _stored_record(item)
 
     def put_association(self, account: str, line: AssociationLine) -> None:
@@ -210,7 +264,8 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
     def all_associations(self, account: str) -> Iterator[AssociationLine]:
         """Each link once (the direction stored with the smaller key)."""
         model = self.tables.associations
-        for item in model.query(account, filter_condition=model.removed.does_not_exist()):
+        links = model.labels.exists() & model.removed.does_not_exist()  # not the records
+        for item in model.query(account, filter_condition=links):
             line = _association(item)
             if (line.from_type, line.from_id) <= (line.to_type, line.to_id):
                 yield line
@@ -264,8 +319,10 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
     def put_segment(self, account: str, body: Mapping[str, Any]) -> None:
         """Write a segment as it is, whatever is stored (loading data; the segments use case
         writes with version checks)."""
-        self.tables.segments(account, str(body["id"]), body=dict(body), updated_at=now()).save(
-            add_version_condition=False
+        item = self.tables.segments(account, str(body["id"]), body=dict(body), updated_at=now())
+        item.save(add_version_condition=False)
+        self.tables.live_markers(account, LIVE_MARKER).update(
+            actions=[self.tables.live_markers.marker.add(1)]
         )
 
     def segment_bodies(self, account: str) -> list[dict[str, Any]]:
@@ -320,10 +377,19 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
         return found
 
     def due_states(self, day: date) -> Iterator[tuple[str, ScoreState]]:
-        """Every account's score states whose next change day is `day` (the sparse index), with
-        the account each belongs to."""
-        for item in self.tables.scores.due.query(day.isoformat()):
-            yield split_key(item.pk)[0], state_of(item)
+        """Every account's score states whose next change day is `day`, with the account each
+        belongs to: the sparse index names them (keys only), a batch read per 100 reads them."""
+        keys = ((item.pk, item.sk) for item in self.tables.scores.due.query(day.isoformat()))
+        for chunk in _chunks(keys, 100):
+            found = {(i.pk, i.sk): i for i in self._batch_get_states(chunk)}
+            for key in chunk:  # in the index's order; one rescored since may be gone
+                item = found.get(key)
+                if item is not None and item.due_day == day.isoformat():
+                    yield split_key(item.pk)[0], state_of(item)
+
+    @retry_throttled
+    def _batch_get_states(self, keys: list[tuple[str, str]]) -> list[ScoreItem]:
+        return list(self.tables.scores.batch_get(keys, consistent_read=True))
 
     def save_state(self, account: str, state: ScoreState) -> None:
         """Write one state on its own, if it is still at the version read (else Conflict)."""
@@ -388,6 +454,22 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
         for item in history.query(pk, until, scan_index_forward=False, limit=1):
             return dict(item.entry)
         return None
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _visible_records(model: type[RecordItem]) -> Condition:
+    """Record items, not tombstones and not the links stored beside them."""
+    return cast(Condition, model.record_id.exists() & model.tombstone.does_not_exist())
 
 
 def _register(item: AssociationItem) -> StoredLink:

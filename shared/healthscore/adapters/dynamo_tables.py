@@ -7,20 +7,24 @@ ids are escaped (`%` → `%25`, `#` → `%23`) so a record id containing `#` can
 Layout (pk / sk):
 - definitions:        account / definition id
 - segments:           account / segment id
-- records:            account / type#id (a deleted record stays as a tombstone for 35 days)
-- associations:       account / from_type#from_id#to_type#to_id (both directions stored, so a
-                      record's links are one `begins_with` query from either end)
+- records:            account / type#id (a deleted record stays as a tombstone for 35 days),
+                      and the record's links right after it in key order:
+                      account / from_type#from_id#to_type#to_id (both directions stored, so a
+                      record and its links are one query from either end; ids are escaped, so
+                      no other record's key falls between them)
 - events:             account / type#id#event id (idempotent: a second put of the id is refused)
-- scores:             account#definition / type#id; GSI `due` (due_day / account#definition#type#id)
-                      holds only records with a next change day, so the sweep queries a day
+- scores:             account#definition / type#id; GSI `next_day` (due_day / type#id, keys
+                      only) holds only records with a next change day, so the sweep queries a
+                      day (and reads the states it names)
 - history:            account#definition#type#id / at#sequence (newest first when reversed)
 - output properties:  account / property name
 - jobs:               account / job id (TTL: expires_at); `#sweep` / `checkpoint` for the sweep
-                      (account ids never contain `#`)
+                      (account ids never contain `#`); account / `#live`: the live marker
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,7 +39,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from healthscore.settings import Settings
@@ -120,6 +124,8 @@ class RecordItem(_Keyed):
 
 
 class AssociationItem(_Keyed):
+    """A link, stored in the records table under one end's key (both directions are stored)."""
+
     class Meta:
         abstract = True
 
@@ -141,36 +147,53 @@ class EventItem(_Keyed):
     received_at = UTCDateTimeAttribute()
 
 
+class CompactJSONAttribute(JSONAttribute):
+    """JSON without spaces and with text as UTF-8, not escapes: every byte of a score state is
+    paid for on each of its writes."""
+
+    def serialize(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 class DueIndex(GlobalSecondaryIndex["ScoreItem"]):  # type: ignore[no-untyped-call]
-    """Score states by the day they next change (sparse: records with no such day are absent)."""
+    """Score states by the day they next change (sparse: records with no such day are absent).
+    Keys only: a state's write touches the index only when its day moves, and the sweep reads
+    the states it names."""
 
     class Meta:
-        index_name = "due"
-        projection = AllProjection()
+        index_name = "next_day"
+        projection = KeysOnlyProjection()
 
     due_day = UnicodeAttribute(hash_key=True)
-    due_key = UnicodeAttribute(range_key=True)
+    sk = UnicodeAttribute(range_key=True)
 
 
 class ScoreItem(_Keyed):
+    """A record's score state. Kept small — a year of daily activity in under 1 KB — since
+    each change writes it whole: the tally and the rules' points are binary."""
+
     class Meta:
         abstract = True
 
     score = NumberAttribute()
     status = UnicodeAttribute()
     color = UnicodeAttribute()
-    groups = JSONAttribute(default=dict)  # group name → points (JSON number)
-    rules = JSONAttribute(default=dict)  # "group/rule" → points: what a change's cause compares
+    groups = CompactJSONAttribute(default=dict)  # group name → points (JSON number)
+    # each non-zero rule's points by its key's digest (domain/score_state.py, pack_rule_points)
+    points = BinaryAttribute(null=True, legacy_encoding=False)
+    rules = JSONAttribute(null=True)  # written before `points`: "group / rule" → points
     revision = NumberAttribute(default=0)  # the live revision the tallies belong to
     tallies = BinaryAttribute(null=True, legacy_encoding=False)
     due_day = UnicodeAttribute(null=True)
-    due_key = UnicodeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)  # written before `next_day` indexed by `sk`
     changed_at = UTCDateTimeAttribute(null=True)
-    change = JSONAttribute(null=True)  # the last change: delta, direction, status before, cause
-    override = JSONAttribute(null=True)  # a CSM's override (with its status's colour)
-    computed = JSONAttribute(null=True)  # {score, status} computed, while an override is in effect
-    stale = JSONAttribute(null=True)  # inputs stale under the score's freshness rules
-    updated_at = UTCDateTimeAttribute()
+    change = CompactJSONAttribute(null=True)  # the last change: delta, status before, kind
+    override = CompactJSONAttribute(null=True)  # a CSM's override (with its status's colour)
+    computed = CompactJSONAttribute(null=True)  # {score, status} while an override is in effect
+    stale = CompactJSONAttribute(null=True)  # inputs stale under the score's freshness rules
+    updated_at = UTCDateTimeAttribute(null=True)  # written before states were kept small
     version = VersionAttribute()
     due = DueIndex()
 
@@ -214,7 +237,20 @@ class PlanGuardItem(_Keyed):
     version = VersionAttribute()
 
 
+class LiveMarkerItem(_Keyed):
+    """In the jobs table, one per account (`sk` LIVE_MARKER): a number that moves on, in the
+    same transaction, with every change to the account's health scores and segments. Scorers
+    keep the parsed live scores and segments for as long as it stays where they read it, so a
+    change reads this small item instead of every definition."""
+
+    class Meta:
+        abstract = True
+
+    marker = NumberAttribute(default=0)
+
+
 PLAN_GUARD = "#plan"
+LIVE_MARKER = "#live"
 M = TypeVar("M", bound=Model)
 
 # Settings field → model: what template.yaml must declare (tests/integration/test_template.py).
@@ -222,7 +258,6 @@ MODELS: dict[str, type[Model]] = {
     "definitions_table": DefinitionItem,
     "segments_table": SegmentItem,
     "records_table": RecordItem,
-    "associations_table": AssociationItem,
     "events_table": EventItem,
     "scores_table": ScoreItem,
     "history_table": HistoryItem,
@@ -259,6 +294,7 @@ class Tables:
     output_properties: type[OutputPropertyItem]
     jobs: type[JobItem]
     plan_guards: type[PlanGuardItem]
+    live_markers: type[LiveMarkerItem]
 
     @classmethod
     def bind(cls, settings: Settings) -> Tables:
@@ -266,22 +302,23 @@ class Tables:
             definitions=_bind(DefinitionItem, settings.definitions_table, settings),
             segments=_bind(SegmentItem, settings.segments_table, settings),
             records=_bind(RecordItem, settings.records_table, settings),
-            associations=_bind(AssociationItem, settings.associations_table, settings),
+            associations=_bind(AssociationItem, settings.records_table, settings),
             events=_bind(EventItem, settings.events_table, settings),
             scores=_bind(ScoreItem, settings.scores_table, settings),
             history=_bind(HistoryItem, settings.history_table, settings),
             output_properties=_bind(OutputPropertyItem, settings.output_properties_table, settings),
             jobs=_bind(JobItem, settings.jobs_table, settings),
             plan_guards=_bind(PlanGuardItem, settings.jobs_table, settings),
+            live_markers=_bind(LiveMarkerItem, settings.jobs_table, settings),
         )
 
     def all(self) -> list[type[Model]]:
-        """One model per table (the plan guards share the jobs table)."""
+        """One model per table (links share the records table; plan guards and live markers
+        the jobs table)."""
         return [
             self.definitions,
             self.segments,
             self.records,
-            self.associations,
             self.events,
             self.scores,
             self.history,

@@ -1,22 +1,31 @@
 """One change's writes to DynamoDB, all or nothing: the unit of work the scorer, the sweep and
-the recompute hand domain objects to (score states, records, links, events, history entries,
-live-revision checks). Conditions, versions and TransactWriteItems live here, nowhere else.
+the recompute hand domain objects to (score states, records, links, events, history entries).
+Conditions, versions and TransactWriteItems live here, nowhere else. A change that writes one
+item writes it with a conditional PutItem or DeleteItem — half the write units of a
+transaction.
 
-A refused transaction says whether the change had already been applied (its event was stored
-before: a duplicate) or lost a race (retry with fresh reads)."""
+A refused write says whether the change had already been applied (its event was stored before:
+a duplicate) or lost a race (retry with fresh reads)."""
 
 from __future__ import annotations
 
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.connection.base import BOTOCORE_EXCEPTIONS
+from pynamodb.exceptions import (
+    DeleteError,
+    GetError,
+    PutError,
+    PynamoDBException,
+    TransactWriteError,
+)
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -30,7 +39,7 @@ from healthscore.adapters.dynamo_tables import (
     split_key,
 )
 from healthscore.domain.dataset import AssociationLine, Event, RecordKey, StoredRecord
-from healthscore.domain.score_state import ScoreState
+from healthscore.domain.score_state import ScoreState, pack_rule_points, unpack_rule_points
 from healthscore.ports import MAX_TRANSACTION_ITEMS, TooManyAffected, WriteRefused
 
 TOMBSTONE_DAYS = 35  # a deleted record's or removed link's tombstone outlives HubSpot's retries
@@ -85,12 +94,11 @@ def retry_throttled(read: F) -> F:
 class Transaction:
     """What one change writes, all or nothing (DynamoDB TransactWriteItems, ≤ 100 items)."""
 
-    checks: list[tuple[type[Model], str, str, Condition]] = field(default_factory=list)
     deletes: list[tuple[Model, Condition | None]] = field(default_factory=list)
     puts: list[tuple[Model, Condition | None]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.checks) + len(self.deletes) + len(self.puts)
+        return len(self.deletes) + len(self.puts)
 
 
 def state_of(item: ScoreItem) -> ScoreState:
@@ -104,7 +112,9 @@ def state_of(item: ScoreItem) -> ScoreState:
         status=item.status,
         color=item.color,
         groups=dict(item.groups or {}),
-        rules=dict(item.rules or {}),
+        rules=unpack_rule_points(item.points)
+        if item.points is not None
+        else dict(item.rules or {}),
         revision=int(item.revision or 0),
         tallies=item.tallies,
         due_day=date.fromisoformat(item.due_day) if item.due_day else None,
@@ -129,11 +139,10 @@ def state_item(tables: Tables, account: str, state: ScoreState) -> ScoreItem:
         status=state.status,
         color=state.color,
         groups=state.groups,
-        rules=state.rules,
+        points=pack_rule_points(state.rules),
         revision=state.revision,
         tallies=state.tallies,
         due_day=due,
-        due_key=join_key(account, state.definition_id, *state.key) if due else None,
         changed_at=state.changed_at,
         change=state.change,
         override=state.override,
@@ -143,7 +152,6 @@ def state_item(tables: Tables, account: str, state: ScoreState) -> ScoreItem:
             else {"score": state.computed_score, "status": state.computed_status}
         ),
         stale=state.stale or None,
-        updated_at=state.updated_at,
     )
     return _at_version(item, state.version)
 
@@ -173,20 +181,9 @@ class DynamoChangeWrites:
         self.tables, self.connection, self.account = tables, connection, account
         self.transaction = Transaction()
         self._has_event = False  # the first put is the event: its refusal means "duplicate"
-        self._checked: set[tuple[str, int]] = set()
 
     def __len__(self) -> int:
         return len(self.transaction)
-
-    def require_live(self, definition_id: str, revision: int) -> None:
-        """The score must still be live at this revision when the change commits (a change
-        scored with a revision since replaced is refused, and scored again)."""
-        if (definition_id, revision) in self._checked:
-            return
-        self._checked.add((definition_id, revision))
-        model = self.tables.definitions
-        condition = (model.state == "live") & (model.live_revision == revision)
-        self.transaction.checks.append((model, self.account, definition_id, condition))
 
     def put_event_once(self, event: Event) -> None:
         """Store the event; if it is already stored the whole change was applied before."""
@@ -313,14 +310,54 @@ class DynamoChangeWrites:
         try:
             commit(self.connection, self.transaction)
         except WriteRefused as refused:
-            # the event's put comes right after the checks and the deletes (commit's order)
-            index = len(self.transaction.checks) + len(self.transaction.deletes)
+            # the event's put comes right after the deletes (commit's order)
+            index = len(self.transaction.deletes)
             refused.duplicate = (
                 self._has_event
                 and index < len(refused.codes)
                 and refused.codes[index] == "ConditionalCheckFailed"
             )
             raise
+
+
+BatchKeys = tuple[list[tuple[str, str]], bool]  # (pk, sk) keys, and whether read consistently
+
+
+def batch_read(
+    connection: Connection, wanted: Mapping[type[Model], BatchKeys]
+) -> dict[type[Model], list[Any]]:
+    """One BatchGetItem over several tables (≤ 100 keys in all), each read as consistently as
+    asked; the items found, by model. Keys DynamoDB leaves unprocessed (throttling) are asked
+    again, with backoff."""
+    by_table = {_table_name(model): model for model in wanted}
+    if len(by_table) != len(wanted):
+        raise ValueError("batch_read reads each table through one model")
+    request: dict[str, Any] = {
+        _table_name(model): {
+            "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys],
+            "ConsistentRead": consistent,
+        }
+        for model, (keys, consistent) in wanted.items()
+    }
+    found: dict[type[Model], list[Any]] = {model: [] for model in wanted}
+    for attempt in range(READ_RETRIES + 1):
+        try:
+            reply = connection.dispatch("BatchGetItem", {"RequestItems": request})
+        except BOTOCORE_EXCEPTIONS as error:
+            raise GetError(f"Failed to batch get items: {error}", error) from error
+        for table, items in reply.get("Responses", {}).items():
+            model = by_table[table]
+            found[model] += [model.from_raw_data(item) for item in items]
+        request = reply.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+        time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise GetError("Failed to batch get items: DynamoDB kept them unprocessed")
+
+
+def _table_name(model: type[Model]) -> str:
+    meta: Any = model.Meta
+    return str(meta.table_name)
 
 
 def applied_key(stamp: str, definition_id: str, key: RecordKey) -> str:
@@ -359,13 +396,15 @@ def history_instant(at: datetime) -> str:
 
 
 def commit(connection: Connection, transaction: Transaction) -> None:
-    """Write the transaction; WriteRefused says which items' conditions failed."""
+    """Write the transaction — one item on its own, with its condition — and WriteRefused says
+    which items' conditions failed."""
     if not len(transaction):
+        return
+    if len(transaction) == 1:
+        _write_one(transaction)
         return
     try:
         with TransactWrite(connection=connection) as write:
-            for model, hash_key, range_key, check in transaction.checks:
-                write.condition_check(model, hash_key, range_key, condition=check)
             for item, condition in transaction.deletes:
                 write.delete(item, condition=condition)
             for item, condition in transaction.puts:
@@ -378,4 +417,20 @@ def commit(connection: Connection, transaction: Transaction) -> None:
             reasons = error.cancellation_reasons or []
             codes = [None if r is None or r.code == "None" else r.code for r in reasons]
             raise WriteRefused(codes or ["TransactionConflict"]) from error
+        raise
+
+
+def _write_one(transaction: Transaction) -> None:
+    """A lone put or delete, conditional as it would be in the transaction (with the item's
+    version condition)."""
+    try:
+        if transaction.puts:
+            item, condition = transaction.puts[0]
+            item.save(condition=condition)
+        else:
+            item, condition = transaction.deletes[0]
+            item.delete(condition=condition)
+    except (PutError, DeleteError) as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise WriteRefused(["ConditionalCheckFailed"]) from error
         raise

@@ -37,6 +37,8 @@ from healthscore.domain.errors import Conflict
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.domain.score_state import ScoreState
 from healthscore.ports import (
+    RecordLinks,
+    Snapshot,
     live_score,
     live_scores_in,
     record_neighbourhood,
@@ -55,6 +57,7 @@ class _Account:
         self.stored: dict[str, StoredRecord] = {}  # every record item, tombstones too
         self.definitions: dict[str, StoredDefinition] = {}
         self.plan_guard = 0
+        self.live_marker = 0  # moves on with every change to definitions and segments
         self.states: dict[tuple[str, RecordKey], ScoreState] = {}
         self.history: dict[str, dict[str, dict[str, Any]]] = {}  # pk → sk → entry
         self.links: dict[str, tuple[RecordKey, RecordKey, tuple[str, ...]]] = {}  # both ways
@@ -242,6 +245,7 @@ class MemoryAccountData:
         segments[str(body["id"])] = StoredSegment(
             str(body["id"]), _json(body), datetime.now(UTC), version
         )
+        self._of(account).live_marker += 1
 
     def segment_bodies(self, account: str) -> list[dict[str, Any]]:
         segments = self._of(account).segments
@@ -285,9 +289,14 @@ class MemoryStore(MemoryAccountData, MemoryIntegrations):
             stored = replace(stored, state="live", live=_json(raw), live_revision=revision)
             stored.version = (stored.version or 0) + 1
             self._of(account).definitions[definition_id] = stored
+            self._of(account).live_marker += 1
 
     def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
         return live_scores_in(self, account)
+
+    def live_marker(self, account: str) -> int:
+        with self.lock:
+            return self._of(account).live_marker
 
     def live_definition(
         self, account: str, definition_id: str
@@ -312,6 +321,7 @@ class MemoryStore(MemoryAccountData, MemoryIntegrations):
             _check_version(stored.get(definition.id), definition.version)
             definition.version = (definition.version or 0) + 1
             stored[definition.id] = _fresh(definition)
+            self._of(account).live_marker += 1
 
     def plan_guard(self, account: str) -> int:
         with self.lock:
@@ -334,6 +344,7 @@ class MemoryStore(MemoryAccountData, MemoryIntegrations):
             stored = self._of(account).definitions
             _check_version(stored.get(definition.id), definition.version)
             del stored[definition.id]
+            self._of(account).live_marker += 1
 
     def stored_segments(self, account: str) -> list[StoredSegment]:
         with self.lock:
@@ -351,12 +362,14 @@ class MemoryStore(MemoryAccountData, MemoryIntegrations):
             _check_version(segments.get(segment.id), segment.version)
             segment.version = (segment.version or 0) + 1
             segments[segment.id] = _fresh(segment)
+            self._of(account).live_marker += 1
 
     def delete_segment(self, account: str, segment: StoredSegment) -> None:
         with self.lock:
             segments = self._of(account).segments
             _check_version(segments.get(segment.id), segment.version)
             del segments[segment.id]
+            self._of(account).live_marker += 1
 
     def save_job(self, account: str, job: Job) -> None:
         with self.lock:
@@ -405,6 +418,23 @@ class MemoryStore(MemoryAccountData, MemoryIntegrations):
     def stored_record(self, account: str, key: RecordKey) -> StoredRecord | None:
         with self.lock:
             return self._of(account).stored.get(join_key(*key))
+
+    def record_links(self, account: str, key: RecordKey) -> RecordLinks:
+        with self.lock:
+            stored = self._of(account).stored.get(join_key(*key))
+            return RecordLinks(stored, self.link_registers_of(account, key))
+
+    def snapshot(
+        self,
+        account: str,
+        states: Iterable[tuple[str, RecordKey]] = (),
+        records: Iterable[RecordKey] = (),
+        consistent: bool = False,
+    ) -> Snapshot:
+        with self.lock:
+            data = self._of(account)
+            found = {k: data.stored[join_key(*k)] for k in records if join_key(*k) in data.stored}
+            return Snapshot(data.live_marker, self.score_states(account, states), found)
 
     def score_states(
         self, account: str, wanted: Iterable[tuple[str, RecordKey]]

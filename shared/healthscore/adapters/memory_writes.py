@@ -19,7 +19,7 @@ from healthscore.domain.dataset import (
     StoredLink,
     StoredRecord,
 )
-from healthscore.domain.score_state import ScoreState
+from healthscore.domain.score_state import ScoreState, pack_rule_points, unpack_rule_points
 from healthscore.ports import MAX_TRANSACTION_ITEMS, TooManyAffected, WriteRefused
 
 if TYPE_CHECKING:
@@ -35,20 +35,13 @@ class MemoryChangeWrites:
         self.checks: list[Callable[[_Account], bool]] = []
         self.applies: list[Callable[[_Account], None]] = []
         self.event_check: int | None = None  # index of the check whose failure is "duplicate"
-        self._live: set[tuple[str, int]] = set()
 
     def __len__(self) -> int:
-        return len(self.applies) + len(self._live)
+        return len(self.applies)
 
     def _add(self, check: Callable[[_Account], bool], apply: Callable[[_Account], None]) -> None:
         self.checks.append(check)
         self.applies.append(apply)
-
-    def require_live(self, definition_id: str, revision: int) -> None:
-        if (definition_id, revision) in self._live:
-            return
-        self._live.add((definition_id, revision))
-        self.checks.append(lambda data: _live_revision(data, definition_id) == revision)
 
     def put_event_once(self, event: Event) -> None:
         sk = join_key(event.object_type, event.object_id, event.id)
@@ -153,8 +146,11 @@ def _copy(state: ScoreState) -> ScoreState:
 
 
 def _stored(state: ScoreState) -> ScoreState:
-    """What a write stores: a copy at the next version."""
-    return replace(_copy(state), version=(state.version or 0) + 1)
+    """What a write stores: a copy at the next version, its rules' points by digest (as
+    DynamoDB keeps them)."""
+    stored = replace(_copy(state), version=(state.version or 0) + 1, updated_at=None)
+    stored.rules = unpack_rule_points(pack_rule_points(state.rules))
+    return stored
 
 
 def _version_of(state: ScoreState | None) -> int | None:
@@ -164,10 +160,3 @@ def _version_of(state: ScoreState | None) -> int | None:
 def _record_version(data: _Account, sk: str) -> int | None:
     stored = data.stored.get(sk)
     return None if stored is None else stored.version
-
-
-def _live_revision(data: _Account, definition_id: str) -> int | None:
-    found = data.definitions.get(definition_id)
-    if found is None or found.state != "live" or found.live is None:
-        return None
-    return found.live_revision

@@ -50,7 +50,8 @@ def create_from_template(template: Path, prefix: str, dynamodb: Any, sqs: Any) -
             continue
         request: dict[str, Any] = {
             "TableName": name,
-            "AttributeDefinitions": properties["AttributeDefinitions"],
+            # conditional entries (an upgrade's, `!If`) read as None: left out, as by default
+            "AttributeDefinitions": [a for a in properties["AttributeDefinitions"] if a],
             "KeySchema": properties["KeySchema"],
             "BillingMode": "PAY_PER_REQUEST",
         }
@@ -64,6 +65,7 @@ def create_from_template(template: Path, prefix: str, dynamodb: Any, sqs: Any) -
             request["GlobalSecondaryIndexes"] = [
                 {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
                 for index in properties["GlobalSecondaryIndexes"]
+                if index
             ]
         dynamodb.create_table(**request)
         dynamodb.get_waiter("table_exists").wait(TableName=name)

@@ -72,7 +72,7 @@ from healthscore.dev.local_resources import (
 )
 from healthscore.dev.local_streams import StreamReader, wait_for
 from healthscore.domain.plans import Plan
-from healthscore.services.recompute import run_job
+from healthscore.services.recompute import run_job, wait_in_process
 from healthscore.settings import Settings
 
 PUBLIC_PATHS = ("/openapi.json", "/docs")
@@ -465,7 +465,13 @@ class LocalStack:
                 failed = set()
                 try:
                     job = json.loads(message["Body"])
-                    run_job(store, job["account_id"], job["job_id"], as_of=self.clock.now())
+                    run_job(
+                        store,
+                        job["account_id"],
+                        job["job_id"],
+                        as_of=self.clock.now(),
+                        settle=wait_in_process,
+                    )
                 except Exception:
                     logger.exception("recompute job failed; it will be received again")
                     failed.add(message["MessageId"])

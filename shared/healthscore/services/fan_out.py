@@ -52,9 +52,6 @@ class PlannedWrites:
         else:
             self.targets.setdefault(self.target, []).append((name, args))
 
-    def require_live(self, definition_id: str, revision: int) -> None:
-        self._add("require_live", definition_id, revision)
-
     def put_event_once(self, event: Event) -> None:
         self._add("put_event_once", event)
 

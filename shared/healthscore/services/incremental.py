@@ -1,4 +1,4 @@
-"""The incremental scorer: one change in, the score states it affects updated, in one transaction.
+"""The incremental scorer: one change in, the score states it affects updated, in one write.
 
 For each live score of the account, a change moves the tallies (domain/tallies.py) of exactly
 the records it touches — an event its owner's (contacts score) or its contact's companies'
@@ -6,8 +6,8 @@ the records it touches — an event its owner's (contacts score) or its contact'
 associated with it; a link or label change the contribution of one end to the other — then
 rescores them from the tallies alone, never rereading history. Everything the change writes
 (the event or record, the links, every affected score state with its version condition, the
-history entries, and a check that the score is still live at the revision used) goes into one
-DynamoDB transaction. So:
+history entries) goes into one DynamoDB transaction — one conditional write when it is one item.
+So:
 
 - a change is applied once or not at all: an event whose put is refused (already stored) was
   applied with it, atomically — a redelivered duplicate is recognised and changes nothing;
@@ -15,6 +15,11 @@ DynamoDB transaction. So:
   and retries (`MAX_ATTEMPTS`, with jittered backoff), so no update is lost;
 - a state written under an older revision, or missing, is rebuilt from the stored
   neighbourhood (one-off, O(that record's history)); afterwards each event costs O(1) requests.
+
+What a change reads is few requests: the live scores are kept per live marker, and the marker
+is read in the same request as the score states. An event of a contact that companies scores
+roll up reads the contact and its links (one query), then the marker and its companies' states
+(one batch), and writes once: 3 requests.
 
 Status changes reach EventBridge (`Health status changed`) from the history entries committed
 with the states (the history table's stream, functions/notify): none lost in a crash after the
@@ -25,10 +30,10 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from healthscore.domain.changes import (
     AssociationChanged,
@@ -56,13 +61,16 @@ from healthscore.domain.tallies import (
     referenced_properties,
 )
 from healthscore.domain.values import utc_day
-from healthscore.ports import ScoreStore
+from healthscore.ports import RecordLinks, ScoreStore, Snapshot, WriteRefused
 from healthscore.services.merges import apply_merge
 from healthscore.services.score_writes import (
+    IN_FLIGHT,
     MAX_ATTEMPTS,
     THROTTLE_RETRIES,
     LiveRevision,
     LiveRevisions,
+    Lives,
+    LivesChanged,
     Outcome,
     ScoreWrite,
     change_days,
@@ -76,6 +84,7 @@ from healthscore.services.upstream import plan_upstream
 T = TypeVar("T")
 LINKS_PER_STEP = 20  # links a deletion removes per step (each is stored both ways)
 MAX_MERGE_HOPS = 5  # an event for a record merged into one since merged: follow this far
+MAX_LIVE_READS = 3  # times the live scores are read again for one attempt's plan
 
 
 class IncrementalScorer:
@@ -105,8 +114,15 @@ class IncrementalScorer:
 
             def attempt(n: int) -> Outcome:
                 nonlocal more
-                unit = self._plan(account, change, self.clock())
-                outcome = unit.commit()
+                started = datetime.now(UTC)
+                IN_FLIGHT.begin(started)  # a local recompute waits for it (InFlight)
+                try:
+                    unit = self._planned(account, change, consistent=n > 1)
+                    outcome = unit.commit()
+                except LivesChanged as changed:  # planned too long ago: a lost race
+                    raise WriteRefused([str(changed)]) from changed
+                finally:
+                    IN_FLIGHT.end(started)
                 outcome.attempts, more = n, unit.more
                 return outcome
 
@@ -130,61 +146,68 @@ class IncrementalScorer:
 
     # -- planning one attempt ------------------------------------------------------------------
 
-    def _plan(self, account: str, change: Change, at: datetime) -> ScoreWrite:
+    def _planned(self, account: str, change: Change, consistent: bool) -> ScoreWrite:
+        """The change planned with the account's live scores as they are: as kept, while the
+        marker read with the plan's states says so; else read again and planned again."""
+        lives = self.revisions.cached(account)
+        for _ in range(MAX_LIVE_READS):
+            try:
+                unit = self._plan(account, change, lives, self.clock(), consistent)
+                if unit.marker is None:  # nothing else was read with it
+                    unit.saw(self.store.live_marker(account))
+                if unit.marker == lives.marker:
+                    return unit
+            except LivesChanged:  # a state already under a newer revision
+                pass
+            lives = self.revisions.load(account)
+        raise LivesChanged(f"{change.summary}: the live scores kept changing while it was planned")
+
+    def _plan(
+        self, account: str, change: Change, lives: Lives, at: datetime, consistent: bool
+    ) -> ScoreWrite:
         today = utc_day(at)
-        lives = self.revisions.of(account)
+        reads = _Reads(self.store, account, consistent)
         if isinstance(change, EventArrived):
-            unit = self._event(account, change.event, lives, today, at)
+            unit = self._event(reads, change.event, lives.scores, today, at)
         elif isinstance(change, PropertiesChanged):
-            unit = self._properties(account, change, lives, today, at)
+            unit = self._properties(reads, change, lives.scores, today, at)
         elif isinstance(change, AssociationChanged):
-            unit = self._association(account, change, lives, today, at)
+            unit = self._association(reads, change, lives.scores, today, at)
         elif isinstance(change, RecordDeleted):
-            unit = self._deletion(account, change, lives, today, at)
+            unit = self._deletion(reads, change, lives.scores, today, at)
         elif isinstance(change, UpstreamChanged):
-            unit = plan_upstream(self.store, account, change, lives, today, at)
+            unit = plan_upstream(self.store, account, change, lives.scores, today, at)
         else:  # pragma: no cover - Change is closed
             raise TypeError(f"not a change: {change!r}")
+        if unit.marker is None and reads.marker is not None:
+            unit.saw(reads.marker, reads.read_at)
         unit.stamp = change_stamp(change) + (f"#{unit.step}" if unit.step else "")
         return unit
 
     def _event(
-        self, account: str, event: Event, lives: list[LiveRevision], today: date, at: datetime
+        self, reads: _Reads, event: Event, lives: list[LiveRevision], today: date, at: datetime
     ) -> ScoreWrite:
-        owner_state = self.store.stored_record(account, event.owner)
-        for _hop in range(MAX_MERGE_HOPS):  # an event for a merged record is its survivor's
-            if owner_state is None or owner_state.visible or owner_state.merged_into is None:
-                break
-            event = replace(event, object_id=owner_state.merged_into)
-            owner_state = self.store.stored_record(account, event.owner)
-        owner = event.owner
-        cause = {
-            "kind": "event",
-            "summary": f"{event.type} on {event.occurred_at.date().isoformat()}"
-            f" by {owner[0]}/{owner[1]}",
-            "events": [
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "object": f"{owner[0]}/{owner[1]}",
-                    "occurred_at": event.occurred_at.isoformat(),
-                }
-            ],
-        }
-        unit = ScoreWrite(self.store, account, at, cause)
-        unit.writes.put_event_once(event)
-        if not counts(owner_state):
-            return unit  # kept; it counts if its record comes back
-        relevant = [
-            live
-            for live in lives
-            if any(rule.event_type == event.type for _g, rule in live.definition.rules())
-        ]
-        rollup = owner[0] == "contacts" and any(
+        relevant = [live for live in lives if event.type in live.event_types]
+        rollup = event.object_type == "contacts" and any(
             live.object_type == "companies" for live in relevant
         )
-        links = self.store.associations_of(account, owner) if rollup else []
-        record = owner_state.record if owner_state is not None else None
+        for _hop in range(MAX_MERGE_HOPS):  # an event for a merged record is its survivor's
+            owner = event.owner
+            own = [live for live in relevant if live.object_type == owner[0]]
+            if rollup:  # the contact and its links in one query, then the states at once
+                found = reads.record_links(owner)
+                stored, links = found.stored, found.links
+            else:
+                snap = reads.snapshot([(live.id, owner) for live in own], [owner])
+                stored, links = snap.records.get(owner), []
+            if stored is None or stored.visible or stored.merged_into is None:
+                break
+            event = replace(event, object_id=stored.merged_into)
+        unit = ScoreWrite(self.store, reads.account, at, _event_cause(event))
+        unit.writes.put_event_once(event)
+        if not counts(stored):
+            return unit  # kept: it counts if its record comes back
+        record = stored.record if stored is not None else None
         targets: list[tuple[LiveRevision, RecordKey, Tally]] = []
         for live in relevant:
             if live.object_type == owner[0]:
@@ -199,10 +222,13 @@ class IncrementalScorer:
                         )
                         targets.append((live, ("companies", line.to_id), share))
         targets = [t for t in targets if t[2].events]
-        states = self.store.score_states(account, [(live.id, key) for live, key, _ in targets])
+        if rollup:  # the marker with the states (else it came with the owner's record)
+            states = reads.snapshot([(live.id, key) for live, key, _ in targets]).states
+        else:
+            states = snap.states
         for live, key, delta in targets:
             state = states.get((live.id, key))
-            tally = current_tally(self.store, account, live, key, state, today)
+            tally = current_tally(self.store, reads.account, live, key, state, today)
             if tally is None:
                 continue
             tally.add(delta)
@@ -211,14 +237,15 @@ class IncrementalScorer:
 
     def _properties(
         self,
-        account: str,
+        reads: _Reads,
         change: PropertiesChanged,
         lives: list[LiveRevision],
         today: date,
         at: datetime,
     ) -> ScoreWrite:
         key = change.key
-        stored = self.store.stored_record(account, key)
+        found = reads.record_links(key)
+        stored = found.stored
         new = with_properties(stored, key, change, change_stamp(change))
         before = stored.record.properties if stored is not None else {}
         after = new.record.properties if new is not None else before
@@ -229,18 +256,18 @@ class IncrementalScorer:
             "record": f"{key[0]}/{key[1]}",
             "properties": sorted(changed),
         }
-        unit = ScoreWrite(self.store, account, at, cause)
+        unit = ScoreWrite(self.store, reads.account, at, cause)
         if new is None:
             return unit  # nothing new: already applied, or older than what is stored
         # the version condition serialises changes of one record
         unit.writes.put_record(new, at)
-        links = self.store.associations_of(account, key)
-        self._rescore_record(unit, account, lives, key, stored, new, links, links, today)
+        links = found.links
+        self._rescore_record(unit, reads, lives, key, stored, new, links, links, today)
         return unit
 
     def _deletion(
         self,
-        account: str,
+        reads: _Reads,
         change: RecordDeleted,
         lives: list[LiveRevision],
         today: date,
@@ -248,16 +275,17 @@ class IncrementalScorer:
     ) -> ScoreWrite:
         key = change.key
         cause = {"kind": "deletion", "summary": change.summary, "record": f"{key[0]}/{key[1]}"}
-        unit = ScoreWrite(self.store, account, at, cause)
-        stored = self.store.stored_record(account, key)
+        unit = ScoreWrite(self.store, reads.account, at, cause)
+        found = reads.record_links(key)
+        stored = found.stored
         deleted_at = change_stamp(change)
         new = with_deletion(stored, key, deleted_at, change.merged_into)
         if new is None:
             return unit  # a later deletion is already stored
-        links = self.store.stored_links_of(account, key)
+        links = found.stamped
         going = [(line, stamp) for line, stamp in links if stamp <= deleted_at]
         if change.merged_into is not None:  # the merge moved them all, tombstones too
-            going = [(line, r.stamp) for line, r in self.store.link_registers_of(account, key)]
+            going = [(line, r.stamp) for line, r in found.registers]
         merged = change.merged_into is not None
 
         def drop(line: AssociationLine, stamp: str) -> None:
@@ -278,7 +306,7 @@ class IncrementalScorer:
             before = [line for line, _ in links]
             after = [line for line in before if line not in stepped]
             same = stored or StoredRecord(Record(*key))
-            self._rescore_record(unit, account, lives, key, stored, same, before, after, today)
+            self._rescore_record(unit, reads, lives, key, stored, same, before, after, today)
             unit.more = True
             unit.step = f"{step[0][0].to_type}/{step[0][0].to_id}"  # this step's own markers
             return unit
@@ -288,7 +316,7 @@ class IncrementalScorer:
         for line, stamp in going:
             drop(line, stamp)
         before = [line for line, _ in links]
-        self._rescore_record(unit, account, lives, key, stored, new, before, kept, today)
+        self._rescore_record(unit, reads, lives, key, stored, new, before, kept, today)
         return unit
 
     def _survivor(self, account: str, key: RecordKey) -> RecordKey:
@@ -303,7 +331,7 @@ class IncrementalScorer:
     def _rescore_record(
         self,
         unit: ScoreWrite,
-        account: str,
+        reads: _Reads,
         lives: list[LiveRevision],
         key: RecordKey,
         old: StoredRecord | None,
@@ -314,6 +342,7 @@ class IncrementalScorer:
     ) -> None:
         """The record went from `old` to `new` (its properties, its existence, its links):
         its own score, and what it contributes to each record linked before or after."""
+        account = reads.account
         labels_before = {(x.to_type, x.to_id): frozenset(x.labels) for x in links_before}
         labels_after = {(x.to_type, x.to_id): frozenset(x.labels) for x in links_after}
         wanted: list[tuple[LiveRevision, RecordKey]] = []
@@ -325,7 +354,7 @@ class IncrementalScorer:
                 for other in sorted(labels_before.keys() | labels_after.keys())
                 if other[0] == live.object_type
             ]
-        states = self.store.score_states(account, [(live.id, k) for live, k in wanted])
+        states = reads.states([(live.id, k) for live, k in wanted])
         # other scores' outputs as they were before this change: a score reading one that this
         # change moves is rescored by the UpstreamChanged its history entry feeds back, with a
         # cause naming it (the same whatever order the live scores are in)
@@ -379,19 +408,22 @@ class IncrementalScorer:
 
     def _association(
         self,
-        account: str,
+        reads: _Reads,
         change: AssociationChanged,
         lives: list[LiveRevision],
         today: date,
         at: datetime,
     ) -> ScoreWrite:
+        account = reads.account
         line = change.line
         cause = {"kind": "association", "summary": change.summary}
         unit = ScoreWrite(self.store, account, at, cause)
         ends = [self._survivor(account, end) for end in line.ends]  # a merged end: the primary
         if ends[0] == ends[1]:
             return unit  # the link of two records merged into one
-        records = {k: self.store.stored_record(account, k) for k in ends}
+        wanted = [(live, end) for end in ends for live in lives if live.object_type == end[0]]
+        snap = reads.snapshot([(live.id, end) for live, end in wanted], ends)
+        records = {k: snap.records.get(k) for k in ends}
         link = self.store.stored_link(account, AssociationLine(*ends[0], *ends[1]))
         set_at = change_stamp(change)
         if link is not None and link.stamp >= set_at:
@@ -419,8 +451,7 @@ class IncrementalScorer:
             old_labels is not None and new_labels is not None and set(old_labels) == set(new_labels)
         ):
             return unit  # the register moves on; no score does
-        wanted = [(live, end) for end in ends for live in lives if live.object_type == end[0]]
-        states = self.store.score_states(account, [(live.id, end) for live, end in wanted])
+        states = snap.states
         shared_events = _EventsShared(self.store, account)
         for live, end in wanted:
             other = ends[1] if end == ends[0] else ends[0]
@@ -495,3 +526,44 @@ class _EventsShared:
         if source not in self._read:
             self._read[source] = self.store.events_of(self.account, source)
         return self._read[source]
+
+
+def _event_cause(event: Event) -> dict[str, Any]:
+    owner = event.owner
+    return {
+        "kind": "event",
+        "summary": f"{event.type} on {event.occurred_at.date().isoformat()}"
+        f" by {owner[0]}/{owner[1]}",
+        "events": [
+            {
+                "id": event.id,
+                "type": event.type,
+                "object": f"{owner[0]}/{owner[1]}",
+                "occurred_at": event.occurred_at.isoformat(),
+            }
+        ],
+    }
+
+
+class _Reads:
+    """What one plan reads, in the fewest requests: the live marker comes with the first
+    snapshot (score states and records in one batch), and when it was read."""
+
+    def __init__(self, store: ScoreStore, account: str, consistent: bool) -> None:
+        self.store, self.account, self.consistent = store, account, consistent
+        self.marker: int | None = None
+        self.read_at = 0.0  # monotonic
+
+    def snapshot(
+        self, states: Iterable[tuple[str, RecordKey]] = (), records: Iterable[RecordKey] = ()
+    ) -> Snapshot:
+        found = self.store.snapshot(self.account, states, records, self.consistent)
+        if self.marker is None:
+            self.marker, self.read_at = found.marker, time.monotonic()
+        return found
+
+    def states(self, wanted: Iterable[tuple[str, RecordKey]]) -> dict[tuple[str, RecordKey], Any]:
+        return self.snapshot(wanted).states
+
+    def record_links(self, key: RecordKey) -> RecordLinks:
+        return self.store.record_links(self.account, key)

@@ -19,11 +19,13 @@ from healthscore.domain.dataset import RecordKey
 from healthscore.domain.errors import Conflict, InvalidRequest, NotFound
 from healthscore.domain.overrides import Override, check_override
 from healthscore.domain.values import utc_day
-from healthscore.ports import ScoreStore
+from healthscore.ports import ScoreStore, WriteRefused
 from healthscore.services.definitions import Definitions
+from healthscore.services.score_views import last_cause
 from healthscore.services.score_writes import (
     LiveRevision,
     LiveRevisions,
+    LivesChanged,
     ScoreWrite,
     current_tally,
     until_committed,
@@ -116,6 +118,14 @@ class Overrides:
         account = caller.account_id
 
         def attempt(_n: int) -> dict[str, Any]:
+            nonlocal live
+            try:
+                return written(live)
+            except LivesChanged as changed:  # published again meanwhile: the new revision
+                live = self._live(caller, live.id)
+                raise WriteRefused([str(changed)]) from changed
+
+        def written(live: LiveRevision) -> dict[str, Any]:
             state = self.store.score_states(account, [(live.id, key)]).get((live.id, key))
             if state is None:
                 raise NotFound(f"{key[0]} {key[1]!r} has no score from this health score")
@@ -131,7 +141,7 @@ class Overrides:
             written = self.store.score(account, live.id, key)
             if written is None:
                 raise NotFound(f"{key[0]} {key[1]!r} is no longer in this score's segments")
-            return health_card_view(written)
+            return health_card_view(written, why=last_cause(self.store, account, written))
 
         return until_committed(
             attempt,

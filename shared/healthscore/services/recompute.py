@@ -4,8 +4,9 @@ using the Polars batch engine, in shards, and write back only the states that ch
 Three steps, each one Lambda invocation on AWS (a Step Functions distributed map runs the shards
 side by side); locally `run_job` runs them one after the other in this process:
 
-1. **plan** — export the account from DynamoDB in the portable format, already split into
-   shards of about `SHARD_SIZE` scored records (adapters/dataset_export.py), plus a manifest;
+1. **plan** — once no change planned with the score as it was can still commit (`settle`),
+   export the account from DynamoDB in the portable format, already split into shards of about
+   `SHARD_SIZE` scored records (adapters/dataset_export.py), plus a manifest;
 2. **shard** — for one shard: the batch engine scores every in-scope record; a state is written
    only where score, status, groups or next change day moved (history cause `recompute`), with
    the record's tally so the scorer and the sweep carry on incrementally. A state already at
@@ -21,8 +22,9 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,8 @@ from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import points_json, utc_day
 from healthscore.ports import HealthScoreStore, ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
+    ATTEMPT_SECONDS,
+    IN_FLIGHT,
     LiveRevision,
     LiveRevisions,
     ScoreWrite,
@@ -54,6 +58,29 @@ from healthscore.services.score_writes import (
 )
 
 SHARD_SIZE = 2_000  # scored records per shard: a few seconds of work and well under 1 GB
+# Scorers keep the live scores per live marker and commit within ATTEMPT_SECONDS of reading it
+# (services/score_writes.py). A change planned with the score as it was before this job's change
+# commits within that time plus the marker's replication lag (well under a second), so an
+# export begun this long after the change holds everything such a change stored.
+SETTLE_SECONDS = 6 * ATTEMPT_SECONDS
+Settle = Callable[[datetime], None]  # given when the score changed, wait until it is safe to export
+
+
+def wait_out(
+    changed_at: datetime,
+    seconds: float = SETTLE_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """`Settle` where scorers are other processes (AWS): wait until `seconds` after the change."""
+    left = (changed_at + timedelta(seconds=seconds) - datetime.now(UTC)).total_seconds()
+    if left > 0:
+        sleep(left)
+
+
+def wait_in_process(changed_at: datetime) -> None:
+    """`Settle` where the scorers are this process's (the local stack): wait for the changes
+    that read the live marker before the score changed (none, mostly)."""
+    IN_FLIGHT.wait_before(changed_at)
 
 
 class JobSuperseded(LookupError):
@@ -83,9 +110,10 @@ def run_job(
     as_of: datetime | None = None,
     exports: ExportStorage | None = None,
     shard_size: int = SHARD_SIZE,
+    settle: Settle = wait_out,
 ) -> None:
     """Run a queued job to the end in this process, recording its outcome on the job item."""
-    definition_id = start_job(store, account, job_id)
+    definition_id = start_job(store, account, job_id, settle)
     if definition_id is None:
         return
     try:
@@ -98,14 +126,18 @@ def run_job(
         end_job(store, account, job_id, asdict(summary))
 
 
-def start_job(store: HealthScoreStore, account: str, job_id: str) -> str | None:
-    """Mark the job running; its definition id, or None when there is nothing to do (unknown,
-    or already succeeded: a redelivered message). "running" again means the last attempt died
-    mid-way: every step is idempotent, so running it again finishes the work without repeating
-    history."""
+def start_job(
+    store: HealthScoreStore, account: str, job_id: str, settle: Settle = wait_out
+) -> str | None:
+    """Mark the job running, once `settle` says no change planned with the score as it was
+    before the job can still commit; its definition id, or None when there is nothing to do
+    (unknown, or already succeeded: a redelivered message). "running" again means the last
+    attempt died mid-way: every step is idempotent, so running it again finishes the work
+    without repeating history."""
     job = store.job(account, job_id)
     if job is None or job.status == "succeeded":
         return None
+    settle(job.created_at)  # the job is created right after the score's change
     job.status, job.updated_at = "running", datetime.now(UTC)
     store.save_job(account, job)
     return job.definition_id or ""
@@ -314,6 +346,8 @@ def _write(
     current = before
 
     def attempt(_n: int) -> bool | None:
+        if current is not None and current.revision > live.revision:
+            return None  # a newer revision went live: its own recompute writes this state
         if current is not None and current.revision == live.revision and new is not None:
             return None
         if current is None and new is None:

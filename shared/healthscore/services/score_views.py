@@ -23,7 +23,7 @@ from healthscore.domain.reference_engine import (
 )
 from healthscore.domain.score_state import ScoreState
 from healthscore.domain.values import MISSING_TEXT, display_text, utc_day
-from healthscore.ports import HealthScoreStore
+from healthscore.ports import HealthScoreStore, ScoreStore
 from healthscore.services.definitions import Definitions, Revision
 from healthscore.services.summaries import breakdown, distribution, median
 from healthscore.services.views import (
@@ -194,7 +194,10 @@ class ScoreViews:
                 lowest.append(state)
         # most at risk first; equal scores (many clamp at 0) by the most negative points
         lowest.sort(key=lambda s: (s.score, sum(float(v) for v in s.groups.values()), s.key))
-        cards = [health_card_view(s) for s in lowest[:limit]]
+        cards = [
+            health_card_view(s, why=last_cause(self.store, caller.account_id, s))
+            for s in lowest[:limit]
+        ]
         return {
             "total": sum(counts.values()),
             "counts": {label: counts.get(label, 0) for label in reversed(labels)},
@@ -220,7 +223,9 @@ class ScoreViews:
             raise NotFound(f"{key[0]} {key[1]!r} has no score from this health score yet")
         raw = item.live or item.draft or {}
         colors = {str(t["label"]): str(t["color"]) for t in raw.get("thresholds", [])}
-        card = health_card_view(state, now, colors)
+        card = health_card_view(
+            state, now, colors, last_cause(self.store, caller.account_id, state)
+        )
         days = compare_days or int(
             (raw.get("card") or {}).get("compare_days", DEFAULT_COMPARE_DAYS)
         )
@@ -249,3 +254,12 @@ class ScoreViews:
             caller.account_id, definition_id, key, limit, cursor
         )
         return {"entries": entries, "next_cursor": next_cursor}
+
+
+def last_cause(store: ScoreStore, account: str, state: ScoreState) -> dict[str, Any] | None:
+    """The cause of the state's last change: its history entry's (written at `changed_at`)."""
+    if state.changed_at is None:
+        return None
+    entry = store.history_at(account, state.definition_id, state.key, state.changed_at)
+    cause = None if entry is None else entry.get("cause")
+    return dict(cause) if isinstance(cause, dict) else None

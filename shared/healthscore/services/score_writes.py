@@ -1,12 +1,20 @@
-"""What one change writes, all or nothing: the live revisions it scores with, the score states it
-sets (each with its version condition and history entry), the check that each revision is
-still live, and what the commit reports (status changes to publish). Shared by the incremental
-scorer, the sweep and the recompute."""
+"""What one change writes, all or nothing: the live revisions it scores with (kept per live
+marker), the score states it sets (each with its version condition and history entry), and
+what the commit reports (status changes to publish). Shared by the incremental scorer, the
+sweep and the recompute.
+
+A change is planned with the live scores as they were when it read the account's live marker,
+and commits within `ATTEMPT_SECONDS` of that read or plans again; a state stored under a newer
+revision than the one planned with means the scores changed since: plan again."""
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -43,7 +51,11 @@ from healthscore.services.fan_out import PlannedWrites, Target, commit_planned
 T = TypeVar("T")
 
 EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
-PARSED_REVISIONS = 256  # parsed live revisions kept per scorer
+PARSED_REVISIONS = 256  # parsed live revisions (and accounts' live scores) kept per scorer
+# A change commits within this long of reading the account's live marker, or plans again: a
+# recompute exports the account only this long (and the marker's replication lag) after its score
+# changed, so no change planned with the score as it was before can land after the export.
+ATTEMPT_SECONDS = 5.0
 MAX_ATTEMPTS = 25  # lost races for the same records before the queue redelivers the change
 
 THROTTLE_RETRIES = 3  # throttled reads/writes retried here before the queue redelivers it
@@ -68,6 +80,11 @@ class LiveRevision:
     def object_type(self) -> str:
         return self.definition.object_type
 
+    @functools.cached_property
+    def event_types(self) -> frozenset[str]:
+        """The event types its rules count."""
+        return frozenset(rule.event_type for _g, rule in self.definition.rules() if rule.event_type)
+
 
 @dataclass
 class Outcome:
@@ -80,18 +97,52 @@ class Outcome:
     attempts: int = 1
 
 
+@dataclass(frozen=True)
+class Lives:
+    """The account's live scores as read when its live marker was `marker`."""
+
+    marker: int
+    scores: list[LiveRevision]
+
+
+class LivesChanged(Exception):
+    """The account's live scores or segments changed since they were read (or a change took
+    longer than `ATTEMPT_SECONDS` to commit after reading the marker): plan it again."""
+
+
 class LiveRevisions:
-    """The account's live scores as the scorer uses them. Definitions and segments are read on
-    every call (a change commits only if its revisions are still live, so the read must be
-    fresh), but each revision is parsed and validated once: a live revision's JSON never changes
-    under its number, and the parse is most of the cost."""
+    """The account's live scores as the scorer uses them, kept for as long as the account's live
+    marker stays where it was read: every change reads the marker (in the same request as its
+    score states) instead of every definition and segment. Each revision is parsed and validated
+    once: a live revision's JSON never changes under its number, and the parse is most of the
+    cost of reading them."""
 
     def __init__(self, store: ScoreStore) -> None:
         self.store = store
         self._parsed: dict[tuple[str, int, str], ScoreDefinition] = {}
+        self._kept: dict[str, Lives] = {}
 
     def of(self, account: str) -> list[LiveRevision]:
-        """One query for definitions, and one for segments when there is a live score."""
+        """Read now: the marker, then the definitions, and the segments when a score is live."""
+        return self.load(account).scores
+
+    def cached(self, account: str) -> Lives:
+        """As last read (no request), or read now when this account was never read."""
+        kept = self._kept.get(account)
+        return kept if kept is not None else self.load(account)
+
+    def load(self, account: str) -> Lives:
+        """Read now and keep. The marker is read first: a change landing between it and the
+        definitions leaves newer definitions under an older marker, which the next change's
+        read of the marker replaces — never the other way round."""
+        marker = self.store.live_marker(account)
+        lives = Lives(marker, self._read(account))
+        if len(self._kept) >= PARSED_REVISIONS:
+            self._kept.clear()
+        self._kept[account] = lives
+        return lives
+
+    def _read(self, account: str) -> list[LiveRevision]:
         live = self.store.live_definitions(account)
         if not live:
             return []
@@ -114,6 +165,39 @@ class LiveRevisions:
                 self._parsed.clear()
             self._parsed[key] = parse_definition(raw)
         return self._parsed[key]
+
+
+class InFlight:
+    """This process's changes between their read of the live marker and the end of their
+    commit. A recompute run in the same process (the local stack) waits for the ones that read
+    the marker before its score changed instead of waiting `ATTEMPT_SECONDS` out; on AWS the
+    scorers are other processes and the recompute waits the time out (services/recompute.py)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._open: Counter[datetime] = Counter()
+
+    def begin(self, read_at: datetime) -> None:
+        with self._changed:
+            self._open[read_at] += 1
+
+    def end(self, read_at: datetime) -> None:
+        with self._changed:
+            self._open[read_at] -= 1
+            if self._open[read_at] <= 0:
+                del self._open[read_at]
+            self._changed.notify_all()
+
+    def wait_before(self, instant: datetime, timeout: float = 2 * ATTEMPT_SECONDS) -> None:
+        """Until none still open read the marker before `instant` (they commit or give up
+        within `ATTEMPT_SECONDS` of it)."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: not any(at < instant for at in self._open), timeout=timeout
+            )
+
+
+IN_FLIGHT = InFlight()  # one per process: what the local stack's recompute waits for
 
 
 def until_committed(
@@ -160,10 +244,18 @@ class ScoreWrite:
         self.store, self.account, self.at, self.cause = store, account, at, cause
         self.explain = explain
         self.writes = PlannedWrites()
+        self.marker: int | None = None  # the live marker the plan was checked against
+        self._deadline = 0.0  # monotonic: commit before, or read the marker again
         self.stamp: str | None = None  # the change's stamp: lets a big change commit in steps
         self.more = False  # a step of a change that goes on (a deletion of many links)
         self.step = ""  # which step: its markers are its own
         self._outcomes: dict[Target, Outcome] = {}
+
+    def saw(self, marker: int, read_at: float | None = None) -> None:
+        """The plan used the live scores of `marker`, the account's live marker as read at
+        `read_at` (monotonic; None: just now)."""
+        self.marker = marker
+        self._deadline = (time.monotonic() if read_at is None else read_at) + ATTEMPT_SECONDS
 
     def _for(self, live: LiveRevision, key: RecordKey) -> Outcome:
         """Writes and outcome from here on are this score state's."""
@@ -179,8 +271,8 @@ class ScoreWrite:
         today: date,
     ) -> None:
         """Score `tally` and write the state (None, or out of scope: the state goes)."""
+        _not_newer(before, live)
         self._for(live, key)
-        self.writes.require_live(live.id, live.revision)
         # the state's next version orders (and keeps apart) history entries of one instant
         sequence = (before.version or 0) + 1 if before is not None else 1
         definition = live.definition
@@ -209,8 +301,8 @@ class ScoreWrite:
     ) -> None:
         """Write a state already scored (by its tally, or by the batch engine with the tally
         that goes with it — or None: built from storage on the record's next change)."""
+        _not_newer(before, live)
         outcome = self._for(live, key)
-        self.writes.require_live(live.id, live.revision)
         sequence = (before.version or 0) + 1 if before is not None else 1
         names = readable_rules(live.definition)
         moved = [
@@ -246,8 +338,16 @@ class ScoreWrite:
 
     def commit(self) -> Outcome:
         """Commit the change (in steps when it is too big for one transaction); what the
-        states written now report."""
+        states written now report. LivesChanged: the live scores changed since it was planned."""
         self.writes.target = None
+        if self.marker is not None and time.monotonic() > self._deadline:
+            # planned long ago (a rebuild from a long history): still current if the marker
+            # has not moved since
+            if self.store.live_marker(self.account) != self.marker:
+                raise LivesChanged(
+                    f"the live scores changed while {self.cause['summary']!r} was planned"
+                )
+            self.saw(self.marker)
         committed = commit_planned(self.store, self.account, self.writes, self.stamp)
         total = Outcome()
         for target, outcome in self._outcomes.items():
@@ -256,6 +356,16 @@ class ScoreWrite:
                 total.history += outcome.history
                 total.status_changes += outcome.status_changes
         return total
+
+
+def _not_newer(state: ScoreState | None, live: LiveRevision) -> None:
+    """A state already under a newer revision than the one planned with: the live scores
+    changed since they were read."""
+    if state is not None and state.revision > live.revision:
+        raise LivesChanged(
+            f"{state.key[0]}/{state.key[1]} is at revision {state.revision} of "
+            f"{state.definition_id}; planned with {live.revision}"
+        )
 
 
 def current_tally(

@@ -23,6 +23,7 @@ from healthscore.ports import ScoreStore, WriteRefused
 from healthscore.services.score_writes import (
     LiveRevision,
     LiveRevisions,
+    LivesChanged,
     ScoreWrite,
     current_tally,
     until_committed,
@@ -66,8 +67,13 @@ class Sweep:
                 summary.due += 1
                 if account not in lives:
                     lives[account] = {s.id: s for s in self.revisions.of(account)}
-                live = lives[account].get(state.definition_id)
-                self._rescore(account, live, state, today, summary)
+                try:
+                    live = lives[account].get(state.definition_id)
+                    self._rescore(account, live, state, today, summary)
+                except LivesChanged:  # a newer revision went live since it was read
+                    lives[account] = {s.id: s for s in self.revisions.of(account)}
+                    live = lives[account].get(state.definition_id)
+                    self._rescore(account, live, state, today, summary)
             day += timedelta(days=1)
         self.store.save_sweep_checkpoint(today)
         return summary

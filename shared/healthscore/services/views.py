@@ -28,11 +28,15 @@ T = TypeVar("T")
 
 
 def health_card_view(
-    state: ScoreState, now: datetime | None = None, colors: Mapping[str, str] | None = None
+    state: ScoreState,
+    now: datetime | None = None,
+    colors: Mapping[str, str] | None = None,
+    why: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A record's health card from its score state: the effective score and status, and while
     an override is in effect the computed ones beside it (an override that ended since the
-    state was written — the sweep writes it within the hour — shows the computed ones)."""
+    state was written — the sweep writes it within the hour — shows the computed ones). `why`
+    is the last change's cause, from its history entry (the state keeps only its kind)."""
     change = state.change or {}
     delta = int(change.get("delta", 0))
     override = state.override
@@ -61,11 +65,15 @@ def health_card_view(
             "direction": direction(delta),
             "at": state.changed_at.isoformat() if state.changed_at else None,
             "status_before": change.get("status_before"),
-            "why": change.get("cause"),
+            "why": dict(why) if why is not None else change.get("cause") or _kind(change),
         }
         if change
         else None,
     }
+
+
+def _kind(change: Mapping[str, Any]) -> dict[str, Any] | None:
+    return {"kind": change["kind"]} if change.get("kind") else None
 
 
 def direction(delta: int) -> str:
