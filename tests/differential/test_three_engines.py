@@ -26,7 +26,8 @@ from healthscore.domain.reference_engine import (
     RecordScore,
     score,
 )
-from healthscore.domain.tallies import TallyScore, build_tally, score_from_tallies
+from healthscore.domain.tallies import build_tally
+from healthscore.domain.tally_scores import TallyScore, score_from_tallies
 from healthscore.domain.validation import parse_definition
 from tests.builders import AS_OF
 from tests.strategies import datasets, definitions, with_statuses_of

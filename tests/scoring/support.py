@@ -91,7 +91,8 @@ def seed_states(
     Returns how many are due."""
     from healthscore.adapters.dynamo_tables import join_key
     from healthscore.domain.dataset import Event, Record
-    from healthscore.domain.tallies import build_tally, score_from_tallies
+    from healthscore.domain.tallies import build_tally
+    from healthscore.domain.tally_scores import score_from_tallies
     from healthscore.domain.tally_storage import encode_tally
     from healthscore.domain.validation import parse_definition
 

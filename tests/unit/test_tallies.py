@@ -11,8 +11,8 @@ from healthscore.domain.tallies import (
     compact,
     contribution,
     own_tally,
-    score_from_tallies,
 )
+from healthscore.domain.tally_scores import score_from_tallies
 from healthscore.domain.tally_storage import decode_tally, encode_tally
 from healthscore.domain.templates import build_from_templates
 from tests.builders import (

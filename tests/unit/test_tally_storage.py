@@ -11,7 +11,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from healthscore.domain.tallies import ALWAYS, Tally
+from healthscore.domain.tallies import ALWAYS, DayTotals, EventSums, RuleTotal, Tally
 from healthscore.domain.tally_storage import decode_tally, encode_tally
 
 ORDINALS = st.integers(min_value=700_000, max_value=800_000)
@@ -26,6 +26,26 @@ RULE_KEYS = st.tuples(st.integers(0, 19), st.integers(0, 49))
 COUNTS = st.integers(min_value=1, max_value=100_000)
 JSON_VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.text(max_size=20)
+)
+
+SMALL = st.integers(-(10**9), 10**9)
+MAYBE = st.one_of(st.none(), SMALL)
+TOTALS = st.one_of(
+    st.none(),
+    st.builds(
+        DayTotals,
+        day=ORDINALS,
+        events=st.dictionaries(
+            RULE_KEYS, st.builds(EventSums, SMALL, SMALL, SMALL, SMALL, MAYBE, MAYBE)
+        ),
+        properties=st.dictionaries(
+            RULE_KEYS,
+            st.builds(RuleTotal, SMALL, SMALL, SMALL).filter(
+                lambda t: (t.hundredths, t.matched) != (0, 0)
+            ),
+        ),
+        next_day=st.one_of(st.none(), ORDINALS),
+    ).filter(lambda t: t.next_day is None or t.next_day > t.day),
 )
 
 TALLIES = st.builds(
@@ -44,6 +64,7 @@ TALLIES = st.builds(
     ),
     lists=st.frozensets(st.text(max_size=8), max_size=3),
     changed=st.dictionaries(st.text(max_size=12), ORDINALS, max_size=3),
+    totals=TOTALS,
 )
 
 
@@ -55,8 +76,10 @@ def test_any_tally_survives_its_storage_form_and_encodes_the_same_way_again(tall
     # When it is encoded and decoded
     stored = encode_tally(tally)
     again = decode_tally(stored)
-    # Then it is the same tally, and encoding it again gives the same bytes
+    # Then it is the same tally (with what it scored on its day), and encoding it again gives
+    # the same bytes
     assert again == tally
+    assert again.totals == tally.totals
     assert encode_tally(again) == stored
 
 

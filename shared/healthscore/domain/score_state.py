@@ -20,7 +20,7 @@ from typing import Any
 from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import ScoreDefinition
 from healthscore.domain.overrides import Override, next_day
-from healthscore.domain.tallies import TallyScore
+from healthscore.domain.tally_scores import TallyScore
 from healthscore.domain.values import points_json
 
 

@@ -6,9 +6,9 @@ per associated-property rule, how many matching associated records earn each num
 and the own properties its self-property rules and segments read. Everything that does not
 depend on the as-of day (event type, static conditions, labels, static filters, points by
 value) is settled when an event or record is tallied; what does (age, timeframe, decay,
-`within_last` / `more_than_ago`) is kept as days and settled by `score_from_tallies`, so one
-tally scores any as-of day and gives the same result, breakdown and next change day as the
-reference engine.
+`within_last` / `more_than_ago`) is kept as days and settled by `score_from_tallies`
+(domain/tally_scores.py), so one tally scores any as-of day and gives the same result, breakdown
+and next change day as the reference engine.
 
 Tallies are mergeable: a company's tally is its own part plus one contribution per associated
 record (`contribution`), so a contact's events or a label change move the company's tally by
@@ -26,9 +26,9 @@ serialised: far below DynamoDB's 400 KB item limit.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from healthscore.domain.conditions import Condition, static_conditions_hold
@@ -39,17 +39,10 @@ from healthscore.domain.definition import (
     Rule,
     ScoreDefinition,
 )
-from healthscore.domain.event_time import event_percent, event_time_changes, never_counts_again
-from healthscore.domain.freshness import stale_days, stale_inputs
+from healthscore.domain.event_time import never_counts_again
 from healthscore.domain.points import (
-    HUNDREDTHS,
-    aggregate_counted,
-    apply_limit,
     base_points,
-    clamp,
-    divide_half_up,
 )
-from healthscore.domain.values import utc_day
 
 RuleKey = tuple[int, int]  # (group index, rule index) in the definition
 DateDays = tuple[tuple[int, ...], ...]  # per date-relative condition: the ordinals it reads
@@ -59,6 +52,42 @@ EventEntry = tuple[int, int, DateDays, DateDays | None]
 # An associated-record entry: (points, date days of the association filters + rule conditions).
 RecordEntry = tuple[int, DateDays]
 ALWAYS = -1  # the day of a compacted entry whose day no longer matters (no timeframe or decay)
+
+
+@dataclass(frozen=True, slots=True)
+class EventSums:
+    """An event rule's matching entries on one day, summed so one more event updates them:
+    weighted points (hundredths), how many events (and how many decayed, and how many of the
+    entries with a positive count: an average's divisor), the lowest and highest points."""
+
+    total: int = 0
+    matched: int = 0
+    decayed: int = 0
+    counted: int = 0
+    low: int | None = None
+    high: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTotal:
+    hundredths: int
+    uncapped_hundredths: int
+    matched: int  # events or associated records counted
+    decayed: int = 0  # events counted with a decay factor below 100 %
+    frequency_met: bool | None = None
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """What a tally scored on `day` (an ordinal; it was compacted as of that day): each event
+    rule's sums, each property rule's total, and the first later day an entry or a property
+    rule can change (segments and freshness aside). More events the same day move these in
+    O(1) instead of rescoring every entry."""
+
+    day: int
+    events: dict[RuleKey, EventSums]
+    properties: dict[RuleKey, RuleTotal]
+    next_day: int | None
 
 
 @dataclass
@@ -71,16 +100,21 @@ class Tally:
     lists: frozenset[str] = frozenset()
     # the last change day (ordinal) of each input its freshness rules read, where known
     changed: dict[str, int] = field(default_factory=dict)
+    # what it scored on its last day (domain/tally_scores.py): kept while nothing but that
+    # day's events is added; anything else that changes the tally drops them
+    totals: DayTotals | None = field(default=None, compare=False)
 
     def add(self, other: Tally) -> None:
         """Merge another tally's entries into this one (e.g. a contact's contribution)."""
         _merge(self.events, other.events, 1)
         _merge(self.records, other.records, 1)
+        self.totals = None
 
     def subtract(self, other: Tally) -> None:
         """Take a contribution out again (an association removed, or its labels changed)."""
         _merge(self.events, other.events, -1)
         _merge(self.records, other.records, -1)
+        self.totals = None
 
     @property
     def size(self) -> int:
@@ -109,14 +143,13 @@ def _merge(
 # Building tallies
 
 
-def _date_conditions(conditions: Iterable[Condition]) -> tuple[Condition, ...]:
+def date_conditions(conditions: Iterable[Condition]) -> tuple[Condition, ...]:
     return tuple(c for c in conditions if c.is_date_relative)
 
 
 def _date_days(conditions: Iterable[Condition], properties: Mapping[str, Any]) -> DateDays:
     return tuple(
-        tuple(day.toordinal() for day in c.days_of(properties))
-        for c in _date_conditions(conditions)
+        tuple(day.toordinal() for day in c.days_of(properties)) for c in date_conditions(conditions)
     )
 
 
@@ -176,7 +209,7 @@ def contribution(
     tally = Tally()
     if definition.object_type == "companies" and other.object_type == "contacts":
         tally.add(_event_entries(definition, events, (other, labels)))
-    for key, _group, rule in _keyed_rules(definition):
+    for key, _group, rule in keyed_rules(definition):
         if rule.event_type is not None or rule.target != other.object_type:
             continue
         association = rule.association or DEFAULT_ASSOCIATION
@@ -200,7 +233,7 @@ def _event_entries(
     for event in events:
         by_type.setdefault(event.type, []).append(event)
     tally = Tally()
-    for key, _group, rule in _keyed_rules(definition):
+    for key, _group, rule in keyed_rules(definition):
         if rule.event_type is None or rule.event_type not in by_type:
             continue
         filter_days: DateDays | None = None
@@ -226,7 +259,7 @@ def _event_entries(
     return tally
 
 
-def _keyed_rules(definition: ScoreDefinition) -> Iterator[tuple[RuleKey, Group, Rule]]:
+def keyed_rules(definition: ScoreDefinition) -> Iterator[tuple[RuleKey, Group, Rule]]:
     for g, group in enumerate(definition.groups):
         for r, rule in enumerate(group.rules):
             yield (g, r), group, rule
@@ -264,7 +297,10 @@ def compact(definition: ScoreDefinition, tally: Tally, today: date) -> None:
 
     Time only moves forward on the incremental path: an event out of its timeframe, or whose
     decay has reached 0, stays out; a rule with neither only needs its past events' points.
-    After compaction the tally scores `today` and any later day exactly as before."""
+    After compaction the tally scores `today` and any later day exactly as before. A tally
+    whose totals hold for `today` was compacted as of today already."""
+    if tally.totals is not None and tally.totals.day == today.toordinal():
+        return
     for (g, r), counts in list(tally.events.items()):
         group = definition.groups[g]
         rule = group.rules[r]
@@ -282,181 +318,3 @@ def compact(definition: ScoreDefinition, tally: Tally, today: date) -> None:
             tally.events[(g, r)] = folded
         else:
             del tally.events[(g, r)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Scoring from tallies
-
-
-@dataclass(frozen=True, slots=True)
-class RuleTotal:
-    hundredths: int
-    uncapped_hundredths: int
-    matched: int  # events or associated records counted
-    decayed: int = 0  # events counted with a decay factor below 100 %
-    frequency_met: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GroupTotal:
-    name: str
-    hundredths: int
-    uncapped_hundredths: int
-    rules: tuple[RuleTotal, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TallyScore:
-    score: int
-    status: str
-    color: str
-    groups: tuple[GroupTotal, ...]
-    next_change_day: date | None
-    stale: tuple[str, ...] = ()
-
-
-def _dates_hold(conditions: Sequence[Condition], days: DateDays, today: date) -> bool:
-    return all(
-        c.holds_on_days((date.fromordinal(d) for d in ds), today)
-        for c, ds in zip(conditions, days, strict=True)
-    )
-
-
-def score_from_tallies(
-    definition: ScoreDefinition,
-    tally: Tally,
-    as_of: datetime | date,
-    segments: Sequence[Segment] = (),
-) -> TallyScore:
-    """docs/scoring-semantics.md steps 3–7 (and the next change day) from a record's tally."""
-    today = utc_day(as_of) if isinstance(as_of, datetime) else as_of
-    groups = []
-    for g, group in enumerate(definition.groups):
-        rules = tuple(
-            _event_rule_total(group, rule, tally.events.get((g, r), Counter()), today)
-            if rule.event_type is not None
-            else _property_rule_total(rule, tally, tally.records.get((g, r), Counter()), today)
-            for r, rule in enumerate(group.rules)
-        )
-        uncapped = sum(rule.hundredths for rule in rules)
-        cap = group.max_points * HUNDREDTHS
-        groups.append(GroupTotal(group.name, clamp(uncapped, -cap, cap), uncapped, rules))
-    health = clamp(divide_half_up(sum(g.hundredths for g in groups), HUNDREDTHS), 0, 100)
-    threshold = definition.status_for(health)
-    changed = {name: date.fromordinal(day) for name, day in tally.changed.items()}
-    freshness = definition.freshness
-    next_days = [
-        d
-        for d in (
-            tally_next_change_day(definition, tally, today, segments),
-            *stale_days(freshness, tally.properties, changed, today),
-        )
-        if d is not None
-    ]
-    return TallyScore(
-        health,
-        threshold.label,
-        threshold.color,
-        tuple(groups),
-        min(next_days, default=None),
-        stale_inputs(freshness, tally.properties, changed, today),
-    )
-
-
-def _event_rule_total(
-    group: Group, rule: Rule, counts: Counter[EventEntry], today: date
-) -> RuleTotal:
-    association = rule.association or DEFAULT_ASSOCIATION
-    rule_dates = _date_conditions(rule.conditions)
-    filter_dates = _date_conditions(association.filters)
-    weighted: list[tuple[int, int]] = []  # (hundredths, how many events)
-    decayed = 0
-    for (points, day, days, filters), count in counts.items():
-        age = today.toordinal() - day if day != ALWAYS else 0
-        factor = event_percent(group, rule, age)
-        if factor == 0 or not _dates_hold(rule_dates, days, today):
-            continue
-        if filters is not None and not _dates_hold(filter_dates, filters, today):
-            continue
-        weighted.append((points * factor, count))
-        decayed += count if factor < 100 else 0
-    matched = sum(count for _h, count in weighted)
-    if rule.frequency is not None:
-        met = rule.frequency.is_met(matched)
-        value = (rule.points or 0) * HUNDREDTHS if met else 0
-        return RuleTotal(value, value, matched, decayed, met)
-    value = aggregate_counted(weighted, rule.aggregation)
-    return RuleTotal(apply_limit(value, rule.limit), value, matched, decayed)
-
-
-def _property_rule_total(
-    rule: Rule, tally: Tally, counts: Counter[RecordEntry], today: date
-) -> RuleTotal:
-    if rule.target == "self":
-        holds = all(c.holds(tally.properties, tally.lists, today) for c in rule.conditions)
-        value = base_points(rule, tally.properties) * HUNDREDTHS if holds else 0
-        return RuleTotal(apply_limit(value, rule.limit), value, int(holds))
-    association = rule.association or DEFAULT_ASSOCIATION
-    criteria = _date_conditions([*association.filters, *rule.conditions])
-    weighted = [
-        (points * HUNDREDTHS, count)
-        for (points, days), count in counts.items()
-        if _dates_hold(criteria, days, today)
-    ]
-    value = aggregate_counted(weighted, association.aggregation)
-    return RuleTotal(apply_limit(value, rule.limit), value, sum(c for _h, c in weighted))
-
-
-def tally_next_change_day(
-    definition: ScoreDefinition, tally: Tally, today: date, segments: Sequence[Segment] = ()
-) -> date | None:
-    """The same next change day as the reference engine, from the tally alone."""
-    days = [d for d in _tally_change_days(definition, tally, today, segments) if d > today]
-    return min(days, default=None)
-
-
-def _flips(conditions: Sequence[Condition], days: DateDays, today: date) -> Iterator[date]:
-    for condition, ordinals in zip(conditions, days, strict=True):
-        yield from condition.flip_days((date.fromordinal(d) for d in ordinals), today)
-
-
-def _tally_change_days(
-    definition: ScoreDefinition, tally: Tally, today: date, segments: Sequence[Segment]
-) -> Iterator[date]:
-    own = Record(definition.object_type, "", tally.properties, tally.lists)
-    for segment in segments:
-        yield from segment.boundary_days(own, today)
-    for (g, r), group, rule in _keyed_rules(definition):
-        if rule.event_type is not None:
-            yield from _event_change_days(group, rule, tally.events.get((g, r), Counter()), today)
-        elif rule.target == "self":
-            if static_conditions_hold(rule.conditions, tally.properties, tally.lists, today):
-                for condition in rule.conditions:
-                    yield from condition.boundary_days(tally.properties, today)
-        else:
-            association = rule.association or DEFAULT_ASSOCIATION
-            criteria = _date_conditions([*association.filters, *rule.conditions])
-            for _points, days in tally.records.get((g, r), Counter()):
-                yield from _flips(criteria, days, today)
-
-
-def _event_change_days(
-    group: Group, rule: Rule, counts: Counter[EventEntry], today: date
-) -> Iterator[date]:
-    association = rule.association or DEFAULT_ASSOCIATION
-    rule_dates = _date_conditions(rule.conditions)
-    filter_dates = _date_conditions(association.filters)
-    for _points, ordinal, days, filters in counts:
-        if ordinal == ALWAYS:
-            continue
-        day = date.fromordinal(ordinal)
-        age = (today - day).days
-        if age < 0:
-            yield day
-            continue
-        if never_counts_again(group, rule, age):
-            continue
-        yield from _flips(rule_dates, days, today)
-        if filters is not None:
-            yield from _flips(filter_dates, filters, today)
-        yield from event_time_changes(group, rule, day, age)

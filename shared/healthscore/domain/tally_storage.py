@@ -18,7 +18,16 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from healthscore.domain.tallies import DateDays, EventEntry, RecordEntry, RuleKey, Tally
+from healthscore.domain.tallies import (
+    DateDays,
+    DayTotals,
+    EventEntry,
+    EventSums,
+    RecordEntry,
+    RuleKey,
+    RuleTotal,
+    Tally,
+)
 
 FORMAT = 2  # the first byte of the binary form (zlib's JSON form starts with 0x78)
 _RAW_DEFLATE = -15  # no zlib header or checksum: the item's own integrity is DynamoDB's
@@ -57,32 +66,33 @@ def encode_tally(tally: Tally) -> bytes:
                 _signed(n, counts)
     _varint(len(tally.records), heads)
     for key in sorted(tally.records):
-        entries_of = sorted(tally.records[key].items(), key=lambda item: _record_order(item[0]))
+        entries_of = sorted(tally.records[key].items())
         _rule(key, len(entries_of), heads)
         for (points, days), n in entries_of:
             _signed(points, heads)
             _date_days(days, heads)
             _signed(n, counts)
-    body = bytearray()
-    for stream in (heads, gaps, counts):
-        _varint(len(stream), body)
-        body += stream
-    # small numbers repeat rather than strings: Huffman codes with short matches pack them best
-    packer = zlib.compressobj(9, zlib.DEFLATED, _RAW_DEFLATE, 9, zlib.Z_FILTERED)
-    return bytes([FORMAT]) + packer.compress(bytes(body)) + packer.flush()
+    _totals(tally.totals, heads)
+    stored = bytearray([FORMAT])
+    for stream, strategy in ((heads, zlib.Z_DEFAULT_STRATEGY), (gaps, zlib.Z_DEFAULT_STRATEGY)):
+        packed = _deflate(bytes(stream), strategy)
+        _varint(len(packed), stored)
+        stored += packed
+    # counts are small numbers with no long repeats: Huffman codes alone pack them best
+    return bytes(stored + _deflate(bytes(counts), zlib.Z_HUFFMAN_ONLY))
 
 
 def decode_tally(data: bytes) -> Tally:
     if data[:1] != bytes([FORMAT]):
         return _decode_json(data)
-    body = zlib.decompress(data[1:], _RAW_DEFLATE)
     streams = []
-    at = 0
-    for _ in range(3):
-        length, at = _read_varint(body, at)
-        streams.append(_Reader(body[at : at + length]))
+    at = 1
+    for _ in range(2):
+        length, at = _read_varint(data, at)
+        streams.append(_Reader(zlib.decompress(data[at : at + length], _RAW_DEFLATE)))
         at += length
-    heads, gaps, counts = streams
+    heads, gaps = streams
+    counts = _Reader(zlib.decompress(data[at:], _RAW_DEFLATE))
     text = heads.take(heads.varint())
     properties, lists, changed = json.loads(text)
     tally = Tally(properties=dict(properties), lists=frozenset(lists), changed=dict(changed))
@@ -105,6 +115,7 @@ def decode_tally(data: bytes) -> Tally:
             points = heads.signed()
             records[(points, _read_date_days(heads))] = counts.signed()
         tally.records[key] = records
+    tally.totals = _read_totals(heads)
     return tally
 
 
@@ -113,8 +124,85 @@ def _series_order(key: tuple[int, DateDays, DateDays | None]) -> tuple[Any, ...]
     return (points, days, filters is not None, filters or ())
 
 
-def _record_order(entry: RecordEntry) -> tuple[Any, ...]:
-    return entry
+def _deflate(data: bytes, strategy: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, _RAW_DEFLATE, 9, strategy)
+    return packer.compress(data) + packer.flush()
+
+
+# which of an event rule's sums are stored (the others are 0; a lowest or highest, None): a bit each
+_TOTAL, _DECAYED, _UNCOUNTED, _LOW, _HIGH = 1, 2, 4, 8, 16
+
+
+def _totals(totals: DayTotals | None, out: bytearray) -> None:
+    """What the tally scored on its day (domain/tally_scores.py), if it was scored: each event
+    rule's sums that are not 0, each property rule's total that is not 0."""
+    if totals is None:
+        out.append(0)
+        return
+    out.append(1)
+    _varint(totals.day, out)
+    _varint(0 if totals.next_day is None else totals.next_day - totals.day + 1, out)
+    _varint(len(totals.events), out)
+    for key in sorted(totals.events):
+        sums = totals.events[key]
+        uncounted = sums.matched - sums.counted
+        fields = [
+            (_TOTAL, sums.total),
+            (_DECAYED, sums.decayed),
+            (_UNCOUNTED, uncounted),
+            (_LOW, sums.low),
+            (_HIGH, sums.high),
+        ]
+        present = [
+            (bit, value)
+            for bit, value in fields
+            if (value is not None if bit in (_LOW, _HIGH) else value != 0)
+        ]
+        _varint(key[0], out)
+        _varint(key[1], out)
+        out.append(sum(bit for bit, _value in present))
+        _signed(sums.matched, out)
+        for _bit, value in present:
+            _signed(int(value or 0), out)
+    shown = {k: t for k, t in totals.properties.items() if (t.hundredths, t.matched) != (0, 0)}
+    _varint(len(shown), out)
+    for key in sorted(shown):
+        total = shown[key]
+        _varint(key[0], out)
+        _varint(key[1], out)
+        _signed(total.hundredths, out)
+        _signed(total.uncapped_hundredths - total.hundredths, out)  # 0 unless its limit caps it
+        _signed(total.matched, out)
+
+
+def _read_totals(heads: _Reader) -> DayTotals | None:
+    if not heads.byte():
+        return None
+    day, next_day = heads.varint(), heads.varint()
+    events = {}
+    for _ in range(heads.varint()):
+        key, present = (heads.varint(), heads.varint()), heads.byte()
+        matched = heads.signed()
+        values = {
+            bit: heads.signed()
+            for bit in (_TOTAL, _DECAYED, _UNCOUNTED, _LOW, _HIGH)
+            if present & bit
+        }
+        events[key] = EventSums(
+            values.get(_TOTAL, 0),
+            matched,
+            values.get(_DECAYED, 0),
+            matched - values.get(_UNCOUNTED, 0),
+            values.get(_LOW),
+            values.get(_HIGH),
+        )
+    properties = {}
+    for _ in range(heads.varint()):
+        key = (heads.varint(), heads.varint())
+        hundredths = heads.signed()
+        uncapped = hundredths + heads.signed()
+        properties[key] = RuleTotal(hundredths, uncapped, heads.signed())
+    return DayTotals(day, events, properties, day + next_day - 1 if next_day else None)
 
 
 def _rule(key: RuleKey, size: int, out: bytearray) -> None:

@@ -60,6 +60,7 @@ from healthscore.domain.tallies import (
     own_events,
     referenced_properties,
 )
+from healthscore.domain.tally_scores import add_events
 from healthscore.domain.values import utc_day
 from healthscore.ports import RecordLinks, ScoreStore, Snapshot, WriteRefused
 from healthscore.services.merges import apply_merge
@@ -231,7 +232,7 @@ class IncrementalScorer:
             tally = current_tally(self.store, reads.account, live, key, state, today)
             if tally is None:
                 continue
-            tally.add(delta)
+            add_events(live.definition, tally, delta, today)
             unit.write_state(live, key, state, tally, today)
         return unit
 
@@ -383,6 +384,7 @@ class IncrementalScorer:
                     }
                     tally.lists = new.record.lists
                     tally.changed = change_days(live.definition, new)
+                    tally.totals = None  # its properties changed: score it whole
                     overlay_outputs(
                         tally.properties,
                         upstream_outputs(self.store, account, live, key, outputs_then),

@@ -36,12 +36,8 @@ from healthscore.domain.score_state import (
     set_new_score,
     status_change,
 )
-from healthscore.domain.tallies import (
-    Tally,
-    build_tally,
-    compact,
-    score_from_tallies,
-)
+from healthscore.domain.tallies import Tally, build_tally, compact
+from healthscore.domain.tally_scores import score_from_tallies
 from healthscore.domain.tally_storage import decode_tally, encode_tally
 from healthscore.domain.validation import parse_definition
 from healthscore.domain.values import utc_day
@@ -289,6 +285,7 @@ class ScoreWrite:
             return
         compact(definition, tally, today)
         result = score_from_tallies(definition, tally, today, live.segments)
+        tally.totals = result.totals  # kept with it: more events today move them in O(1)
         self.write_scored(live, key, before, NewScore.from_tally(definition, result), tally)
 
     def write_scored(
@@ -396,7 +393,8 @@ def current_tally(
         tally = build_tally(live.definition, data, data.record(key), live.segments)
         if live.definition.freshness:
             tally.changed = change_days(live.definition, store.stored_record(account, key))
-    overlay_outputs(tally.properties, upstream_outputs(store, account, live, key))
+    if overlay_outputs(tally.properties, upstream_outputs(store, account, live, key)):
+        tally.totals = None  # another score's output it reads moved: score it whole
     compact(live.definition, tally, today)
     return tally
 
@@ -423,13 +421,17 @@ def upstream_outputs(
     return values
 
 
-def overlay_outputs(properties: dict[str, Any], values: Mapping[str, Any]) -> None:
-    """Other scores' outputs are properties of the record: set (or removed) as they are now."""
+def overlay_outputs(properties: dict[str, Any], values: Mapping[str, Any]) -> bool:
+    """Other scores' outputs are properties of the record: set (or removed) as they are now.
+    Whether any of them moved."""
+    moved = False
     for name, value in values.items():
+        moved |= properties.get(name) != value
         if value is None:
             properties.pop(name, None)
         else:
             properties[name] = value
+    return moved
 
 
 def change_days(definition: ScoreDefinition, stored: StoredRecord | None) -> dict[str, int]:
