@@ -185,7 +185,7 @@ def run(args: argparse.Namespace, stack: LocalStack, api: Api, url: str, hubspot
             # as a sender would under back-pressure: keep the queue short (moto's SQS slows down
             # as it fills; AWS's does not)
             _wait_for_queue(stack, bar, scored, bar.tasks[sent].completed, below=300)
-            bar.advance(sent, _post_events(url, secret, batch))
+            bar.advance(sent, post_events(url, secret, batch))
         _wait_for_queue(stack, bar, scored, len(events), below=1)
 
     step(4, "Create a health score from the five pre-defined groups, and preview it")
@@ -284,7 +284,8 @@ def _free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _post_events(url: str, secret: str, batch: list[Any]) -> int:
+def post_events(url: str, secret: str, batch: list[Any], account: str = ACCOUNT) -> int:
+    """One HubSpot-signed webhook delivery of `batch`; how many events it accepted."""
     items = [
         {
             "id": e.id,
@@ -296,7 +297,7 @@ def _post_events(url: str, secret: str, batch: list[Any]) -> int:
         }
         for e in batch
     ]
-    uri = f"{url}/webhooks/events?account={ACCOUNT}"
+    uri = f"{url}/webhooks/events?account={account}"
     body = json.dumps(items).encode()
     request = urllib.request.Request(uri, data=body, method="POST")
     for name, value in signed_headers(secret, "POST", uri, body, datetime.now(UTC)).items():

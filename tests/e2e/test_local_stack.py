@@ -4,6 +4,7 @@ tokens, the real API handler, and the job runner behind turn-on."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -130,3 +131,27 @@ def test_a_score_goes_live_over_http_and_its_job_runs(
         == 403
     )
     assert call(f"{url}/definitions", token=local.token("someone-else"))[1] == []
+
+
+def test_the_stacks_sqs_keeps_delays_and_visibility_timeouts(
+    stack: tuple[LocalStack, str],
+) -> None:
+    # Given the stack's SQS (moto, its clock read the cheap way: time.time())
+    local, _url = stack
+    sqs = local.client("sqs")
+    queue = sqs.create_queue(QueueName=f"clock-{local.backend}")["QueueUrl"]
+
+    def receive(visibility: int = 30) -> list[str]:
+        reply = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=visibility)
+        return [m["Body"] for m in reply.get("Messages", [])]
+
+    # When a message is sent with a one-second delay
+    sqs.send_message(QueueUrl=queue, MessageBody="later", DelaySeconds=1)
+    # Then it is not received at once, but is after the delay
+    assert receive() == []
+    time.sleep(1.2)
+    assert receive(visibility=1) == ["later"]
+    # and once received it is hidden for its visibility timeout, then received again
+    assert receive() == []
+    time.sleep(1.2)
+    assert receive() == ["later"]

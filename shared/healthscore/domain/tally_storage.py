@@ -35,7 +35,9 @@ _RAW_DEFLATE = -15  # no zlib header or checksum: the item's own integrity is Dy
 
 def encode_tally(tally: Tally) -> bytes:
     """Compact bytes for the score state item (deterministic; equal tallies, equal bytes)."""
-    heads, gaps, counts = bytearray(), bytearray(), bytearray()
+    heads = bytearray()
+    gaps: list[int] = []  # days between a series' days, less one
+    counts: list[int] = []  # zigzagged
     meta = [tally.properties, sorted(tally.lists), tally.changed]
     text = json.dumps(meta, separators=(",", ":"), sort_keys=True, default=str).encode()
     _varint(len(text), heads)
@@ -56,14 +58,12 @@ def encode_tally(tally: Tally) -> bytes:
                 _date_days(filters, heads)
             entries = sorted(series[(points, days, filters)])
             _varint(len(entries), heads)
-            previous = None
-            for day, n in entries:
-                if previous is None:
-                    _signed(day, gaps)
-                else:
-                    _varint(day - previous - 1, gaps)  # days of a series are distinct
+            previous = entries[0][0]
+            _signed(previous, heads)
+            for day, _n in entries[1:]:
+                gaps.append(day - previous - 1)  # days of a series are distinct
                 previous = day
-                _signed(n, counts)
+            counts.extend([n * 2 if n >= 0 else -n * 2 - 1 for _day, n in entries])  # zigzag
     _varint(len(tally.records), heads)
     for key in sorted(tally.records):
         entries_of = sorted(tally.records[key].items())
@@ -71,15 +71,15 @@ def encode_tally(tally: Tally) -> bytes:
         for (points, days), n in entries_of:
             _signed(points, heads)
             _date_days(days, heads)
-            _signed(n, counts)
+            counts.append(_zigzag(n))
     _totals(tally.totals, heads)
     stored = bytearray([FORMAT])
-    for stream, strategy in ((heads, zlib.Z_DEFAULT_STRATEGY), (gaps, zlib.Z_DEFAULT_STRATEGY)):
-        packed = _deflate(bytes(stream), strategy)
+    for stream in (bytes(heads), _varints(gaps)):
+        packed = _deflate(stream, zlib.Z_DEFAULT_STRATEGY)
         _varint(len(packed), stored)
         stored += packed
     # counts are small numbers with no long repeats: Huffman codes alone pack them best
-    return bytes(stored + _deflate(bytes(counts), zlib.Z_HUFFMAN_ONLY))
+    return bytes(stored + _deflate(_varints(counts), zlib.Z_HUFFMAN_ONLY))
 
 
 def decode_tally(data: bytes) -> Tally:
@@ -89,10 +89,16 @@ def decode_tally(data: bytes) -> Tally:
     at = 1
     for _ in range(2):
         length, at = _read_varint(data, at)
-        streams.append(_Reader(zlib.decompress(data[at : at + length], _RAW_DEFLATE)))
+        streams.append(zlib.decompress(data[at : at + length], _RAW_DEFLATE))
         at += length
-    heads, gaps = streams
-    counts = _Reader(zlib.decompress(data[at:], _RAW_DEFLATE))
+    heads = _Reader(streams[0])
+    gaps = iter(_read_varints(streams[1]))
+    counts = iter(
+        [
+            v >> 1 if not v & 1 else -((v + 1) >> 1)  # zigzag
+            for v in _read_varints(zlib.decompress(data[at:], _RAW_DEFLATE))
+        ]
+    )
     text = heads.take(heads.varint())
     properties, lists, changed = json.loads(text)
     tally = Tally(properties=dict(properties), lists=frozenset(lists), changed=dict(changed))
@@ -103,17 +109,18 @@ def decode_tally(data: bytes) -> Tally:
             points = heads.signed()
             days = _read_date_days(heads)
             filters = _read_date_days(heads) if heads.byte() else None
-            day = None
-            for _ in range(heads.varint()):
-                day = gaps.signed() if day is None else day + gaps.varint() + 1
-                events[(points, day, days, filters)] = counts.signed()
+            size, day = heads.varint(), heads.signed()
+            events[(points, day, days, filters)] = next(counts)
+            for _ in range(size - 1):
+                day += next(gaps) + 1
+                events[(points, day, days, filters)] = next(counts)
         tally.events[key] = events
     for _ in range(heads.varint()):
         key, size = (heads.varint(), heads.varint()), heads.varint()
         records: Counter[RecordEntry] = Counter()
         for _ in range(size):
             points = heads.signed()
-            records[(points, _read_date_days(heads))] = counts.signed()
+            records[(points, _read_date_days(heads))] = next(counts)
         tally.records[key] = records
     tally.totals = _read_totals(heads)
     return tally
@@ -233,7 +240,35 @@ def _varint(value: int, out: bytearray) -> None:
 
 
 def _signed(value: int, out: bytearray) -> None:
-    _varint(value * 2 if value >= 0 else -value * 2 - 1, out)  # zigzag: small either side of 0
+    _varint(_zigzag(value), out)
+
+
+def _zigzag(value: int) -> int:
+    return value * 2 if value >= 0 else -value * 2 - 1  # small either side of 0
+
+
+def _unzigzag(value: int) -> int:
+    return value // 2 if value % 2 == 0 else -(value + 1) // 2
+
+
+def _varints(values: list[int]) -> bytes:
+    """Unsigned varints, one after another (a value under 128 is its own byte: the usual case)."""
+    if max(values, default=0) < 0x80:
+        return bytes(values)
+    out = bytearray()
+    for value in values:
+        _varint(value, out)
+    return bytes(out)
+
+
+def _read_varints(data: bytes) -> list[int]:
+    if max(data, default=0) < 0x80:
+        return list(data)
+    values, at = [], 0
+    while at < len(data):
+        value, at = _read_varint(data, at)
+        values.append(value)
+    return values
 
 
 def _read_varint(data: bytes, at: int) -> tuple[int, int]:
@@ -256,8 +291,7 @@ class _Reader:
         return value
 
     def signed(self) -> int:
-        value = self.varint()
-        return value // 2 if value % 2 == 0 else -(value + 1) // 2
+        return _unzigzag(self.varint())
 
     def byte(self) -> int:
         self.at += 1
