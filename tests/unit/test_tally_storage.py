@@ -68,7 +68,7 @@ TALLIES = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(TALLIES)
 def test_any_tally_survives_its_storage_form_and_encodes_the_same_way_again(tally):
     # Given any tally: rules' event entries by points, day (a compacted one too), date-condition

@@ -175,7 +175,7 @@ def recompute(
         return finish(store, storage, manifest)
 
 
-def _live(store: ScoreStore, account: str, definition_id: str) -> tuple[ScoreDefinition, int]:
+def live_of(store: ScoreStore, account: str, definition_id: str) -> tuple[ScoreDefinition, int]:
     live = store.live_definition(account, definition_id)
     if live is None:
         raise JobSuperseded(f"health score {definition_id!r} is not live")
@@ -193,7 +193,7 @@ def plan(
     shard_size: int = SHARD_SIZE,
 ) -> Manifest:
     """Step 1: export the account in shards; the manifest the other steps read."""
-    definition, revision = _live(store, account, definition_id)
+    definition, revision = live_of(store, account, definition_id)
     segments = {s.id: s for s in store.segment_list(account)}
     issues = check_segments(definition, segments)
     if issues:
@@ -244,7 +244,7 @@ def score_shard(
     from healthscore.adapters.dataset_frames import frames_from_dataset
     from healthscore.domain.batch_engine import score_frames
 
-    definition, revision = _live(store, manifest.account_id, manifest.definition_id)
+    definition, revision = live_of(store, manifest.account_id, manifest.definition_id)
     if revision != manifest.revision:
         raise JobSuperseded(f"revision {revision} went live after this job was planned")
     account = manifest.account_id
@@ -293,7 +293,7 @@ def score_shard(
 
 def finish(store: ScoreStore, storage: ExportStorage, manifest: Manifest) -> RecomputeSummary:
     """Step 3: remove the states of records that left scope; sum up the job."""
-    definition, revision = _live(store, manifest.account_id, manifest.definition_id)
+    definition, revision = live_of(store, manifest.account_id, manifest.definition_id)
     live = LiveRevision(manifest.definition_id, revision, definition, ())
     scored: dict[int, set[str]] = {}
     left = changed = total = 0

@@ -295,9 +295,12 @@ class ScoreWrite:
         before: ScoreState | None,
         new: NewScore,
         tally: Tally | None,
+        *,
+        force_history: bool = False,
     ) -> None:
         """Write a state already scored (by its tally, or by the batch engine with the tally
-        that goes with it — or None: built from storage on the record's next change)."""
+        that goes with it — or None: built from storage on the record's next change). A history
+        entry is written when what the card shows moved, or with `force_history`."""
         _not_newer(before, live)
         outcome = self._for(live, key)
         sequence = (before.version or 0) + 1 if before is not None else 1
@@ -317,6 +320,7 @@ class ScoreWrite:
             tallies=None if tally is None else encode_tally(tally),
             cause=cause,
             at=self.at,
+            force=force_history,
         )
         self.writes.put_state(state)
         outcome.written += 1

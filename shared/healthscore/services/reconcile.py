@@ -1,0 +1,256 @@
+"""Reconciliation: the batch truth against the stored score states, record by record.
+
+The incremental path (scorer, sweep) keeps each state current one change at a time; nothing in
+it re-derives a state from scratch. Reconciliation does: it exports the account in the portable
+format (the recompute's sharded export), scores every shard with the Polars batch engine as of
+the run's instant, and compares each in-scope record with its stored state — score and status
+(the computed ones, whatever an override shows), group totals, next change day, stale inputs and
+the tally itself (both compacted to the run's day). A difference is **drift**: it is repaired
+(the state rewritten from the batch result and a freshly built tally, history cause
+`reconcile` naming what differed) and reported. A record in scope without a state, or a state
+whose record left scope, is drift too. Drift should be zero: the report is a bug detector for
+the incremental path, not a routine fix-up.
+
+What is not compared, because it is not wrong: a state from an older revision (its recompute is
+pending), and a state due on or before the run's day (the sweep has not reached it yet). Each
+state is read once, before the export; a repair is conditional on the version read, so a state
+that changed while the run read is left alone and counted (`changed_during_run`) — the next run
+compares it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from healthscore.adapters.dataset_export import ExportStorage, LocalExports, Manifest, shard_name
+from healthscore.adapters.dataset_files import read_dataset
+from healthscore.domain.dataset import RecordKey
+from healthscore.domain.definition import ScoreDefinition
+from healthscore.domain.score_state import NewScore, ScoreState, rule_name
+from healthscore.domain.tallies import Tally, build_tally, compact
+from healthscore.domain.tally_storage import decode_tally
+from healthscore.domain.values import points_json
+from healthscore.ports import ScoreStore, WriteRefused
+from healthscore.services.recompute import SHARD_SIZE, live_of, plan
+from healthscore.services.score_writes import LiveRevision, ScoreWrite
+
+FIRST_DRIFTS = 100  # drifted records the report shows in full
+
+
+@dataclass
+class Drift:
+    record_id: str
+    differed: list[str]  # score, status, groups, next change day, stale inputs, tally, …
+    stored: dict[str, Any] | None  # None: no state was stored
+    computed: dict[str, Any] | None  # None: the record is out of scope
+
+
+@dataclass
+class ReconcileReport:
+    compared: int = 0
+    drifted: int = 0
+    repaired: int = 0
+    changed_during_run: int = 0
+    pending: int = 0  # older revision (recompute pending) or due by the run's day (the sweep's)
+    first: list[Drift] = field(default_factory=list)
+
+    def add(self, drift: Drift) -> None:
+        self.drifted += 1
+        if len(self.first) < FIRST_DRIFTS:
+            self.first.append(drift)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def reconcile(
+    store: ScoreStore,
+    account: str,
+    definition_id: str,
+    job_id: str,
+    as_of: datetime,
+    exports: ExportStorage | None = None,
+    shard_size: int = SHARD_SIZE,
+) -> ReconcileReport:
+    """Compare every stored state of a live score with the batch engine's result as of `as_of`,
+    repairing drift; in this process (locally, and per account on AWS)."""
+    stored = {state.key[1]: state for state in store.scores(account, definition_id)}
+    report = ReconcileReport()
+    with tempfile.TemporaryDirectory(prefix="healthscore-reconcile-") as work:
+        storage = exports or LocalExports(Path(work))
+        manifest = plan(store, storage, account, definition_id, job_id, as_of, shard_size)
+        definition, revision = live_of(store, account, definition_id)
+        scored: set[str] = set()
+        for shard in range(manifest.shards):
+            scored |= _shard(store, storage, manifest, shard, definition, revision, stored, report)
+    live = LiveRevision(definition_id, revision, definition, ())
+    cause = _cause(job_id, ["out of scope"])
+    for record_id, state in stored.items():
+        if record_id in scored or state.revision != revision:
+            continue
+        report.compared += 1
+        report.add(Drift(record_id, ["out of scope"], _shown(state), None))
+        _repair(store, account, live, state.key, state, None, None, as_of, cause, report)
+    return report
+
+
+def _shard(
+    store: ScoreStore,
+    storage: ExportStorage,
+    manifest: Manifest,
+    shard: int,
+    definition: ScoreDefinition,
+    revision: int,
+    stored: dict[str, ScoreState],
+    report: ReconcileReport,
+) -> set[str]:
+    from healthscore.adapters.dataset_frames import frames_from_dataset
+    from healthscore.domain.batch_engine import score_frames
+
+    as_of = datetime.fromisoformat(manifest.as_of)
+    dataset = read_dataset(storage.fetch(f"{manifest.job_id}/{shard_name(shard)}"))
+    result = score_frames(definition, frames_from_dataset(dataset), as_of)
+    segments = tuple(dataset.segments[s] for s in definition.segments)
+    live = LiveRevision(manifest.definition_id, revision, definition, segments)
+    names = [group.name for group in definition.groups]
+    rules = [
+        rule_name(group.name, rule.id, rule.summary())
+        for group in definition.groups
+        for rule in group.rules
+    ]
+    ids: set[str] = set()
+    for row in result.frame.to_dicts():
+        record_id = str(row["id"])
+        ids.add(record_id)
+        new = NewScore(
+            int(row["score"]),
+            str(row["status"]),
+            str(row["color"]),
+            {n: points_json(row[c]) for n, c in zip(names, result.group_columns, strict=True)},
+            {n: points_json(row[c]) for n, c in zip(rules, result.rule_columns, strict=True)},
+            row["next_change_day"],
+            tuple(row["stale"]),
+        )
+        key = (manifest.object_type, record_id)
+        state = stored.get(record_id)
+        if state is not None and (
+            state.revision != revision or (state.due_day and state.due_day <= as_of.date())
+        ):
+            report.pending += 1
+            continue
+        report.compared += 1
+        tally = build_tally(definition, dataset, dataset.record(key), segments)
+        differed = _differences(definition, state, new, tally, as_of.date())
+        if not differed:
+            continue
+        report.add(Drift(record_id, differed, _shown(state), _computed(new)))
+        cause = _cause(manifest.job_id, differed, state, new)
+        _repair(store, manifest.account_id, live, key, state, new, tally, as_of, cause, report)
+    return ids
+
+
+def _differences(
+    definition: ScoreDefinition,
+    state: ScoreState | None,
+    new: NewScore,
+    tally: Tally,
+    today: date,
+) -> list[str]:
+    if state is None:
+        return ["missing"]
+    score, status = state.computed
+    checks = [
+        ("score", score == new.score),
+        ("status", status == new.status),
+        ("groups", state.groups == new.groups),
+        ("next change day", state.due_day == new.next_change_day),
+        ("stale inputs", list(state.stale) == list(new.stale)),
+        ("tally", _same_tally(definition, state.tallies, tally, today)),
+    ]
+    return [name for name, same in checks if not same]
+
+
+def _same_tally(
+    definition: ScoreDefinition, stored: bytes | None, fresh: Tally, today: date
+) -> bool:
+    if stored is None:
+        return False
+    kept = decode_tally(stored)
+    built = Tally(
+        events={k: v.copy() for k, v in fresh.events.items()},
+        records={k: v.copy() for k, v in fresh.records.items()},
+        properties=dict(fresh.properties),
+        lists=fresh.lists,
+        changed=dict(fresh.changed),
+    )
+    kept.totals = built.totals = None  # what a tally scored on its day is not part of it
+    compact(definition, kept, today)
+    compact(definition, built, today)
+    return kept == built
+
+
+def _shown(state: ScoreState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    score, status = state.computed
+    return {
+        "score": score,
+        "status": status,
+        "groups": state.groups,
+        "next_change_day": state.due_day.isoformat() if state.due_day else None,
+        "stale": list(state.stale),
+    }
+
+
+def _computed(new: NewScore) -> dict[str, Any]:
+    return {
+        "score": new.score,
+        "status": new.status,
+        "groups": new.groups,
+        "next_change_day": new.next_change_day.isoformat() if new.next_change_day else None,
+        "stale": list(new.stale),
+    }
+
+
+def _cause(
+    job_id: str,
+    differed: list[str],
+    state: ScoreState | None = None,
+    new: NewScore | None = None,
+) -> dict[str, Any]:
+    summary = f"reconciled: {', '.join(differed)} differed from the batch result"
+    if state is not None and new is not None and state.computed != (new.score, new.status):
+        score, status = state.computed
+        summary += f" (stored {score} {status}, computed {new.score} {new.status})"
+    return {"kind": "reconcile", "summary": summary, "job": job_id, "differed": differed}
+
+
+def _repair(
+    store: ScoreStore,
+    account: str,
+    live: LiveRevision,
+    key: RecordKey,
+    state: ScoreState | None,
+    new: NewScore | None,
+    tally: Tally | None,
+    at: datetime,
+    cause: dict[str, Any],
+    report: ReconcileReport,
+) -> None:
+    """One conditional write on the version read: refused, the state changed while the run read
+    (not repaired; the next run compares it)."""
+    unit = ScoreWrite(store, account, at, cause)
+    if new is None:
+        unit.write_state(live, key, state, None, at.date())
+    else:
+        unit.write_scored(live, key, state, new, tally, force_history=True)
+    try:
+        unit.commit()
+    except WriteRefused:
+        report.changed_during_run += 1
+        return
+    report.repaired += 1

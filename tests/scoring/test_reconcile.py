@@ -1,0 +1,88 @@
+"""Reconciliation: after the webhook-equivalence replay nothing has drifted; corrupted states are
+found, named, repaired with a `reconcile` history entry, and the run after that finds none."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from healthscore.dev.sample_portfolio import generate_portfolio
+from healthscore.domain.tally_storage import decode_tally, encode_tally
+from healthscore.services.reconcile import reconcile
+from tests.scoring.support import CUSTOMER_HEALTH, Clock, load_data, make_live, midnight
+from tests.scoring.test_incremental_scoring import ACCOUNT, AS_OF, _replay, _sweep_to
+
+
+@pytest.fixture(scope="module")
+def portfolio(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reconcile")
+    generate_portfolio(folder, 30, seed=17, until=AS_OF)
+    return folder
+
+
+def _corrupt(store, states, wrong_score, stale_tally):
+    """Write states as a bug would have left them (straight into the store, no history)."""
+    account = store._of(ACCOUNT)
+    for state in wrong_score:
+        account.states[("health", state.key)] = dataclasses.replace(
+            state, score=(state.score + 13) % 101, computed_score=None, computed_status=None
+        )
+    for state in stale_tally:
+        tally = decode_tally(state.tallies)
+        key = next(k for k, entries in sorted(tally.events.items()) if entries)
+        entries = tally.events[key]
+        dropped = next(iter(sorted(entries)))
+        entries[dropped] += 1  # an event counted twice: the score is still right today
+        tally.totals = None
+        account.states[("health", state.key)] = dataclasses.replace(
+            state, tallies=encode_tally(tally)
+        )
+
+
+def test_a_clean_replay_has_no_drift_and_ten_corrupted_states_are_found_and_repaired(
+    memory_store, portfolio
+):
+    # Given the replay of a year of events (shuffled, 10 % twice) and the weekly sweep
+    store = memory_store
+    data = load_data(store, ACCOUNT, portfolio)
+    clock = Clock(midnight(AS_OF - timedelta(days=365)))
+    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
+    _replay(store, data, clock)
+    _sweep_to(store, clock, AS_OF)
+    # When a reconciliation runs
+    first = reconcile(store, ACCOUNT, "health", "nightly-1", clock())
+    # Then every state was compared and none drifted
+    states = list(store.scores(ACCOUNT, "health"))
+    assert first.compared + first.pending == len(states) == 30
+    assert first.compared > 0.8 * len(states)
+    assert (first.drifted, first.repaired, first.first) == (0, 0, [])
+
+    # Given 10 states corrupted: 5 with a wrong score, 5 whose tally counts an event twice
+    due_later = [s for s in states if not s.due_day or s.due_day > AS_OF]
+    wrong, stale = due_later[:5], [s for s in due_later[5:] if s.tallies][:5]
+    _corrupt(store, states, wrong, stale)
+    # When the next reconciliation runs
+    second = reconcile(store, ACCOUNT, "health", "nightly-2", clock())
+    # Then it reports exactly those 10, says what differed, and repairs them
+    corrupted = {s.key[1] for s in wrong + stale}
+    assert (second.drifted, second.repaired) == (10, 10)
+    assert {d.record_id for d in second.first} == corrupted
+    wrong_ids = {s.key[1] for s in wrong}
+    for drift in second.first:
+        if drift.record_id in wrong_ids:  # stored beside computed: the score is what differed
+            assert "score" in drift.differed
+            assert drift.stored["score"] != drift.computed["score"]
+        else:  # the score is still right today; the tally would have gone wrong later
+            assert drift.differed == ["tally"]
+            assert drift.stored == drift.computed
+    # with a `reconcile` history entry on each
+    for key in corrupted:
+        entries, _cursor = store.history(ACCOUNT, "health", ("companies", key), 1, None)
+        assert entries[0]["cause"]["kind"] == "reconcile", entries[0]
+        assert entries[0]["cause"]["job"] == "nightly-2"
+        assert entries[0]["cause"]["summary"].startswith("reconciled: ")
+    # and the run after that finds nothing
+    third = reconcile(store, ACCOUNT, "health", "nightly-3", clock())
+    assert (third.drifted, third.repaired) == (0, 0)
