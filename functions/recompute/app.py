@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -34,15 +34,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from healthscore import bootstrap
 from healthscore.adapters.dataset_export import ExportStorage, Manifest
 from healthscore.adapters.dynamo_store import DynamoStore
+from healthscore.services.jobs import RECONCILE, run_job
 from healthscore.services.recompute import (
     end_job,
     finish,
     plan,
-    run_job,
     score_shard,
     start_job,
     wait_out,
 )
+from healthscore.services.reconcile import ReconcileReport
 from healthscore.settings import Settings
 
 logger = Logger(service="healthscore-recompute")
@@ -74,10 +75,20 @@ def settle(changed_at: datetime) -> None:
     wait_out(changed_at, settings().recompute_settle_seconds)
 
 
+def _drift_metrics(account: str, report: ReconcileReport) -> None:
+    """Drift per account and score (the template's alarm fires above 0)."""
+    with single_metric(
+        name="Drift", unit=MetricUnit.Count, value=report.drifted, namespace="healthscore"
+    ) as metric:
+        metric.add_dimension(name="account", value=account)
+        metric.add_dimension(name="definition", value=report.definition_id)
+    metrics.add_metric(name="RecordsReconciled", unit=MetricUnit.Count, value=report.compared)
+
+
 def run(record: SQSRecord) -> None:
     message = json.loads(record.body)
     logger.info("running job", extra=message)
-    run_job(
+    report = run_job(
         store(),
         message["account_id"],
         message["job_id"],
@@ -86,6 +97,8 @@ def run(record: SQSRecord) -> None:
         shard_size=settings().recompute_shard_size,
         settle=settle,
     )
+    if report is not None:
+        _drift_metrics(message["account_id"], report)
 
 
 def step(event: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +107,12 @@ def step(event: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("EXPORT_BUCKET is not set: the state machine needs the export bucket")
     kind = event["step"]
     if kind == "plan":
+        job = store().job(event["account_id"], event["job_id"])
+        if job is not None and job.kind == RECONCILE:  # whole, in this invocation
+            report = run_job(store(), event["account_id"], event["job_id"], now(), storage)
+            if report is not None:
+                _drift_metrics(event["account_id"], report)
+            return {"skip": True, "shards": []}
         definition_id = start_job(store(), event["account_id"], event["job_id"], settle)
         if definition_id is None:
             return {"skip": True, "shards": []}

@@ -10,6 +10,7 @@ import pytest
 
 from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.domain.tally_storage import decode_tally, encode_tally
+from healthscore.services.jobs import run_job, start_reconciliation
 from healthscore.services.reconcile import reconcile
 from tests.scoring.support import CUSTOMER_HEALTH, Clock, load_data, make_live, midnight
 from tests.scoring.test_incremental_scoring import ACCOUNT, AS_OF, _replay, _sweep_to
@@ -86,3 +87,30 @@ def test_a_clean_replay_has_no_drift_and_ten_corrupted_states_are_found_and_repa
     # and the run after that finds nothing
     third = reconcile(store, ACCOUNT, "health", "nightly-3", clock())
     assert (third.drifted, third.repaired) == (0, 0)
+
+
+def test_a_reconciliation_job_per_live_score_reports_on_the_job(memory_store, small_portfolio):
+    # Given a live score over a replayed portfolio
+    store = memory_store
+    data = load_data(store, ACCOUNT, small_portfolio)
+    clock = Clock(midnight(AS_OF - timedelta(days=30)))
+    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
+    _replay(store, data, clock)
+    # When the account's reconciliation is started and its queued job runs
+    queued: list[tuple[str, str]] = []
+    jobs = start_reconciliation(store, lambda a, j: queued.append((a, j)), ACCOUNT, clock())
+    assert [(job.kind, job.status, job.definition_id) for job in jobs] == [
+        ("reconcile", "queued", "health")
+    ]
+    assert queued == [(ACCOUNT, jobs[0].id)]
+    report = run_job(store, ACCOUNT, jobs[0].id, as_of=clock())
+    # Then the job succeeded and holds the report (what GET /jobs/{id} shows)
+    job = store.job(ACCOUNT, jobs[0].id)
+    assert job is not None
+    assert job.status == "succeeded"
+    assert report is not None
+    assert job.detail == report.to_json()
+    assert job.detail["compared"] + job.detail["pending"] == 10
+    assert (job.detail["drifted"], job.detail["first"]) == (0, [])
+    # and running the redelivered message again does nothing more
+    assert run_job(store, ACCOUNT, jobs[0].id, as_of=clock()) is None

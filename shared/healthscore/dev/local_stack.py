@@ -73,7 +73,8 @@ from healthscore.dev.local_resources import (
 )
 from healthscore.dev.local_streams import StreamReader, wait_for
 from healthscore.domain.plans import Plan
-from healthscore.services.recompute import run_job, wait_in_process
+from healthscore.services.jobs import run_job
+from healthscore.services.recompute import wait_in_process
 from healthscore.settings import Settings
 
 PUBLIC_PATHS = ("/openapi.json", "/docs")

@@ -51,6 +51,7 @@ class Drift:
 
 @dataclass
 class ReconcileReport:
+    definition_id: str
     compared: int = 0
     drifted: int = 0
     repaired: int = 0
@@ -79,7 +80,7 @@ def reconcile(
     """Compare every stored state of a live score with the batch engine's result as of `as_of`,
     repairing drift; in this process (locally, and per account on AWS)."""
     stored = {state.key[1]: state for state in store.scores(account, definition_id)}
-    report = ReconcileReport()
+    report = ReconcileReport(definition_id)
     with tempfile.TemporaryDirectory(prefix="healthscore-reconcile-") as work:
         storage = exports or LocalExports(Path(work))
         manifest = plan(store, storage, account, definition_id, job_id, as_of, shard_size)

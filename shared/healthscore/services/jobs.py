@@ -1,0 +1,71 @@
+"""Running a queued job, whatever its kind: a recompute (turn-on, update) or a reconciliation.
+
+Both arrive on the recompute queue as `{"account_id", "job_id"}`; the job item says which.
+`start_reconciliation` queues a reconciliation of each live score of an account (the nightly
+run, or on demand)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from healthscore.adapters.dataset_export import ExportStorage
+from healthscore.domain.definition import DefinitionError
+from healthscore.domain.lifecycle import Job
+from healthscore.ports import HealthScoreStore
+from healthscore.services import recompute
+from healthscore.services.reconcile import ReconcileReport, reconcile
+from healthscore.services.score_writes import LiveRevisions
+
+RECONCILE = "reconcile"
+JobStarter = Callable[[str, str], None]  # (account, job id): queue it
+
+
+def run_job(
+    store: HealthScoreStore,
+    account: str,
+    job_id: str,
+    as_of: datetime | None = None,
+    exports: ExportStorage | None = None,
+    shard_size: int = recompute.SHARD_SIZE,
+    settle: recompute.Settle = recompute.wait_out,
+) -> ReconcileReport | None:
+    """Run a queued job to the end in this process, recording its outcome on the job item;
+    a reconciliation's report."""
+    job = store.job(account, job_id)
+    if job is None or job.kind != RECONCILE:
+        recompute.run_job(store, account, job_id, as_of, exports, shard_size, settle)
+        return None
+    if job.status == "succeeded" or not job.definition_id:
+        return None  # a redelivered message
+    job.status, job.updated_at = "running", datetime.now(UTC)
+    store.save_job(account, job)
+    try:
+        report = reconcile(
+            store,
+            account,
+            job.definition_id,
+            job_id,
+            as_of or datetime.now(UTC),
+            exports,
+            shard_size,
+        )
+    except (DefinitionError, LookupError) as error:
+        recompute.end_job(store, account, job_id, {"error": str(error)}, failed=True)
+        return None
+    recompute.end_job(store, account, job_id, report.to_json())
+    return report
+
+
+def start_reconciliation(
+    store: HealthScoreStore, start_job: JobStarter, account: str, at: datetime
+) -> list[Job]:
+    """Queue a reconciliation of each of the account's live scores; the jobs."""
+    jobs = []
+    for live in LiveRevisions(store).of(account):
+        job = Job(f"job_{uuid.uuid4().hex[:16]}", RECONCILE, "queued", at, at, live.id, {})
+        store.save_job(account, job)
+        start_job(account, job.id)
+        jobs.append(job)
+    return jobs
