@@ -82,6 +82,7 @@ def _drift_metrics(account: str, report: ReconcileReport) -> None:
     ) as metric:
         metric.add_dimension(name="account", value=account)
         metric.add_dimension(name="definition", value=report.definition_id)
+    metrics.add_metric(name="Drift", unit=MetricUnit.Count, value=report.drifted)  # the alarm's
     metrics.add_metric(name="RecordsReconciled", unit=MetricUnit.Count, value=report.compared)
 
 

@@ -1,5 +1,7 @@
 """The sweep (EventBridge schedule, hourly): rescores the records whose next change day has
-come, via the `due` index — never a scan."""
+come, via the `next_day` index — never a scan. Nightly (`{"task": "reconcile"}`, its own
+schedule) it queues a reconciliation of every live score instead: the recompute function runs
+them (services/reconcile.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from healthscore import bootstrap
+from healthscore.adapters.job_queue import SqsJobStarter
+from healthscore.services.jobs import start_nightly
 from healthscore.services.sweep import Sweep
 from healthscore.settings import Settings
 
@@ -21,14 +25,34 @@ metrics = Metrics(namespace="healthscore", service="sweep")
 
 
 @functools.cache
+def settings() -> Settings:
+    return Settings.from_environment()
+
+
+@functools.cache
 def sweep() -> Sweep:
-    return bootstrap.sweep(Settings.from_environment())
+    return bootstrap.sweep(settings())
+
+
+def reconcile_all() -> dict[str, Any]:
+    store = bootstrap.store(settings())
+    jobs = start_nightly(store, SqsJobStarter(settings()), bootstrap.clock(settings()).now())
+    metrics.add_metric(name="ReconciliationsStarted", unit=MetricUnit.Count, value=len(jobs))
+    logger.info("reconciliations queued", extra={"jobs": len(jobs)})
+    return {
+        "reconciliations": [
+            {"account_id": account, "job_id": job.id, "definition_id": job.definition_id}
+            for account, job in jobs
+        ]
+    }
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("task") == "reconcile":
+        return reconcile_all()
     summary = sweep().run()
     metrics.add_metric(name="DueRecords", unit=MetricUnit.Count, value=summary.due)
     metrics.add_metric(name="Rescored", unit=MetricUnit.Count, value=summary.rescored)

@@ -216,6 +216,9 @@ class ScoreStore(AccountData, Protocol):
     def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
         """(id, live revision, its JSON) of each live score of the account."""
 
+    def accounts_with_live_scores(self) -> list[str]:
+        """Every account with at least one live score, sorted (the nightly run's list)."""
+
     def live_definition(
         self, account: str, definition_id: str
     ) -> tuple[dict[str, Any], int] | None:

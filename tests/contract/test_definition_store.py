@@ -157,3 +157,25 @@ def test_the_live_marker_moves_with_every_saved_change_and_never_with_a_refused_
     with pytest.raises(Conflict):  # a stale save lands nowhere and moves nothing
         store.save_definition(account, _definition("other"))
     assert store.live_marker(account) == marks[-1]
+
+
+def test_accounts_with_live_scores_are_listed_and_others_are_not(
+    store: HealthScoreStore, account: str
+):
+    # Given (in this module's store, shared between tests) an account with a live score, one
+    # with a draft only, and one whose score was turned off
+    live, draft, off = f"{account}-live", f"{account}-draft", f"{account}-off"
+    for owner in (live, draft, off):
+        store.save_definition(owner, _definition())
+    for owner, state in ((live, "live"), (off, "off")):
+        saved = store.definition(owner, "health")
+        assert saved is not None
+        saved.state, saved.live, saved.live_revision = state, RAW, 1
+        store.save_definition(owner, saved)
+    # When the accounts with live scores are listed
+    listed = store.accounts_with_live_scores()
+    # Then the first is there, once, and the other two are not
+    assert listed.count(live) == 1
+    assert draft not in listed
+    assert off not in listed
+    assert listed == sorted(listed)

@@ -220,6 +220,14 @@ class DynamoDefinitionStore:
     def live_definitions(self, account: str) -> list[tuple[str, int, dict[str, Any]]]:
         return live_scores_in(self, account)
 
+    def accounts_with_live_scores(self) -> list[str]:
+        """A Scan of the definitions table, keys and state only: a few items per account, read
+        once a night (the live marker items would need an index to be listed)."""
+        model = self.tables.definitions
+        return sorted(
+            {item.pk for item in model.scan(model.state == "live", attributes_to_get=["pk"])}
+        )
+
     # -- output properties and jobs ------------------------------------------------------------
 
     def output_properties(self, account: str) -> list[dict[str, Any]]:

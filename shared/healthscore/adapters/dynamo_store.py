@@ -389,7 +389,9 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
 
     @retry_throttled
     def _batch_get_states(self, keys: list[tuple[str, str]]) -> list[ScoreItem]:
-        return list(self.tables.scores.batch_get(keys, consistent_read=True))
+        """Eventually consistent (half the read units): a state read stale is written on its
+        version condition, refused, and read again by the sweep."""
+        return list(self.tables.scores.batch_get(keys, consistent_read=False))
 
     def save_state(self, account: str, state: ScoreState) -> None:
         """Write one state on its own, if it is still at the version read (else Conflict)."""

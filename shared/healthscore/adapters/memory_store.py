@@ -298,6 +298,14 @@ class MemoryStore(MemoryAccountData, MemoryIntegrations):
         with self.lock:
             return self._of(account).live_marker
 
+    def accounts_with_live_scores(self) -> list[str]:
+        with self.lock:
+            return sorted(
+                account
+                for account, data in self._accounts.items()
+                if any(d.state == "live" and d.live for d in data.definitions.values())
+            )
+
     def live_definition(
         self, account: str, definition_id: str
     ) -> tuple[dict[str, Any], int] | None:

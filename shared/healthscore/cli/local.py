@@ -144,7 +144,8 @@ def clock_advance(
     by: Annotated[str, typer.Argument(help="How far: 30m, 12h, 7d or 2w")],
     url: LocalUrl = DEFAULT_URL,
 ) -> None:
-    """Move the local clock forward and run the sweep (decay, timeframes, date conditions)."""
+    """Move the local clock forward and run the sweep (decay, timeframes, date conditions);
+    past 03:00 UTC, queue the nightly reconciliation of every live score too."""
     moved = _local(url, "/local/clock", "POST", {"advance": by})
     sweep = moved["sweep"]
     out.print(f"now {moved['now']}")
@@ -152,6 +153,11 @@ def clock_advance(
         f"sweep: {sweep['due']} due, {sweep['rescored']} rescored, {sweep['changed']} changed, "
         f"{sweep['status_changes']} status changes"
     )
+    for job in moved.get("reconcile", []):
+        out.print(
+            f"reconciliation queued: {job['account_id']} / {job['definition_id']} "
+            f"(job {job['job_id']}; `healthscore jobs wait` shows its report)"
+        )
 
 
 @webhook_app.command("secret")

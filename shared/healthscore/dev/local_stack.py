@@ -35,7 +35,8 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -83,6 +84,7 @@ _LOCAL = "clock webhook-secret drain queues hubspot-token hubspot-sync"  # no AW
 LOCAL_PATHS = tuple(f"/local/{name}" for name in _LOCAL.split())
 SWEEP_EVERY = 5.0  # seconds between local sweeps (hourly on AWS)
 SCORERS = 2  # concurrent scorer instances draining the changes queue
+NIGHTLY_AT = dt_time(3, 0)  # UTC: template.yaml's ReconcileSchedule default, cron(0 3 * * ? *)
 logger = logging.getLogger("healthscore.local")
 
 
@@ -102,6 +104,14 @@ def load_handler(root: Path, name: str, instance: int = 0) -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _passes(before: datetime, after: datetime, at: dt_time) -> bool:
+    """Whether the clock moving from `before` to `after` passed a time of day `at` (UTC)."""
+    first = datetime.combine(before.date(), at, before.tzinfo)
+    if first <= before:
+        first += timedelta(days=1)
+    return first <= after
 
 
 def _quicker_moto_sqs_clock() -> None:
@@ -219,11 +229,26 @@ class LocalStack:
             return secret
 
     def advance_clock(self, by: timedelta) -> dict[str, Any]:
-        """Move the scoring clock forward and sweep at once."""
+        """Move the scoring clock forward and sweep at once; past the nightly run's time (the
+        template's default, 03:00 UTC), queue the reconciliations too (the job runner runs
+        them; `/local/drain` waits for them)."""
         if by < timedelta():
             raise ValueError("the clock only moves forward")
+        before = self.clock.now()
         self.clock.advance(by)
-        return {"now": self.clock.now().isoformat(), "sweep": self.sweep()}
+        moved: dict[str, Any] = {"now": self.clock.now().isoformat(), "sweep": self.sweep()}
+        if _passes(before, self.clock.now(), NIGHTLY_AT):
+            moved["reconcile"] = self.reconcile()["reconciliations"]
+        return moved
+
+    def reconcile(self) -> dict[str, Any]:
+        """The nightly run now, as its schedule does: a reconciliation job per live score."""
+        sweep = load_handler(self.root, "sweep")
+        with self._sweep_lock:
+            result: dict[str, Any] = sweep.lambda_handler(
+                {"task": "reconcile"}, LocalLambdaContext()
+            )
+        return result
 
     def sweep(self) -> dict[str, Any]:
         sweep = load_handler(self.root, "sweep")
@@ -264,7 +289,7 @@ class LocalStack:
         webhook = load_handler(self.root, "webhook")
         for name in ("settings", "secrets", "queue"):
             getattr(webhook, name).cache_clear()
-        for name, cached in (("scorer", "scorer"), ("sweep", "sweep")):
+        for name, cached in (("scorer", "scorer"), ("sweep", "sweep"), ("sweep", "settings")):
             getattr(load_handler(self.root, name), cached).cache_clear()
         secret = self.secret
         stack = self

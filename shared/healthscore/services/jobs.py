@@ -69,3 +69,15 @@ def start_reconciliation(
         start_job(account, job.id)
         jobs.append(job)
     return jobs
+
+
+def start_nightly(
+    store: HealthScoreStore, start_job: JobStarter, at: datetime
+) -> list[tuple[str, Job]]:
+    """The nightly run: a reconciliation of each live score of every account that has one;
+    (account, job) of each."""
+    return [
+        (account, job)
+        for account in store.accounts_with_live_scores()
+        for job in start_reconciliation(store, start_job, account, at)
+    ]
