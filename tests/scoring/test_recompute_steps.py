@@ -18,6 +18,7 @@ from healthscore.adapters.dynamo_tables import Tables
 from healthscore.dev.local_stack import LocalLambdaContext
 from healthscore.domain.lifecycle import Job
 from healthscore.domain.validation import parse_definition
+from healthscore.services.jobs import start_reconciliation
 from healthscore.services.scoring import Engine, score_rows
 from healthscore.settings import Settings
 from tests.api.client import load_function
@@ -141,3 +142,38 @@ def test_a_failed_step_marks_the_job_failed(recompute):
     job = store.job(ACCOUNT, "job-x")
     assert job is not None
     assert (job.status, job.detail) == ("failed", {"error": "not live"})
+
+
+def test_a_reconcile_job_runs_whole_in_the_plan_step_and_reports_drift(
+    recompute, small_portfolio, capsys
+):
+    function, store = recompute
+    # Given a score turned on over a stored portfolio, then one state changed behind its back
+    data = load_data(store, ACCOUNT, small_portfolio)
+    with store.tables.events.batch_write() as batch:
+        for event in data.all_events():
+            batch.save(store.event_item(ACCOUNT, event))
+    store.put_live_definition(ACCOUNT, "health", CUSTOMER_HEALTH, revision=1)
+    _job(store, "job-1")
+    _state_machine(function, "job-1")
+    item = next(iter(store.tables.scores.query(f"{ACCOUNT}#health")))
+    item.score = (item.score + 40) % 100
+    item.save()
+    (job,) = start_reconciliation(store, lambda _account, _job_id: None, ACCOUNT, now())
+    # When the state machine hands the reconcile job to the plan step
+    reply = function.lambda_handler(
+        {"step": "plan", "account_id": ACCOUNT, "job_id": job.id}, LocalLambdaContext()
+    )
+    # Then it ran whole there (nothing for the map), found that one state, and repaired it
+    assert reply == {"skip": True, "shards": []}
+    done = store.job(ACCOUNT, job.id)
+    assert done is not None
+    assert (done.kind, done.status) == ("reconcile", "succeeded")
+    assert (done.detail["compared"], done.detail["drifted"], done.detail["repaired"]) == (10, 1, 1)
+    assert done.detail["first"][0]["record_id"] == item.sk.split("#", 1)[1]
+    # and published Drift for the account and score (EMF on stdout, as on Lambda)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"Drift"' in line]
+    dimensioned = [
+        e for e in emf if e.get("account") == ACCOUNT and e.get("definition") == "health"
+    ]
+    assert [e["Drift"] for e in dimensioned] == [[1.0]]
