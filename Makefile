@@ -85,6 +85,7 @@ serve: $(STAMP) dynamodb-local
 bench: $(STAMP) dynamodb-local
 	$(BIN)/python scripts/bench.py $(SIZES)
 	$(BIN)/python scripts/bench_incremental.py
+	$(BIN)/python scripts/bench_reconcile.py
 
 bench-incremental: $(STAMP) dynamodb-local
 	$(BIN)/python scripts/bench_incremental.py

@@ -44,6 +44,7 @@ class DynamoMeter:
     write_units: float = 0.0
     items_read: int = 0
     items_by_operation: Counter[str] = field(default_factory=Counter)
+    items_by_table: Counter[str] = field(default_factory=Counter)
     faults_injected: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,10 +56,11 @@ class DynamoMeter:
         with self._lock:
             self.requests.clear()
             self.items_by_operation.clear()
+            self.items_by_table.clear()
             self.read_units = self.write_units = 0.0
             self.items_read = self.faults_injected = 0
 
-    def record(self, operation: str, reply: dict[str, Any]) -> None:
+    def record(self, operation: str, reply: dict[str, Any], table: str | None = None) -> None:
         consumed = reply.get("ConsumedCapacity")
         entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
         with self._lock:
@@ -77,8 +79,12 @@ class DynamoMeter:
                 items = int(reply.get("Count", 0))
             elif operation == "GetItem":
                 items = 1 if reply.get("Item") else 0
-            elif operation == "BatchGetItem":
-                items = sum(len(v) for v in reply.get("Responses", {}).values())
+            if items and table:
+                self.items_by_table[table] += items
+            if operation == "BatchGetItem":
+                for name, found in reply.get("Responses", {}).items():
+                    items += len(found)
+                    self.items_by_table[name] += len(found)
             self.items_read += items
             self.items_by_operation[operation] += items
 
@@ -119,7 +125,7 @@ def metered(faults: float = 0.0, seed: int = 0) -> Iterator[DynamoMeter]:
         except ClientError:
             meter.record(operation, {})  # refused (e.g. a cancelled transaction): still a request
             raise
-        meter.record(operation, reply)
+        meter.record(operation, reply, params.get("TableName"))
         return reply
 
     BaseClient._make_api_call = call
