@@ -9,6 +9,10 @@ On AWS, EventBridge Pipes hands each job message from the recompute queue to the
 - `{"step": "finish", "manifest"}` → remove states that left scope, mark the job succeeded;
 - `{"step": "failed", "account_id", "job_id", "error"}` → mark the job failed.
 
+A reconciliation job (kind `reconcile`, queued nightly) takes the same three steps: plan reads
+the score's states and exports, each shard compares and repairs, finish adds the reports up,
+marks the job and publishes `Drift`.
+
 Given an SQS batch instead (the queue wired straight to the function, and the local stack), it
 runs each job whole in one invocation, with partial batch failures.
 """
@@ -34,7 +38,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from healthscore import bootstrap
 from healthscore.adapters.dataset_export import ExportStorage, Manifest
 from healthscore.adapters.dynamo_store import DynamoStore
-from healthscore.services.jobs import RECONCILE, run_job
+from healthscore.services.jobs import (
+    RECONCILE,
+    begin_reconciliation,
+    is_reconciliation,
+    run_job,
+)
 from healthscore.services.recompute import (
     end_job,
     finish,
@@ -43,7 +52,12 @@ from healthscore.services.recompute import (
     start_job,
     wait_out,
 )
-from healthscore.services.reconcile import ReconcileReport
+from healthscore.services.reconcile import (
+    ReconcileReport,
+    finish_reconciliation,
+    plan_reconciliation,
+    reconcile_shard,
+)
 from healthscore.settings import Settings
 
 logger = Logger(service="healthscore-recompute")
@@ -109,11 +123,24 @@ def step(event: dict[str, Any]) -> dict[str, Any]:
     kind = event["step"]
     if kind == "plan":
         job = store().job(event["account_id"], event["job_id"])
-        if job is not None and job.kind == RECONCILE:  # whole, in this invocation
-            report = run_job(store(), event["account_id"], event["job_id"], now(), storage)
-            if report is not None:
-                _drift_metrics(event["account_id"], report)
-            return {"skip": True, "shards": []}
+        if job is not None and job.kind == RECONCILE:
+            definition_id = begin_reconciliation(store(), event["account_id"], job)
+            if definition_id is None:
+                return {"skip": True, "shards": []}
+            manifest = plan_reconciliation(
+                store(),
+                storage,
+                event["account_id"],
+                definition_id,
+                job.id,
+                now(),
+                settings().recompute_shard_size,
+            )
+            return {
+                "skip": False,
+                "manifest": manifest.to_json(),
+                "shards": list(range(manifest.shards)),
+            }
         definition_id = start_job(store(), event["account_id"], event["job_id"], settle)
         if definition_id is None:
             return {"skip": True, "shards": []}
@@ -132,11 +159,20 @@ def step(event: dict[str, Any]) -> dict[str, Any]:
             "shards": list(range(manifest.shards)),
         }
     if kind == "shard":
-        summary = score_shard(store(), storage, Manifest(**event["manifest"]), int(event["shard"]))
+        manifest = Manifest(**event["manifest"])
+        if is_reconciliation(store(), manifest.account_id, manifest.job_id):
+            part = reconcile_shard(store(), storage, manifest, int(event["shard"]))
+            return {"compared": part.compared, "drifted": part.drifted}
+        summary = score_shard(store(), storage, manifest, int(event["shard"]))
         metrics.add_metric(name="ScoresWritten", unit=MetricUnit.Count, value=summary.written)
         return asdict(summary)
     if kind == "finish":
         manifest = Manifest(**event["manifest"])
+        if is_reconciliation(store(), manifest.account_id, manifest.job_id):
+            report = finish_reconciliation(storage, manifest)
+            end_job(store(), manifest.account_id, manifest.job_id, report.to_json())
+            _drift_metrics(manifest.account_id, report)
+            return {"compared": report.compared, "drifted": report.drifted}
         summary = finish(store(), storage, manifest)
         end_job(store(), manifest.account_id, manifest.job_id, asdict(summary))
         return asdict(summary)

@@ -144,7 +144,7 @@ def test_a_failed_step_marks_the_job_failed(recompute):
     assert (job.status, job.detail) == ("failed", {"error": "not live"})
 
 
-def test_a_reconcile_job_runs_whole_in_the_plan_step_and_reports_drift(
+def test_a_reconcile_job_takes_the_state_machines_steps_and_reports_drift(
     recompute, small_portfolio, capsys
 ):
     function, store = recompute
@@ -160,17 +160,20 @@ def test_a_reconcile_job_runs_whole_in_the_plan_step_and_reports_drift(
     item.score = (item.score + 40) % 100
     item.save()
     (job,) = start_reconciliation(store, lambda _account, _job_id: None, ACCOUNT, now())
-    # When the state machine hands the reconcile job to the plan step
-    reply = function.lambda_handler(
-        {"step": "plan", "account_id": ACCOUNT, "job_id": job.id}, LocalLambdaContext()
-    )
-    # Then it ran whole there (nothing for the map), found that one state, and repaired it
-    assert reply == {"skip": True, "shards": []}
+    capsys.readouterr()
+    # When the state machine runs the reconcile job: plan → every shard → finish
+    planned = _state_machine(function, job.id)
+    # Then it was split as a recompute is (3 companies a shard here), found that one state,
+    # repaired it, and the job holds the report
+    assert len(planned["shards"]) == 4
     done = store.job(ACCOUNT, job.id)
     assert done is not None
     assert (done.kind, done.status) == ("reconcile", "succeeded")
     assert (done.detail["compared"], done.detail["drifted"], done.detail["repaired"]) == (10, 1, 1)
     assert done.detail["first"][0]["record_id"] == item.sk.split("#", 1)[1]
+    assert stored_scores(store, ACCOUNT, "health") == _batch(
+        CUSTOMER_HEALTH, small_portfolio, planned["manifest"]["as_of"]
+    )
     # and published Drift for the account and score (EMF on stdout, as on Lambda)
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"Drift"' in line]
     dimensioned = [

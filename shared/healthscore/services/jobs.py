@@ -37,10 +37,9 @@ def run_job(
     if job is None or job.kind != RECONCILE:
         recompute.run_job(store, account, job_id, as_of, exports, shard_size, settle)
         return None
-    if job.status == "succeeded" or not job.definition_id:
-        return None  # a redelivered message
-    job.status, job.updated_at = "running", datetime.now(UTC)
-    store.save_job(account, job)
+    if begin_reconciliation(store, account, job) is None:
+        return None
+    assert job.definition_id is not None  # begin_reconciliation saw it
     try:
         report = reconcile(
             store,
@@ -56,6 +55,21 @@ def run_job(
         return None
     recompute.end_job(store, account, job_id, report.to_json())
     return report
+
+
+def is_reconciliation(store: HealthScoreStore, account: str, job_id: str) -> bool:
+    job = store.job(account, job_id)
+    return job is not None and job.kind == RECONCILE
+
+
+def begin_reconciliation(store: HealthScoreStore, account: str, job: Job) -> str | None:
+    """Mark a reconciliation running; its score's id, or None when there is nothing to do (it
+    already succeeded: a redelivered message)."""
+    if job.status == "succeeded" or not job.definition_id:
+        return None
+    job.status, job.updated_at = "running", datetime.now(UTC)
+    store.save_job(account, job)
+    return job.definition_id
 
 
 def start_reconciliation(

@@ -16,17 +16,31 @@ pending), and a state due on or before the run's day (the sweep has not reached 
 state is read once, before the export; a repair is conditional on the version read, so a state
 that changed while the run read is left alone and counted (`changed_during_run`) — the next run
 compares it.
+
+Three steps, as the recompute's (on AWS the state machine runs them, one Lambda invocation each,
+the shards side by side): **plan** reads every state of the score once, exports the account in
+shards and leaves each shard's states beside its data; **shard** compares one shard's records
+with their states (a record and its state are in the same shard: both are placed by the
+record's id), repairs and reports; **finish** adds the shards' reports up. `reconcile` runs them
+one after the other in this process.
 """
 
 from __future__ import annotations
 
+import base64
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from healthscore.adapters.dataset_export import ExportStorage, LocalExports, Manifest, shard_name
+from healthscore.adapters.dataset_export import (
+    ExportStorage,
+    LocalExports,
+    Manifest,
+    shard_name,
+    shard_of,
+)
 from healthscore.adapters.dataset_files import read_dataset
 from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import ScoreDefinition
@@ -78,25 +92,77 @@ def reconcile(
     shard_size: int = SHARD_SIZE,
 ) -> ReconcileReport:
     """Compare every stored state of a live score with the batch engine's result as of `as_of`,
-    repairing drift; in this process (locally, and per account on AWS)."""
-    stored = {state.key[1]: state for state in store.scores(account, definition_id)}
-    report = ReconcileReport(definition_id)
+    repairing drift: plan, every shard, finish, in this process."""
     with tempfile.TemporaryDirectory(prefix="healthscore-reconcile-") as work:
         storage = exports or LocalExports(Path(work))
-        manifest = plan(store, storage, account, definition_id, job_id, as_of, shard_size)
-        definition, revision = live_of(store, account, definition_id)
-        scored: set[str] = set()
+        manifest = plan_reconciliation(
+            store, storage, account, definition_id, job_id, as_of, shard_size
+        )
         for shard in range(manifest.shards):
-            scored |= _shard(store, storage, manifest, shard, definition, revision, stored, report)
-    live = LiveRevision(definition_id, revision, definition, ())
-    cause = _cause(job_id, ["out of scope"])
-    for record_id, state in stored.items():
+            reconcile_shard(store, storage, manifest, shard)
+        return finish_reconciliation(storage, manifest)
+
+
+def plan_reconciliation(
+    store: ScoreStore,
+    storage: ExportStorage,
+    account: str,
+    definition_id: str,
+    job_id: str,
+    as_of: datetime,
+    shard_size: int = SHARD_SIZE,
+) -> Manifest:
+    """Step 1: every state read once (before the export, so a change after it shows as a newer
+    version), the sharded export, and each shard's states beside it."""
+    states = list(store.scores(account, definition_id))
+    manifest = plan(store, storage, account, definition_id, job_id, as_of, shard_size)
+    by_shard: list[list[dict[str, Any]]] = [[] for _ in range(manifest.shards)]
+    for state in states:
+        by_shard[shard_of(state.key[1], manifest.shards)].append(state_json(state))
+    for shard, shard_states in enumerate(by_shard):
+        storage.put_json(f"{job_id}/{shard_name(shard)}/states.json", shard_states)
+    return manifest
+
+
+def reconcile_shard(
+    store: ScoreStore, storage: ExportStorage, manifest: Manifest, shard: int
+) -> ReconcileReport:
+    """Step 2 for one shard: its records against their states (and states whose record left
+    scope); its report, also left in storage for the finish."""
+    definition, revision = live_of(store, manifest.account_id, manifest.definition_id)
+    folder = f"{manifest.job_id}/{shard_name(shard)}"
+    stored = {
+        state.key[1]: state
+        for state in map(state_from_json, storage.get_json(f"{folder}/states.json"))
+    }
+    report = ReconcileReport(manifest.definition_id)
+    scored = _shard(store, storage, manifest, shard, definition, revision, stored, report)
+    as_of = datetime.fromisoformat(manifest.as_of)
+    live = LiveRevision(manifest.definition_id, revision, definition, ())
+    cause = _cause(manifest.job_id, ["out of scope"])
+    for record_id, state in sorted(stored.items()):
         if record_id in scored or state.revision != revision:
             continue
         report.compared += 1
         report.add(Drift(record_id, ["out of scope"], _shown(state), None))
-        _repair(store, account, live, state.key, state, None, None, as_of, cause, report)
+        _repair(
+            store, manifest.account_id, live, state.key, state, None, None, as_of, cause, report
+        )
+    storage.put_json(f"{folder}/reconciled.json", report.to_json())
     return report
+
+
+def finish_reconciliation(storage: ExportStorage, manifest: Manifest) -> ReconcileReport:
+    """Step 3: the shards' reports added up (the first drifted records in shard order)."""
+    total = ReconcileReport(manifest.definition_id)
+    for shard in range(manifest.shards):
+        part = storage.get_json(f"{manifest.job_id}/{shard_name(shard)}/reconciled.json")
+        for name in ("compared", "repaired", "changed_during_run", "pending"):
+            setattr(total, name, getattr(total, name) + int(part[name]))
+        total.drifted += int(part["drifted"])
+        room = FIRST_DRIFTS - len(total.first)
+        total.first += [Drift(**drift) for drift in part["first"][:room]]
+    return total
 
 
 def _shard(
@@ -255,3 +321,24 @@ def _repair(
         report.changed_during_run += 1
         return
     report.repaired += 1
+
+
+def state_json(state: ScoreState) -> dict[str, Any]:
+    """A state as JSON, exactly (the plan step hands it to the shard step through storage)."""
+    data = asdict(state)
+    data["key"] = list(state.key)
+    data["tallies"] = None if state.tallies is None else base64.b64encode(state.tallies).decode()
+    for name in ("due_day", "changed_at", "updated_at"):
+        value = getattr(state, name)
+        data[name] = None if value is None else value.isoformat()
+    return data
+
+
+def state_from_json(data: dict[str, Any]) -> ScoreState:
+    values = dict(data)
+    values["key"] = (data["key"][0], data["key"][1])
+    values["tallies"] = None if data["tallies"] is None else base64.b64decode(data["tallies"])
+    values["due_day"] = None if data["due_day"] is None else date.fromisoformat(data["due_day"])
+    for name in ("changed_at", "updated_at"):
+        values[name] = None if data[name] is None else datetime.fromisoformat(data[name])
+    return ScoreState(**values)
