@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from healthscore.domain.changes import (
     AssociationChanged,
@@ -56,13 +56,19 @@ from healthscore.domain.tallies import (
     Tally,
     compact,
     contact_events,
-    contribution,
     own_events,
     referenced_properties,
 )
 from healthscore.domain.tally_scores import add_events
 from healthscore.domain.values import utc_day
-from healthscore.ports import RecordLinks, ScoreStore, Snapshot, WriteRefused
+from healthscore.ports import ScoreStore, WriteRefused
+from healthscore.services.change_reads import (
+    EventsShared,
+    PlanReads,
+    counts,
+    event_cause,
+    share,
+)
 from healthscore.services.merges import apply_merge
 from healthscore.services.score_writes import (
     IN_FLIGHT,
@@ -167,7 +173,7 @@ class IncrementalScorer:
         self, account: str, change: Change, lives: Lives, at: datetime, consistent: bool
     ) -> ScoreWrite:
         today = utc_day(at)
-        reads = _Reads(self.store, account, consistent)
+        reads = PlanReads(self.store, account, consistent)
         if isinstance(change, EventArrived):
             unit = self._event(reads, change.event, lives.scores, today, at)
         elif isinstance(change, PropertiesChanged):
@@ -186,7 +192,7 @@ class IncrementalScorer:
         return unit
 
     def _event(
-        self, reads: _Reads, event: Event, lives: list[LiveRevision], today: date, at: datetime
+        self, reads: PlanReads, event: Event, lives: list[LiveRevision], today: date, at: datetime
     ) -> ScoreWrite:
         relevant = [live for live in lives if event.type in live.event_types]
         rollup = event.object_type == "contacts" and any(
@@ -204,7 +210,7 @@ class IncrementalScorer:
             if stored is None or stored.visible or stored.merged_into is None:
                 break
             event = replace(event, object_id=stored.merged_into)
-        unit = ScoreWrite(self.store, reads.account, at, _event_cause(event))
+        unit = ScoreWrite(self.store, reads.account, at, event_cause(event))
         unit.writes.put_event_once(event)
         if not counts(stored):
             return unit  # kept: it counts if its record comes back
@@ -238,7 +244,7 @@ class IncrementalScorer:
 
     def _properties(
         self,
-        reads: _Reads,
+        reads: PlanReads,
         change: PropertiesChanged,
         lives: list[LiveRevision],
         today: date,
@@ -268,7 +274,7 @@ class IncrementalScorer:
 
     def _deletion(
         self,
-        reads: _Reads,
+        reads: PlanReads,
         change: RecordDeleted,
         lives: list[LiveRevision],
         today: date,
@@ -332,7 +338,7 @@ class IncrementalScorer:
     def _rescore_record(
         self,
         unit: ScoreWrite,
-        reads: _Reads,
+        reads: PlanReads,
         lives: list[LiveRevision],
         key: RecordKey,
         old: StoredRecord | None,
@@ -360,7 +366,7 @@ class IncrementalScorer:
         # change moves is rescored by the UpstreamChanged its history entry feeds back, with a
         # cause naming it (the same whatever order the live scores are in)
         outputs_then = {k: copy.copy(state) for k, state in states.items()}
-        shared_events = _EventsShared(self.store, account)
+        shared_events = EventsShared(self.store, account)
         revived = new.visible and (old is None or not old.visible)
         for live, target in wanted:
             state = states.get((live.id, target))
@@ -391,7 +397,7 @@ class IncrementalScorer:
                     )
                     for other in labels_before.keys() - labels_after.keys():
                         # a link its deletion took while a newer change keeps it visible
-                        dropped = _share(
+                        dropped = share(
                             live,
                             self.store.stored_record(account, other),
                             other,
@@ -404,13 +410,13 @@ class IncrementalScorer:
                     unit.write_state(live, key, state, tally, today)
                 continue
             history = shared_events(live, key)
-            before = _share(live, old, key, labels_before.get(target), history)
-            after = _share(live, new, key, labels_after.get(target), history)
+            before = share(live, old, key, labels_before.get(target), history)
+            after = share(live, new, key, labels_after.get(target), history)
             self._move(unit, account, live, target, state, before, after, today)
 
     def _association(
         self,
-        reads: _Reads,
+        reads: PlanReads,
         change: AssociationChanged,
         lives: list[LiveRevision],
         today: date,
@@ -454,14 +460,14 @@ class IncrementalScorer:
         ):
             return unit  # the register moves on; no score does
         states = snap.states
-        shared_events = _EventsShared(self.store, account)
+        shared_events = EventsShared(self.store, account)
         for live, end in wanted:
             other = ends[1] if end == ends[0] else ends[0]
             history = shared_events(live, other)
             old = None if old_labels is None else frozenset(old_labels)
             new = None if new_labels is None else frozenset(new_labels)
-            before = _share(live, records[other], other, old, history)
-            after = _share(live, records[other], other, new, history)
+            before = share(live, records[other], other, old, history)
+            after = share(live, records[other], other, new, history)
             state = states.get((live.id, end))
             self._move(unit, account, live, end, state, before, after, today)
         return unit
@@ -480,8 +486,8 @@ class IncrementalScorer:
         """`target`'s score stops counting `before` and counts `after` instead: one record's
         contribution to an associated record (its properties, or a contact's events, under the
         link's labels) when the record, the link or its labels change."""
-        for share in (before, after):
-            compact(live.definition, share, today)
+        for part in (before, after):
+            compact(live.definition, part, today)
         if before.events == after.events and before.records == after.records:
             return
         tally = current_tally(self.store, account, live, target, state, today)
@@ -490,82 +496,3 @@ class IncrementalScorer:
         tally.subtract(before)
         tally.add(after)
         unit.write_state(live, target, state, tally, today)
-
-
-def counts(stored: StoredRecord | None) -> bool:
-    """Whether a record's events and properties count: it was never stored (links and events
-    can arrive before it), or it is visible — not while it is tombstoned."""
-    return stored is None or stored.visible
-
-
-def _share(
-    live: LiveRevision,
-    stored: StoredRecord | None,
-    key: RecordKey,
-    labels: frozenset[str] | None,
-    history: list[Event],
-) -> Tally:
-    """What a record contributes to a record linked to it with `labels` (None: not linked)."""
-    if labels is None:
-        return Tally()
-    if not counts(stored):
-        return contribution(live.definition, Record(*key), labels, [])
-    record = stored.record if stored is not None else Record(*key)
-    return contribution(live.definition, record, labels, history)
-
-
-class _EventsShared:
-    """The events one record shares with an associated record under a score: a contact's own
-    events roll up to its companies; nothing else does. Read once per change."""
-
-    def __init__(self, store: ScoreStore, account: str) -> None:
-        self.store, self.account = store, account
-        self._read: dict[RecordKey, list[Event]] = {}
-
-    def __call__(self, live: LiveRevision, source: RecordKey) -> list[Event]:
-        if source[0] != "contacts" or live.object_type != "companies":
-            return []
-        if source not in self._read:
-            self._read[source] = self.store.events_of(self.account, source)
-        return self._read[source]
-
-
-def _event_cause(event: Event) -> dict[str, Any]:
-    owner = event.owner
-    return {
-        "kind": "event",
-        "summary": f"{event.type} on {event.occurred_at.date().isoformat()}"
-        f" by {owner[0]}/{owner[1]}",
-        "events": [
-            {
-                "id": event.id,
-                "type": event.type,
-                "object": f"{owner[0]}/{owner[1]}",
-                "occurred_at": event.occurred_at.isoformat(),
-            }
-        ],
-    }
-
-
-class _Reads:
-    """What one plan reads, in the fewest requests: the live marker comes with the first
-    snapshot (score states and records in one batch), and when it was read."""
-
-    def __init__(self, store: ScoreStore, account: str, consistent: bool) -> None:
-        self.store, self.account, self.consistent = store, account, consistent
-        self.marker: int | None = None
-        self.read_at = 0.0  # monotonic
-
-    def snapshot(
-        self, states: Iterable[tuple[str, RecordKey]] = (), records: Iterable[RecordKey] = ()
-    ) -> Snapshot:
-        found = self.store.snapshot(self.account, states, records, self.consistent)
-        if self.marker is None:
-            self.marker, self.read_at = found.marker, time.monotonic()
-        return found
-
-    def states(self, wanted: Iterable[tuple[str, RecordKey]]) -> dict[tuple[str, RecordKey], Any]:
-        return self.snapshot(wanted).states
-
-    def record_links(self, key: RecordKey) -> RecordLinks:
-        return self.store.record_links(self.account, key)
