@@ -36,7 +36,8 @@ def sweep() -> Sweep:
 
 def reconcile_all() -> dict[str, Any]:
     store = bootstrap.store(settings())
-    jobs = start_nightly(store, SqsJobStarter(settings()), bootstrap.clock(settings()).now())
+    at = bootstrap.clock(settings()).now()
+    jobs = start_nightly(store, SqsJobStarter(settings()), at, settings().reconcile_skipped)
     metrics.add_metric(name="ReconciliationsStarted", unit=MetricUnit.Count, value=len(jobs))
     logger.info("reconciliations queued", extra={"jobs": len(jobs)})
     return {

@@ -42,6 +42,7 @@ OPTIONAL: dict[str, str] = {
     "export_bucket": "EXPORT_BUCKET",
     "recompute_shard_size": "RECOMPUTE_SHARD_SIZE",
     "recompute_settle_seconds": "RECOMPUTE_SETTLE_SECONDS",
+    "reconcile_opt_out": "RECONCILE_OPT_OUT",
     "account_claim": "ACCOUNT_CLAIM",
     "permissions_claim": "PERMISSIONS_CLAIM",
     "seats_claim": "SEATS_CLAIM",
@@ -95,6 +96,9 @@ class Settings(BaseModel):
     # planning with the score as it was commit within 5 s of reading the live marker
     # (services/score_writes.py, ATTEMPT_SECONDS). 0 only where no scorer runs beside it.
     recompute_settle_seconds: float = 30.0
+    # Accounts the nightly reconciliation leaves out, comma-separated (template parameter
+    # ReconcileOptOut): an account whose operator does not want its data exported every night.
+    reconcile_opt_out: str = ""
     # Which JWT claims say who the caller is (adapters/auth.py): each is also looked for with
     # Cognito's `custom:` prefix and under `claim_namespace` (Auth0's namespaced claims, e.g.
     # "https://healthscore.example.com/").
@@ -140,6 +144,10 @@ class Settings(BaseModel):
         values["writeback_queue_url"] = ""
         values.update(overrides)
         return cls.model_validate(values)
+
+    @property
+    def reconcile_skipped(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.reconcile_opt_out.split(",") if a.strip())
 
     def environment(self) -> dict[str, str]:
         """The environment variables that give these settings back (for subprocesses)."""

@@ -4,16 +4,20 @@ found, named, repaired with a `reconcile` history entry, and the run after that 
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from healthscore.dev.sample_portfolio import generate_portfolio
+from healthscore.domain.lifecycle import StoredDefinition
 from healthscore.domain.tally_storage import decode_tally, encode_tally
-from healthscore.services.jobs import run_job, start_reconciliation
+from healthscore.services.jobs import run_job, start_nightly, start_reconciliation
 from healthscore.services.reconcile import reconcile
+from healthscore.settings import Settings
 from tests.scoring.support import CUSTOMER_HEALTH, Clock, load_data, make_live, midnight
 from tests.scoring.test_incremental_scoring import ACCOUNT, AS_OF, _replay, _sweep_to
+
+AT = datetime(2026, 6, 15, 3, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +118,23 @@ def test_a_reconciliation_job_per_live_score_reports_on_the_job(memory_store, sm
     assert (job.detail["drifted"], job.detail["first"]) == (0, [])
     # and running the redelivered message again does nothing more
     assert run_job(store, ACCOUNT, jobs[0].id, as_of=clock()) is None
+
+
+def test_the_nightly_run_reconciles_every_account_with_a_live_score_but_those_opted_out(
+    memory_store,
+):
+    # Given three accounts with a live score, and one with a draft only
+    store = memory_store
+    for account in ("a1", "a2", "a3"):
+        store.put_live_definition(account, "health", CUSTOMER_HEALTH, 1)
+    store.save_definition("a4", StoredDefinition("d", "D", "companies", "draft", AT, AT, "u"))
+    queued: list[tuple[str, str]] = []
+    # When the nightly run starts with a2 opted out (Settings.reconcile_opt_out)
+    skipped = Settings.for_prefix("t", reconcile_opt_out=" a2 ,").reconcile_skipped
+    started = start_nightly(store, lambda a, j: queued.append((a, j)), AT, skipped)
+    # Then a1 and a3 each got one reconcile job, queued, and nobody else did
+    assert [(account, job.kind) for account, job in started] == [
+        ("a1", "reconcile"),
+        ("a3", "reconcile"),
+    ]
+    assert queued == [(account, job.id) for account, job in started]

@@ -86,12 +86,16 @@ def start_reconciliation(
 
 
 def start_nightly(
-    store: HealthScoreStore, start_job: JobStarter, at: datetime
+    store: HealthScoreStore,
+    start_job: JobStarter,
+    at: datetime,
+    skipped: frozenset[str] = frozenset(),
 ) -> list[tuple[str, Job]]:
-    """The nightly run: a reconciliation of each live score of every account that has one;
-    (account, job) of each."""
+    """The nightly run: a reconciliation of each live score of every account that has one,
+    except the `skipped` accounts (opted out); (account, job) of each."""
     return [
         (account, job)
         for account in store.accounts_with_live_scores()
+        if account not in skipped
         for job in start_reconciliation(store, start_job, account, at)
     ]
