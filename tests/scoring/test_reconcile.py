@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.domain.lifecycle import StoredDefinition
 from healthscore.domain.tally_storage import decode_tally, encode_tally
@@ -29,28 +30,36 @@ def portfolio(tmp_path_factory):
 
 def _corrupt(store, states, wrong_score, stale_tally):
     """Write states as a bug would have left them (straight into the store, no history)."""
-    account = store._of(ACCOUNT)
-    for state in wrong_score:
-        account.states[("health", state.key)] = dataclasses.replace(
-            state, score=(state.score + 13) % 101, computed_score=None, computed_status=None
-        )
+    changed = {s.key: (s, {"score": (s.score + 13) % 101}) for s in wrong_score}
     for state in stale_tally:
         tally = decode_tally(state.tallies)
         key = next(k for k, entries in sorted(tally.events.items()) if entries)
         entries = tally.events[key]
-        dropped = next(iter(sorted(entries)))
-        entries[dropped] += 1  # an event counted twice: the score is still right today
+        entries[next(iter(sorted(entries)))] += 1  # counted twice: the score is right today
         tally.totals = None
-        account.states[("health", state.key)] = dataclasses.replace(
-            state, tallies=encode_tally(tally)
-        )
+        changed[state.key] = (state, {"tallies": encode_tally(tally)})
+    for key, (state, values) in changed.items():
+        if isinstance(store, DynamoStore):  # the item in DynamoDB Local, as a stray write would
+            item = store.tables.scores.get(f"{ACCOUNT}#health", f"{key[0]}#{key[1]}")
+            for name, value in values.items():
+                setattr(item, name, value)
+            item.save()
+        else:
+            account = store._of(ACCOUNT)
+            account.states[("health", key)] = dataclasses.replace(state, **values)
+
+
+@pytest.fixture(params=["memory", pytest.param("dynamodb-local", marks=pytest.mark.soak)])
+def any_store(request):
+    """The in-memory store; in `make soak`, DynamoDB Local too (the replay takes minutes)."""
+    return request.getfixturevalue("memory_store" if request.param == "memory" else "local_store")
 
 
 def test_a_clean_replay_has_no_drift_and_ten_corrupted_states_are_found_and_repaired(
-    memory_store, portfolio
+    any_store, portfolio
 ):
     # Given the replay of a year of events (shuffled, 10 % twice) and the weekly sweep
-    store = memory_store
+    store = any_store
     data = load_data(store, ACCOUNT, portfolio)
     clock = Clock(midnight(AS_OF - timedelta(days=365)))
     make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
