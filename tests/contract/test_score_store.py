@@ -377,3 +377,28 @@ def test_a_snapshot_reads_the_live_marker_states_and_records_at_once(
         assert snap.records[("companies", "c1")].record.properties == {"nps_score": 9}
     # and an account never written has marker 0
     assert store.snapshot(f"{account}-new").marker == 0
+
+
+def test_a_snapshot_of_more_states_than_one_batch_holds_reads_them_all(
+    store: ScoreStore, account: str
+):
+    # Given 130 states and 30 records (a contact linked to many scored companies)
+    for n in range(0, 130, 10):
+        _commit(
+            store,
+            account,
+            *[("put_state", _state(("companies", f"c{n + i:03d}"))) for i in range(10)],
+        )
+    for n in range(30):
+        store.put_record(account, Record("companies", f"c{n:03d}", {"nps_score": n}))
+    wanted = [("health", ("companies", f"c{n:03d}")) for n in range(130)]
+    # When they are read in one snapshot (160 keys and the marker: more than 100), a key twice
+    snap = store.snapshot(
+        account,
+        states=[*wanted, wanted[0]],
+        records=[("companies", f"c{n:03d}") for n in range(30)],
+        consistent=True,
+    )
+    # Then every one of them is there
+    assert sorted(snap.states) == sorted(wanted)
+    assert len(snap.records) == 30

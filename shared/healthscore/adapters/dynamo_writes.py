@@ -323,23 +323,41 @@ class DynamoChangeWrites:
 BatchKeys = tuple[list[tuple[str, str]], bool]  # (pk, sk) keys, and whether read consistently
 
 
+BATCH_GET_LIMIT = 100  # keys in one BatchGetItem, all tables together
+
+
 def batch_read(
     connection: Connection, wanted: Mapping[type[Model], BatchKeys]
 ) -> dict[type[Model], list[Any]]:
-    """One BatchGetItem over several tables (≤ 100 keys in all), each read as consistently as
-    asked; the items found, by model. Keys DynamoDB leaves unprocessed (throttling) are asked
-    again, with backoff."""
+    """BatchGetItem over several tables — one request when there are at most 100 keys in all,
+    else one per 100 — each table read as consistently as asked; the items found, by model.
+    Keys DynamoDB leaves unprocessed (throttling) are asked again, with backoff."""
     by_table = {_table_name(model): model for model in wanted}
     if len(by_table) != len(wanted):
         raise ValueError("batch_read reads each table through one model")
-    request: dict[str, Any] = {
-        _table_name(model): {
-            "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys],
-            "ConsistentRead": consistent,
-        }
-        for model, (keys, consistent) in wanted.items()
-    }
+    keys = [
+        (model, key)
+        for model, (model_keys, _consistent) in wanted.items()
+        for key in dict.fromkeys(model_keys)  # a key asked twice is read once
+    ]
     found: dict[type[Model], list[Any]] = {model: [] for model in wanted}
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {}
+        for model, (pk, sk) in keys[start : start + BATCH_GET_LIMIT]:
+            table = request.setdefault(
+                _table_name(model), {"Keys": [], "ConsistentRead": wanted[model][1]}
+            )
+            table["Keys"].append({"pk": {"S": pk}, "sk": {"S": sk}})
+        _read_all(connection, request, by_table, found)
+    return found
+
+
+def _read_all(
+    connection: Connection,
+    request: dict[str, Any],
+    by_table: dict[str, type[Model]],
+    found: dict[type[Model], list[Any]],
+) -> None:
     for attempt in range(READ_RETRIES + 1):
         try:
             reply = connection.dispatch("BatchGetItem", {"RequestItems": request})
@@ -350,7 +368,7 @@ def batch_read(
             found[model] += [model.from_raw_data(item) for item in items]
         request = reply.get("UnprocessedKeys") or {}
         if not request:
-            return found
+            return
         time.sleep(random.uniform(0, 0.01 * 2**attempt))
     raise GetError("Failed to batch get items: DynamoDB kept them unprocessed")
 
