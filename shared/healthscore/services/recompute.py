@@ -37,7 +37,7 @@ from healthscore.adapters.dataset_export import (
     shard_of,
 )
 from healthscore.adapters.dataset_files import read_dataset
-from healthscore.domain.dataset import RecordKey
+from healthscore.domain.dataset import Dataset, RecordKey
 from healthscore.domain.definition import (
     DefinitionError,
     ScoreDefinition,
@@ -237,38 +237,41 @@ def _cause(manifest: Manifest) -> dict[str, Any]:
     }
 
 
-def score_shard(
-    store: ScoreStore, storage: ExportStorage, manifest: Manifest, shard: int
-) -> ShardSummary:
-    """Step 2 for one shard (idempotent: run again, it writes nothing new)."""
+@dataclass
+class ScoredShard:
+    """One shard's dataset and the batch engine's result for each of its scored records."""
+
+    dataset: Dataset
+    live: LiveRevision  # the revision scored, with the shard's segments
+    scores: list[tuple[str, NewScore]]  # (record id, what its state is set to)
+
+
+def scored_shard(
+    storage: ExportStorage,
+    manifest: Manifest,
+    shard: int,
+    definition: ScoreDefinition,
+    revision: int,
+) -> ScoredShard:
+    """Score one exported shard with the batch engine as of the manifest's instant."""
     from healthscore.adapters.dataset_frames import frames_from_dataset
     from healthscore.domain.batch_engine import score_frames
 
-    definition, revision = live_of(store, manifest.account_id, manifest.definition_id)
-    if revision != manifest.revision:
-        raise JobSuperseded(f"revision {revision} went live after this job was planned")
-    account = manifest.account_id
-    as_of = datetime.fromisoformat(manifest.as_of)
     dataset = read_dataset(storage.fetch(f"{manifest.job_id}/{shard_name(shard)}"))
-    result = score_frames(definition, frames_from_dataset(dataset), as_of)
+    result = score_frames(
+        definition, frames_from_dataset(dataset), datetime.fromisoformat(manifest.as_of)
+    )
     segments = tuple(dataset.segments[s] for s in definition.segments)
-    live = LiveRevision(manifest.definition_id, revision, definition, segments)
     names = [group.name for group in definition.groups]
     rules = [
         rule_name(group.name, rule.id, rule.summary())
         for group in definition.groups
         for rule in group.rules
     ]
-    rows = result.frame.to_dicts()
-    summary = ShardSummary(scored=len(rows))
-    scored_ids: list[str] = []
-    for start in range(0, len(rows), 100):
-        chunk = rows[start : start + 100]
-        keys = [(manifest.object_type, str(row["id"])) for row in chunk]
-        existing = store.score_states(account, [(live.id, key) for key in keys])
-        for row, key in zip(chunk, keys, strict=True):
-            scored_ids.append(key[1])
-            new = NewScore(
+    scores = [
+        (
+            str(row["id"]),
+            NewScore(
                 int(row["score"]),
                 str(row["status"]),
                 str(row["color"]),
@@ -276,11 +279,37 @@ def score_shard(
                 {n: points_json(row[c]) for n, c in zip(rules, result.rule_columns, strict=True)},
                 row["next_change_day"],
                 tuple(row["stale"]),
-            )
+            ),
+        )
+        for row in result.frame.to_dicts()
+    ]
+    live = LiveRevision(manifest.definition_id, revision, definition, segments)
+    return ScoredShard(dataset, live, scores)
+
+
+def score_shard(
+    store: ScoreStore, storage: ExportStorage, manifest: Manifest, shard: int
+) -> ShardSummary:
+    """Step 2 for one shard (idempotent: run again, it writes nothing new)."""
+    definition, revision = live_of(store, manifest.account_id, manifest.definition_id)
+    if revision != manifest.revision:
+        raise JobSuperseded(f"revision {revision} went live after this job was planned")
+    account = manifest.account_id
+    as_of = datetime.fromisoformat(manifest.as_of)
+    scored = scored_shard(storage, manifest, shard, definition, revision)
+    dataset, live = scored.dataset, scored.live
+    summary = ShardSummary(scored=len(scored.scores))
+    scored_ids: list[str] = []
+    for start in range(0, len(scored.scores), 100):
+        chunk = scored.scores[start : start + 100]
+        keys = [(manifest.object_type, record_id) for record_id, _new in chunk]
+        existing = store.score_states(account, [(live.id, key) for key in keys])
+        for (record_id, new), key in zip(chunk, keys, strict=True):
+            scored_ids.append(record_id)
             before = existing.get((live.id, key))
             if before is not None and (before.revision == revision or _same(before, new)):
                 continue
-            tally = build_tally(definition, dataset, dataset.record(key), segments)
+            tally = build_tally(definition, dataset, dataset.record(key), live.segments)
             moved = _write(store, account, live, key, before, new, tally, as_of, _cause(manifest))
             summary.written += moved is not None
             summary.changed += bool(moved)

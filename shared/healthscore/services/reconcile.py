@@ -41,15 +41,13 @@ from healthscore.adapters.dataset_export import (
     shard_name,
     shard_of,
 )
-from healthscore.adapters.dataset_files import read_dataset
 from healthscore.domain.dataset import RecordKey
 from healthscore.domain.definition import ScoreDefinition
-from healthscore.domain.score_state import NewScore, ScoreState, rule_name
+from healthscore.domain.score_state import NewScore, ScoreState
 from healthscore.domain.tallies import Tally, build_tally, compact
 from healthscore.domain.tally_storage import decode_tally
-from healthscore.domain.values import points_json
 from healthscore.ports import ScoreStore, WriteRefused
-from healthscore.services.recompute import SHARD_SIZE, live_of, plan
+from healthscore.services.recompute import SHARD_SIZE, live_of, plan, scored_shard
 from healthscore.services.score_writes import LiveRevision, ScoreWrite
 
 FIRST_DRIFTS = 100  # drifted records the report shows in full
@@ -175,33 +173,12 @@ def _shard(
     stored: dict[str, ScoreState],
     report: ReconcileReport,
 ) -> set[str]:
-    from healthscore.adapters.dataset_frames import frames_from_dataset
-    from healthscore.domain.batch_engine import score_frames
-
     as_of = datetime.fromisoformat(manifest.as_of)
-    dataset = read_dataset(storage.fetch(f"{manifest.job_id}/{shard_name(shard)}"))
-    result = score_frames(definition, frames_from_dataset(dataset), as_of)
-    segments = tuple(dataset.segments[s] for s in definition.segments)
-    live = LiveRevision(manifest.definition_id, revision, definition, segments)
-    names = [group.name for group in definition.groups]
-    rules = [
-        rule_name(group.name, rule.id, rule.summary())
-        for group in definition.groups
-        for rule in group.rules
-    ]
+    scored = scored_shard(storage, manifest, shard, definition, revision)
+    dataset, live = scored.dataset, scored.live
     ids: set[str] = set()
-    for row in result.frame.to_dicts():
-        record_id = str(row["id"])
+    for record_id, new in scored.scores:
         ids.add(record_id)
-        new = NewScore(
-            int(row["score"]),
-            str(row["status"]),
-            str(row["color"]),
-            {n: points_json(row[c]) for n, c in zip(names, result.group_columns, strict=True)},
-            {n: points_json(row[c]) for n, c in zip(rules, result.rule_columns, strict=True)},
-            row["next_change_day"],
-            tuple(row["stale"]),
-        )
         key = (manifest.object_type, record_id)
         state = stored.get(record_id)
         if state is not None and (
@@ -210,7 +187,7 @@ def _shard(
             report.pending += 1
             continue
         report.compared += 1
-        tally = build_tally(definition, dataset, dataset.record(key), segments)
+        tally = build_tally(definition, dataset, dataset.record(key), live.segments)
         differed = _differences(definition, state, new, tally, as_of.date())
         if not differed:
             continue
