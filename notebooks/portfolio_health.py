@@ -5,7 +5,11 @@ that dropped most in the last 30 days, with the groups that fell.
     marimo run notebooks/portfolio_health.py -- --dataset .demo/portfolio \
         --definition docs/examples/customer-health-score.json
 
-Inputs as in healthscore/dev/notebooks.py; `--weeks` how far back the trend goes (52).
+    marimo run notebooks/portfolio_health.py -- --export ./acme-export
+
+Inputs as in healthscore/dev/notebooks.py; `--weeks` how far back the trend goes (52). With
+`--export` (or `--api` and `--definition-id`) it also charts the nightly snapshots of the stored
+scores: a year's trend read from a few hundred rows, not replayed.
 """
 
 import marimo
@@ -164,6 +168,54 @@ def _(alt, mo, pl, portfolio, thresholds, trend, trend_days, trend_summary, week
 
 
 @app.cell
+def _(alt, mo, portfolio, thresholds):
+    nightly = portfolio.snapshots
+    if nightly is None or nightly.is_empty():
+        shown_nightly = mo.md(
+            "## Every night, as stored\n\n_The nightly snapshots of the stored scores need "
+            "`--export DIR` (from `healthscore export`) or `--api URL --definition-id ID`._"
+        )
+    else:
+        _labels = [t.label for t in thresholds]
+        _colours = alt.Scale(domain=_labels, range=[t.color for t in thresholds])
+        _average = (
+            alt.Chart(nightly)
+            .mark_line(point=True, color="#4c78a8")
+            .encode(
+                x=alt.X("day:T", title="night"),
+                y=alt.Y("average:Q", scale=alt.Scale(domain=[0, 100]), title="average score"),
+                tooltip=["day:T", "count:Q", "average:Q", "median:Q", "overridden:Q", "stale:Q"],
+            )
+            .properties(height=220, title="Average stored score, nightly")
+        )
+        _mix = (
+            alt.Chart(
+                nightly.unpivot(index="day", on=_labels, variable_name="status", value_name="n")
+            )
+            .mark_area()
+            .encode(
+                x=alt.X("day:T", title="night"),
+                y=alt.Y("n:Q", stack="normalize", axis=alt.Axis(format="%"), title="share"),
+                color=alt.Color("status:N", scale=_colours),
+                tooltip=["day:T", "status:N", "n:Q"],
+            )
+            .properties(height=220, title="Status mix, nightly")
+        )
+        shown_nightly = mo.vstack(
+            [
+                mo.md(
+                    f"## Every night, as stored\n\n{nightly.height} nightly snapshots, "
+                    f"{nightly['day'].min()} to {nightly['day'].max()}."
+                ),
+                _average,
+                _mix,
+            ]
+        )
+    shown_nightly
+    return nightly, shown_nightly
+
+
+@app.cell
 def _(biggest_drops, mo, portfolio):
     # who first (biggest_drops puts the name first), then by how much, then the whole why
     drops = biggest_drops(portfolio.definition, portfolio.frames, portfolio.as_of, days=30, top=15)
@@ -190,6 +242,17 @@ def test_every_breakdown_row_adds_up(table, thresholds):
 def test_the_trend_has_one_row_a_week(days, weekly):
     assert weekly.height == len(days)
     assert weekly["as_of"].is_sorted()
+    return
+
+
+@app.cell
+def test_nightly_rows_add_up(nightly, thresholds):
+    if nightly is not None and not nightly.is_empty():
+        _labels = [t.label for t in thresholds]
+        assert (
+            nightly.select(sum(nightly[label] for label in _labels)).to_series() == nightly["count"]
+        ).all()
+        assert nightly["day"].is_sorted()
     return
 
 

@@ -7,10 +7,14 @@ target At-risk recall; save the chosen thresholds back as a draft revision throu
     marimo run notebooks/threshold_tuning.py -- --dataset .demo/portfolio \
         --api http://127.0.0.1:3000 --token-file .healthscore/token --definition-id <id>
 
+    marimo run notebooks/threshold_tuning.py -- --export ./acme-export
+
 Inputs (`mo.cli_args()`): `--dataset` a portable dataset folder (default: a small generated
-sample), `--definition` a definition file or `--api` + `--definition-id` (+ `--token-file`) to
-read it from — and save to — a running healthscore API; `--as-of` (default: the dataset's last
-event day), `--outcome` the property holding renewed/churned (default `renewal_outcome`).
+sample), or `--export` a downloaded export (its dataset, definition and stored scores, shown
+beside the recomputed ones); `--definition` a definition file or `--api` + `--definition-id`
+(+ `--token-file`) to read it from — and save to — a running healthscore API; `--as-of`
+(default: the export's instant, else the dataset's last event day), `--outcome` the property
+holding renewed/churned (default `renewal_outcome`).
 """
 
 import marimo
@@ -133,6 +137,58 @@ def _(alt, chosen, outcomes, pl, portfolio):
 
 
 @app.cell
+def _(mo, pl, portfolio):
+    if portfolio.stored is None:
+        beside = None
+        stored_view = mo.md(
+            "_Start the notebook with `--export DIR` (from `healthscore export`) to see the "
+            "stored scores — what health cards show — beside these recomputed ones._"
+        )
+    else:
+        beside = (
+            portfolio.scored.select(
+                "id", pl.col("score").alias("recomputed"), pl.col("status").alias("now_status")
+            )
+            .join(portfolio.stored, on="id", how="full", coalesce=True)
+            .with_columns(
+                (
+                    (pl.col("recomputed") == pl.col("stored_score"))
+                    & (pl.col("now_status") == pl.col("stored_status"))
+                )
+                .fill_null(False)
+                .alias("same")
+            )
+        )
+        differ = beside.filter(~pl.col("same")).with_columns(
+            (pl.col("recomputed") - pl.col("stored_score")).alias("delta")
+        )
+        stored_view = mo.vstack(
+            [
+                mo.md("## Stored scores beside the recomputed ones"),
+                mo.hstack(
+                    [
+                        mo.stat(
+                            f"{beside.height - differ.height:,}", label="the same", bordered=True
+                        ),
+                        mo.stat(
+                            f"{differ.height:,}",
+                            label="differ",
+                            caption="recomputed here vs stored (overrides set aside)",
+                            bordered=True,
+                        ),
+                    ],
+                    justify="start",
+                ),
+                mo.ui.table(differ.sort("delta", nulls_last=True).head(50), selection=None)
+                if differ.height
+                else mo.md("Every stored score is the one recomputed here."),
+            ]
+        )
+    stored_view
+    return beside, stored_view
+
+
+@app.cell
 def _(chosen, mo, outcomes, portfolio, target):
     cutoff = chosen[1].min if len(chosen) > 1 else 100
     split = outcomes.separation(portfolio.scored, cutoff)
@@ -233,6 +289,14 @@ def test_the_suggestion_meets_the_target_recall(outcomes, portfolio):
     assert _cut is not None
     assert outcomes.separation(portfolio.scored, _cut).recall >= 0.8
     assert outcomes.separation(portfolio.scored, _cut - 1).recall < 0.8
+    return
+
+
+@app.cell
+def test_stored_scores_sit_beside_every_recomputed_one(beside, portfolio):
+    if beside is not None:
+        assert beside.height >= portfolio.scored.height
+        assert beside["same"].null_count() == 0
     return
 
 

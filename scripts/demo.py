@@ -93,7 +93,10 @@ def main() -> None:
     sys.stdout = (out / "stack.log").open("w", encoding="utf-8")
     hubspot_port = free_port()  # the fake HubSpot portal of step 8
     stack = LocalStack.start(
-        ROOT, prefix=f"demo{int(time.time())}", hubspot_base_url=f"http://127.0.0.1:{hubspot_port}"
+        ROOT,
+        prefix=f"demo{int(time.time())}",
+        hubspot_base_url=f"http://127.0.0.1:{hubspot_port}",
+        exports_folder=out / "exports",  # the nightly run's exports for analysts
     )
     port = args.port or (3000 if _free(3000) else free_port())
     stack.serve(port)

@@ -12,7 +12,7 @@ import functools
 import json
 from typing import Any
 
-from api_routes import definitions, integrations, jobs, records, segments, views
+from api_routes import definitions, integrations, jobs, portfolio, records, segments, views
 from api_routes.common import claim_map, use_cases
 from api_routes.gate import Refusal, check_request
 from api_routes.openapi import TITLE, VERSION, DocumentedResolver, field_path
@@ -66,6 +66,7 @@ app.include_router(views.views)
 app.include_router(jobs.jobs)
 app.include_router(records.records)
 app.include_router(integrations.integrations)
+app.include_router(portfolio.portfolio)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ On AWS, EventBridge Pipes hands each job message from the recompute queue to the
 
 A reconciliation job (kind `reconcile`, queued nightly) takes the same three steps: plan reads
 the score's states and exports, each shard compares and repairs, finish adds the reports up,
-marks the job and publishes `Drift`.
+saves the day's snapshot, marks the job, publishes `Drift` and queues the score's export for
+analysts. An export job (kind `export`: `POST /exports`, or the one a reconciliation queues)
+is done whole in the plan step, which then says there is nothing more to do.
 
 Given an SQS batch instead (the queue wired straight to the function, and the local stack), it
 runs each job whole in one invocation, with partial batch failures.
@@ -38,9 +40,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from healthscore import bootstrap
 from healthscore.adapters.dataset_export import ExportStorage, Manifest
 from healthscore.adapters.dynamo_store import DynamoStore
+from healthscore.adapters.job_queue import SqsJobStarter
+from healthscore.services.exports import EXPORT, run_export
 from healthscore.services.jobs import (
     RECONCILE,
     begin_reconciliation,
+    end_reconciliation,
     is_reconciliation,
     run_job,
 )
@@ -80,6 +85,10 @@ def exports() -> ExportStorage | None:
     return bootstrap.exports(settings())
 
 
+def datasets() -> ExportStorage:
+    return bootstrap.datasets(settings())
+
+
 def now() -> Any:
     return bootstrap.clock(settings()).now()
 
@@ -111,6 +120,8 @@ def run(record: SQSRecord) -> None:
         exports=exports(),
         shard_size=settings().recompute_shard_size,
         settle=settle,
+        datasets=datasets(),
+        start_job=SqsJobStarter(settings()),
     )
     if report is not None:
         _drift_metrics(message["account_id"], report)
@@ -123,6 +134,9 @@ def step(event: dict[str, Any]) -> dict[str, Any]:
     kind = event["step"]
     if kind == "plan":
         job = store().job(event["account_id"], event["job_id"])
+        if job is not None and job.kind == EXPORT:
+            run_export(store(), datasets(), event["account_id"], job.id, now())
+            return {"skip": True, "shards": []}
         if job is not None and job.kind == RECONCILE:
             definition_id = begin_reconciliation(store(), event["account_id"], job)
             if definition_id is None:
@@ -169,8 +183,9 @@ def step(event: dict[str, Any]) -> dict[str, Any]:
     if kind == "finish":
         manifest = Manifest(**event["manifest"])
         if is_reconciliation(store(), manifest.account_id, manifest.job_id):
-            report = finish_reconciliation(storage, manifest)
-            end_job(store(), manifest.account_id, manifest.job_id, report.to_json())
+            report = finish_reconciliation(store(), storage, manifest)
+            account, job_id = manifest.account_id, manifest.job_id
+            end_reconciliation(store(), account, job_id, report, SqsJobStarter(settings()))
             _drift_metrics(manifest.account_id, report)
             return {"compared": report.compared, "drifted": report.drifted}
         summary = finish(store(), storage, manifest)

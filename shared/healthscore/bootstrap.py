@@ -7,12 +7,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from healthscore.adapters.aws_clients import client
 from healthscore.adapters.change_queue import SqsChangeQueue
 from healthscore.adapters.clock import Clock
-from healthscore.adapters.dataset_export import ExportStorage, S3Exports
+from healthscore.adapters.dataset_export import ExportStorage, LocalExports, S3Exports
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.event_bus import EventBridgePublisher
@@ -23,6 +24,7 @@ from healthscore.adapters.webhook_secrets import WebhookSecrets
 from healthscore.domain.integrations import HubSpotConnection
 from healthscore.ports import HealthScoreStore
 from healthscore.services.definitions import Definitions
+from healthscore.services.exports import Exports
 from healthscore.services.hubspot_push import Pusher
 from healthscore.services.incremental import IncrementalScorer
 from healthscore.services.integrations import Integrations
@@ -31,6 +33,7 @@ from healthscore.services.records import Records
 from healthscore.services.score_views import ScoreViews
 from healthscore.services.segments import Segments
 from healthscore.services.sweep import Sweep
+from healthscore.services.trends import Trends
 from healthscore.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,6 +51,8 @@ class ApiUseCases:
     clock: Clock
     integrations: Integrations
     overrides: Overrides
+    exports: Exports
+    trends: Trends
 
 
 def store(settings: Settings) -> DynamoStore:
@@ -132,11 +137,20 @@ def exports(settings: Settings) -> ExportStorage | None:
     return S3Exports(settings.export_bucket, "exports", client("s3", settings))
 
 
+def datasets(settings: Settings) -> ExportStorage:
+    """Where analysts' exports go: the export bucket's `datasets/` on AWS, else a local folder
+    (the local stack's)."""
+    if settings.export_bucket:
+        return S3Exports(settings.export_bucket, "datasets", client("s3", settings))
+    return LocalExports(Path(settings.export_folder))
+
+
 def api_use_cases(settings: Settings, on: HealthScoreStore | None = None) -> ApiUseCases:
     """The API's use cases over the deployment's tables (or `on`: another store that keeps the
     same ports, e.g. the in-memory one the API tests run on)."""
     shared = on or store(settings)
-    definitions = Definitions(shared, SqsJobStarter(settings))
+    starter = SqsJobStarter(settings)
+    definitions = Definitions(shared, starter)
     return ApiUseCases(
         segments=Segments(shared),
         definitions=definitions,
@@ -151,4 +165,6 @@ def api_use_cases(settings: Settings, on: HealthScoreStore | None = None) -> Api
             settings.hubspot_tokens_path,
         ),
         overrides=Overrides(shared, definitions),
+        exports=Exports(shared, starter, lambda: datasets(settings)),
+        trends=Trends(shared, clock(settings).now),
     )

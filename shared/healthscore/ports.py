@@ -10,7 +10,7 @@ Every method takes the account first: one account's calls only ever reach that a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ from healthscore.domain.dataset import (
 from healthscore.domain.integrations import HubSpotConnection
 from healthscore.domain.lifecycle import Job, StoredDefinition, StoredSegment
 from healthscore.domain.score_state import ScoreState
+from healthscore.domain.snapshots import ALL, DailySnapshot
 
 
 class AccountData(Protocol):
@@ -203,7 +204,21 @@ class Snapshot:
     records: dict[RecordKey, StoredRecord] = field(default_factory=dict)
 
 
-class ScoreStore(AccountData, Protocol):
+class SnapshotStore(Protocol):
+    """Each live score's daily portfolio aggregates (the nightly run writes them)."""
+
+    def save_snapshots(
+        self, account: str, definition_id: str, rows: Sequence[DailySnapshot]
+    ) -> None:
+        """Keep the rows (a row of the same day and segment is replaced)."""
+
+    def snapshots(
+        self, account: str, definition_id: str, since: date, segment: str = ALL
+    ) -> list[DailySnapshot]:
+        """The segment's rows from `since` on, oldest first."""
+
+
+class ScoreStore(AccountData, SnapshotStore, Protocol):
     """What the scorer, the sweep and the recompute read and write: the account's data, its live
     revisions, score states, history, and units of work for changes."""
 

@@ -22,6 +22,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "history_table": ("HISTORY_TABLE", "HistoryTable"),
     "output_properties_table": ("OUTPUT_PROPERTIES_TABLE", "OutputPropertiesTable"),
     "jobs_table": ("JOBS_TABLE", "JobsTable"),
+    "snapshots_table": ("SNAPSHOTS_TABLE", "SnapshotsTable"),
 }
 QUEUES: dict[str, tuple[str, str]] = {
     "recompute_queue_url": ("RECOMPUTE_QUEUE_URL", "RecomputeQueue"),
@@ -40,6 +41,7 @@ OPTIONAL: dict[str, str] = {
     "aws_endpoint": "AWS_ENDPOINT",
     "clock_file": "HEALTHSCORE_CLOCK_FILE",
     "export_bucket": "EXPORT_BUCKET",
+    "export_folder": "EXPORT_FOLDER",
     "recompute_shard_size": "RECOMPUTE_SHARD_SIZE",
     "recompute_settle_seconds": "RECOMPUTE_SETTLE_SECONDS",
     "reconcile_opt_out": "RECONCILE_OPT_OUT",
@@ -66,6 +68,7 @@ class Settings(BaseModel):
     history_table: str
     output_properties_table: str
     jobs_table: str
+    snapshots_table: str
     recompute_queue_url: str
     changes_queue_url: str = ""
     # Records whose score or status changed, to be pushed to HubSpot (functions/writeback).
@@ -91,6 +94,7 @@ class Settings(BaseModel):
     clock_file: str | None = None
     # Where the recompute's sharded exports go on AWS (locally: a temporary folder).
     export_bucket: str | None = None
+    export_folder: str = ".healthscore/exports"  # analysts' exports where there is no bucket
     recompute_shard_size: int = 2_000
     # How long after a score's change its recompute waits before exporting the account: scorers
     # planning with the score as it was commit within 5 s of reading the live marker

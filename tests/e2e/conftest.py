@@ -15,12 +15,15 @@ ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
-def served(request: pytest.FixtureRequest) -> Iterator[tuple[LocalStack, str]]:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LocalStack, str]]:
     saved = dict(os.environ)
     local = LocalStack.start(
         ROOT,
         backend="dynamodb-local",
         prefix=f"e2e-{request.module.__name__.rsplit('.', 1)[-1][5:20]}",
+        exports_folder=tmp_path_factory.mktemp("exports"),
     )
     port = free_port()
     local.serve(port)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,7 +54,12 @@ class Served:
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     saved = dict(os.environ)
-    local = LocalStack.start(ROOT, backend="moto", prefix="fuzz")
+    local = LocalStack.start(
+        ROOT,
+        backend="moto",
+        prefix="fuzz",
+        exports_folder=Path(tempfile.mkdtemp(prefix="fuzz-exports-")),
+    )
     port = free_port()
     local.serve(port)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,6 +49,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack,
         ROOT,
         backend="dynamodb-local",
         prefix="e2e-hubspot",
+        exports_folder=Path(tempfile.mkdtemp(prefix="e2e-exports-")),
         hubspot_base_url=f"http://127.0.0.1:{port}",
     )
     api = free_port()

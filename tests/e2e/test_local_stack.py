@@ -4,6 +4,7 @@ tokens, the real API handler, and the job runner behind turn-on."""
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -47,7 +48,12 @@ def stack(request: pytest.FixtureRequest) -> Iterator[tuple[LocalStack, str]]:
     import os
 
     saved = dict(os.environ)
-    local = LocalStack.start(ROOT, backend=request.param, prefix=f"e2e-{request.param}")
+    local = LocalStack.start(
+        ROOT,
+        backend=request.param,
+        prefix=f"e2e-{request.param}",
+        exports_folder=Path(tempfile.mkdtemp(prefix="e2e-exports-")),
+    )
     port = free_port()
     local.serve(port)
     try:

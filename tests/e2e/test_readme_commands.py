@@ -31,7 +31,9 @@ def readme_script() -> str:
 
 def test_the_readme_sessions_work_as_written(tmp_path: Path) -> None:
     saved = dict(os.environ)
-    local = LocalStack.start(ROOT, backend="dynamodb-local", prefix="readme")
+    local = LocalStack.start(
+        ROOT, backend="dynamodb-local", prefix="readme", exports_folder=tmp_path / "exports"
+    )
     port = free_port()
     local.serve(port)
     try:

@@ -109,7 +109,7 @@ def test_tables_are_kept_when_the_stack_is_deleted_or_a_table_replaced(
     resources: dict[str, Any],
 ) -> None:
     tables = {n: r for n, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
-    assert len(tables) == 8  # records and their links share one
+    assert len(tables) == 9  # records and their links share one
     for name, table in tables.items():
         assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain"), name
 

@@ -4,6 +4,7 @@ call per shard, finish — on moto, against the batch engine over the same data.
 from __future__ import annotations
 
 import json
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -12,12 +13,15 @@ from typing import Any
 import boto3
 import pytest
 
+from healthscore import bootstrap
 from healthscore.adapters.dynamo_definitions import now
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.dev.local_stack import LocalLambdaContext
+from healthscore.dev.notebooks import NotebookInputs, download_export
 from healthscore.domain.lifecycle import Job
 from healthscore.domain.validation import parse_definition
+from healthscore.services.exports import Exports
 from healthscore.services.jobs import start_reconciliation
 from healthscore.services.scoring import Engine, score_rows
 from healthscore.settings import Settings
@@ -35,9 +39,12 @@ def recompute(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, DynamoStor
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="exports")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue = sqs.create_queue(QueueName=f"recompute-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         settings = Settings.for_prefix(  # no scorer runs beside it: nothing to wait out
             f"t{uuid.uuid4().hex[:8]}",
             export_bucket="exports",
+            recompute_queue_url=queue,
             recompute_shard_size=3,
             recompute_settle_seconds=0,
         )
@@ -180,3 +187,56 @@ def test_a_reconcile_job_takes_the_state_machines_steps_and_reports_drift(
         e for e in emf if e.get("account") == ACCOUNT and e.get("definition") == "health"
     ]
     assert [e["Drift"] for e in dimensioned] == [[1.0]]
+
+
+def test_a_reconciliation_queues_an_export_the_plan_step_writes_to_s3(
+    recompute, small_portfolio, tmp_path
+):
+    function, store = recompute
+    # Given a score turned on and reconciled through the state machine's steps
+    data = load_data(store, ACCOUNT, small_portfolio)
+    with store.tables.events.batch_write() as batch:
+        for event in data.all_events():
+            batch.save(store.event_item(ACCOUNT, event))
+    store.put_live_definition(ACCOUNT, "health", CUSTOMER_HEALTH, revision=1)
+    _job(store, "job-1")
+    _state_machine(function, "job-1")
+    (job,) = start_reconciliation(store, lambda _account, _job_id: None, ACCOUNT, now())
+    _state_machine(function, job.id)
+    # Then the reconciliation saved the night's snapshot and queued the score's export
+    done = store.job(ACCOUNT, job.id)
+    assert done is not None
+    assert done.detail["snapshot"]["count"] == 10
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = function.settings().recompute_queue_url
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    queued = json.loads(message["Body"])
+    assert queued == {"account_id": ACCOUNT, "job_id": done.detail["export_job"]}
+    # When the state machine runs that job: its plan step does the whole export
+    reply = function.lambda_handler(
+        {"step": "plan", "account_id": ACCOUNT, "job_id": queued["job_id"]}, LocalLambdaContext()
+    )
+    assert reply == {"skip": True, "shards": []}
+    export = store.job(ACCOUNT, queued["job_id"])
+    assert export is not None
+    assert (export.kind, export.status) == ("export", "succeeded"), export.detail
+    # Then every file is in the bucket under datasets/<account>/<job>/
+    s3 = boto3.client("s3", region_name="us-east-1")
+    prefix = f"datasets/{ACCOUNT}/{export.id}/"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="exports", Prefix=prefix)["Contents"]}
+    assert {prefix + f["name"] for f in export.detail["files"]} == keys
+    assert prefix + "scores.parquet" in keys
+    # and the API's view links each file with a presigned GET of that key
+    view = Exports(store, lambda _a, _j: None, lambda: bootstrap.datasets(function.settings()))
+    files = {f["name"]: f["url"] for f in view.view(export)["files"]}
+    link = urllib.parse.urlsplit(files["scores.parquet"])
+    assert (link.netloc, link.path) == ("exports.s3.amazonaws.com", f"/{prefix}scores.parquet")
+    assert "Signature" in urllib.parse.parse_qs(link.query)
+    # and a notebook given the S3 prefix downloads it (once) and reads its stored scores
+    folder = download_export(f"s3://exports/{prefix}", cache=tmp_path)
+    assert (folder / "scores.parquet").read_bytes() == s3.get_object(
+        Bucket="exports", Key=prefix + "scores.parquet"
+    )["Body"].read()
+    portfolio = NotebookInputs(export=str(folder)).load()
+    assert portfolio.stored is not None
+    assert portfolio.stored.height == 10

@@ -36,6 +36,7 @@ TAGS = [
     {"name": "Health cards", "description": "The stored scores, cards and history"},
     {"name": "Records", "description": "Records, associations and events, scored at once"},
     {"name": "Jobs", "description": "The computation a turn-on or update starts"},
+    {"name": "Portfolio", "description": "Exports for analysts and the daily trend"},
     {"name": "Integrations", "description": "The account's HubSpot portal: sync in, scores out"},
 ]
 DOMAIN_MODELS: tuple[type[BaseModel], ...] = (ScoreDefinition, Condition)
@@ -123,8 +124,8 @@ def error_codes(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     changes = method != "get" and not path.endswith("/test")
     if changes:
         codes.append(403)
-    if "{" in path or method == "delete" or path.startswith("/integrations/"):
-        codes.append(404)  # (a connection that is not there is a 404 too)
+    if "{" in path or method == "delete" or path.startswith(("/integrations/", "/exports")):
+        codes.append(404)  # (a connection, or the score to export, that is not there too)
     if changes:
         codes.append(409)
     if "requestBody" in operation:

@@ -19,19 +19,20 @@ import shutil
 import tempfile
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from healthscore.adapters.dataset_files import event_row
-from healthscore.domain.dataset import RecordKey
+from healthscore.domain.dataset import RecordKey, StoredRecord
 from healthscore.domain.ordering import parse_stamp
 from healthscore.ports import AccountData
 
 FILES = ("records.jsonl", "associations.jsonl", "events.jsonl", "segments.jsonl")
 FLUSH_LINES = 2_000
 MANIFEST = "manifest.json"
+LINK_SECONDS = 3600  # how long a download link of an analyst's export works
 
 
 def shard_of(record_id: str, shards: int) -> int:
@@ -69,6 +70,9 @@ class ExportStorage(Protocol):
 
     def get_json(self, name: str) -> Any: ...
 
+    def link(self, name: str) -> str:
+        """A URL the caller can download `name` from (a published folder's file)."""
+
 
 class LocalExports:
     """Exports in a folder on this machine."""
@@ -93,6 +97,10 @@ class LocalExports:
 
     def get_json(self, name: str) -> Any:
         return json.loads((self.root / name).read_text())
+
+    def link(self, name: str) -> str:
+        """A file:// URL: the local stack's API and its caller share this machine."""
+        return (self.root / name).resolve().as_uri()
 
 
 class S3Exports:
@@ -120,6 +128,16 @@ class S3Exports:
     def get_json(self, name: str) -> Any:
         body = self.s3.get_object(Bucket=self.bucket, Key=self._key(name))["Body"].read()
         return json.loads(body)
+
+    def link(self, name: str) -> str:
+        """A presigned GET, valid for LINK_SECONDS (and no longer than the signer's session)."""
+        return str(
+            self.s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": self._key(name)},
+                ExpiresIn=LINK_SECONDS,
+            )
+        )
 
 
 class _ShardFiles:
@@ -149,6 +167,40 @@ class _ShardFiles:
     def close(self) -> None:
         for shard, file in list(self.buffers):
             self._flush(shard, file)
+
+
+def record_row(stored: StoredRecord, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A record as a line of records.jsonl; `outputs` (property → record id → value) are scores'
+    outputs set on it as they are stored (an absent value removes the property)."""
+    record = stored.record
+    properties = dict(record.properties)
+    for name, values in outputs.items():
+        properties.pop(name, None)
+        if values.get(record.id) is not None:
+            properties[name] = values[record.id]
+    return {
+        "object_type": record.object_type,
+        "id": record.id,
+        "properties": properties,
+        "lists": sorted(record.lists),
+    }
+
+
+def property_change_rows(stored: StoredRecord, dated: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """property_changes.jsonl lines for the `dated` properties (what freshness rules read): the
+    last change of each, so the day it was set is known."""
+    record = stored.record
+    for name in sorted(set(dated) & set(record.properties)):
+        millis, _id = parse_stamp(stored.property_times.get(name, ""))
+        value = record.properties[name]
+        if millis and not isinstance(value, list | dict):
+            yield {
+                "object_type": record.object_type,
+                "id": record.id,
+                "property": name,
+                "value": value,
+                "changed_at": millis,
+            }
 
 
 def export_shards(
@@ -196,36 +248,13 @@ def export_shards(
                         files.add(shard, "associations.jsonl", row)
         for stored in store.all_stored_records(account):
             record = stored.record
-            if record.object_type == object_type:
-                for name in sorted(dated & set(record.properties)):
-                    millis, _id = parse_stamp(stored.property_times.get(name, ""))
-                    value = record.properties[name]
-                    if millis and not isinstance(value, list | dict):
-                        files.add(
-                            shard_of(record.id, shards),
-                            "property_changes.jsonl",
-                            {
-                                "object_type": object_type,
-                                "id": record.id,
-                                "property": name,
-                                "value": value,
-                                "changed_at": millis,
-                            },
-                        )
-            properties = dict(record.properties)
-            if record.object_type == object_type:
-                for name, values in outputs.items():
-                    properties.pop(name, None)
-                    if values.get(record.id) is not None:
-                        properties[name] = values[record.id]
-            row = {
-                "object_type": record.object_type,
-                "id": record.id,
-                "properties": properties,
-                "lists": sorted(record.lists),
-            }
+            scored = record.object_type == object_type
+            if scored:
+                for change in property_change_rows(stored, dated):
+                    files.add(shard_of(record.id, shards), "property_changes.jsonl", change)
+            row = record_row(stored, outputs if scored else {})
             targets = set(needed.get(record.key, ()))
-            if record.object_type == object_type:
+            if scored:
                 targets.add(shard_of(record.id, shards))
             for shard in targets:
                 files.add(shard, "records.jsonl", row)

@@ -24,6 +24,7 @@ from healthscore.adapters.dynamo_definitions import (
     refused_by_condition,
 )
 from healthscore.adapters.dynamo_integrations import DynamoIntegrations
+from healthscore.adapters.dynamo_snapshots import DynamoSnapshots
 from healthscore.adapters.dynamo_tables import (
     LIVE_MARKER,
     SEPARATOR,
@@ -65,7 +66,7 @@ T = TypeVar("T")
 SWEEP_KEY = "#sweep"  # the sweep's own jobs item (account ids never contain `#`)
 
 
-class DynamoStore(DynamoDefinitionStore, DynamoIntegrations):
+class DynamoStore(DynamoDefinitionStore, DynamoIntegrations, DynamoSnapshots):
     def __init__(self, tables: Tables) -> None:
         super().__init__(tables)
         meta: Any = tables.scores.Meta

@@ -20,6 +20,7 @@ Layout (pk / sk):
 - output properties:  account / property name
 - jobs:               account / job id (TTL: expires_at); `#sweep` / `checkpoint` for the sweep
                       (account ids never contain `#`); account / `#live`: the live marker
+- snapshots:          account#definition / segment#day (a live score's daily aggregates)
 """
 
 from __future__ import annotations
@@ -226,6 +227,15 @@ class JobItem(_Keyed):
     expires_at = TTLAttribute(null=True)
 
 
+class SnapshotItem(_Keyed):
+    """One day's aggregates of a live score's portfolio for one segment (snapshots table)."""
+
+    class Meta:
+        abstract = True
+
+    row = JSONAttribute()
+
+
 class PlanGuardItem(_Keyed):
     """In the jobs table, one per account (`sk` PLAN_GUARD): its version moves on with every
     change that adds a draft or a live score, so two such changes that counted the same
@@ -263,6 +273,7 @@ MODELS: dict[str, type[Model]] = {
     "history_table": HistoryItem,
     "output_properties_table": OutputPropertyItem,
     "jobs_table": JobItem,
+    "snapshots_table": SnapshotItem,
 }
 
 
@@ -295,6 +306,7 @@ class Tables:
     jobs: type[JobItem]
     plan_guards: type[PlanGuardItem]
     live_markers: type[LiveMarkerItem]
+    snapshots: type[SnapshotItem]
 
     @classmethod
     def bind(cls, settings: Settings) -> Tables:
@@ -310,6 +322,7 @@ class Tables:
             jobs=_bind(JobItem, settings.jobs_table, settings),
             plan_guards=_bind(PlanGuardItem, settings.jobs_table, settings),
             live_markers=_bind(LiveMarkerItem, settings.jobs_table, settings),
+            snapshots=_bind(SnapshotItem, settings.snapshots_table, settings),
         )
 
     def all(self) -> list[type[Model]]:
@@ -324,6 +337,7 @@ class Tables:
             self.history,
             self.output_properties,
             self.jobs,
+            self.snapshots,
         ]
 
     def create_missing(self) -> list[str]:

@@ -22,6 +22,7 @@ from healthscore.adapters.dataset_files import parse_segment
 from healthscore.adapters.dynamo_tables import join_key, split_key
 from healthscore.adapters.dynamo_writes import history_instant
 from healthscore.adapters.memory_integrations import MemoryIntegrations
+from healthscore.adapters.memory_snapshots import MemorySnapshots
 from healthscore.adapters.memory_writes import MemoryChangeWrites, _copy, _stored, _version_of
 from healthscore.domain.dataset import (
     AssociationLine,
@@ -269,12 +270,13 @@ def _line(link: tuple[RecordKey, RecordKey, tuple[str, ...]]) -> AssociationLine
     return AssociationLine(from_type, from_id, to_type, to_id, labels)
 
 
-class MemoryStore(MemoryAccountData, MemoryIntegrations):
+class MemoryStore(MemoryAccountData, MemoryIntegrations, MemorySnapshots):
     """Implements `healthscore.ports.HealthScoreStore` in memory."""
 
     def __init__(self) -> None:
         MemoryAccountData.__init__(self)
         MemoryIntegrations.__init__(self)
+        MemorySnapshots.__init__(self)
         self.lock = threading.RLock()
         self._checkpoint: date | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -117,8 +117,11 @@ def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
-def write_parquet(rows: list[dict[str, Any]], path: Path) -> int:
-    """Parquet with the same columns; `groups` is a struct of group totals."""
+def write_parquet(
+    rows: list[dict[str, Any]], path: Path, groups: Sequence[str] | None = None
+) -> int:
+    """Parquet with the same columns; `groups` is a struct of group totals (named by `groups`,
+    else by the first row's)."""
     import polars as pl  # Parquet output is batch work: only here is Polars needed
 
     from healthscore.domain.batch_inputs import OVERRIDE
@@ -131,7 +134,12 @@ def write_parquet(rows: list[dict[str, Any]], path: Path) -> int:
             "score": pl.Int64,
             "status": pl.String,
             "color": pl.String,
-            "groups": pl.Struct(dict.fromkeys(rows[0]["groups"] if rows else {}, pl.Float64)),
+            "groups": pl.Struct(
+                dict.fromkeys(
+                    groups if groups is not None else rows[0]["groups"] if rows else {},
+                    pl.Float64,
+                )
+            ),
             "computed_score": pl.Int64,
             "computed_status": pl.String,
             "override": OVERRIDE,

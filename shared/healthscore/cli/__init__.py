@@ -13,6 +13,7 @@ from healthscore.cli import backtest  # noqa: F401  # isort: skip
 from healthscore.cli import local  # noqa: F401  # isort: skip
 from healthscore.cli import remote  # noqa: F401  # isort: skip
 from healthscore.cli import jobs  # noqa: F401  # isort: skip
+from healthscore.cli import exports  # noqa: F401  # isort: skip
 from healthscore.cli import hubspot  # noqa: F401  # isort: skip
 from healthscore.cli import upgrade  # noqa: F401  # isort: skip
 from healthscore.cli.common import app  # isort: skip

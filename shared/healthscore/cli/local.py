@@ -38,6 +38,10 @@ def serve(
         str | None,
         typer.Option(help="The HubSpot the sync and write-back talk to (e.g. the fake's URL)"),
     ] = None,
+    exports: Annotated[
+        Path,
+        typer.Option(help="Where exports for analysts go (in place of the S3 bucket)"),
+    ] = Path(".healthscore/exports"),
 ) -> None:
     """Run the API locally: tables and queues from template.yaml, the real handlers, dev tokens."""
     from healthscore.adapters.dynamodb_local import DynamoDBLocalMissing
@@ -47,7 +51,12 @@ def serve(
     if not (root / "template.yaml").exists():
         _fail("run `healthscore serve` from the repository root (where template.yaml is)")
     try:
-        stack = LocalStack.start(root, backend=backend.value, hubspot_base_url=hubspot_url)
+        stack = LocalStack.start(
+            root,
+            backend=backend.value,
+            hubspot_base_url=hubspot_url,
+            exports_folder=exports.resolve(),
+        )
     except DynamoDBLocalMissing as error:
         _fail(str(error))
     try:
@@ -65,6 +74,10 @@ def serve(
     out.print(f"  admin token for account {account!r} written to {token_file}")
     out.print(f"  read-only token (no manage permission) written to {viewer_file}")
     out.print(f'  try: curl -H "Authorization: Bearer $(cat {token_file})" {url}/definitions')
+    out.print(
+        f"  exports (POST /exports, and the nightly one `clock advance` past 03:00 UTC leaves) "
+        f"go to {exports}"
+    )
     if hubspot_url:
         out.print(
             f"  HubSpot at {hubspot_url}: POST {url}/local/hubspot-token keeps a token, "

@@ -43,6 +43,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from healthscore import bootstrap
 from healthscore.adapters.auth import (
     Unauthenticated,
     dev_claims,
@@ -54,6 +55,7 @@ from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, free_port
 from healthscore.adapters.gateway_events import gateway_event
+from healthscore.adapters.job_queue import SqsJobStarter
 from healthscore.adapters.webhooks import WebhookRefused, check_account
 from healthscore.dev.local_hubspot import (
     LocalWriteback,
@@ -152,7 +154,11 @@ class LocalStack:
         backend: str = "auto",
         prefix: str = "healthscore-local",
         hubspot_base_url: str | None = None,
+        exports_folder: Path | None = None,
     ) -> LocalStack:
+        """Start moto (SQS, SSM, EventBridge) and DynamoDB Local (or moto's), with the
+        template's tables and queues; analysts' exports go to `exports_folder` (default
+        `.healthscore/exports` under `root`) in place of S3."""
         import boto3
         from moto.server import ThreadedMotoServer
 
@@ -194,6 +200,7 @@ class LocalStack:
                 "clock_file": clock_path,
                 "event_bus_name": "default",
                 "hubspot_base_url": hubspot_base_url,
+                "export_folder": str(exports_folder or root / ".healthscore" / "exports"),
             }
         )
         return cls(root, settings, chosen, secrets.token_urlsafe(32), stoppers, prefix=prefix)
@@ -505,6 +512,7 @@ class LocalStack:
     def _run_jobs(self) -> None:
         sqs = self.client("sqs")  # its own: a thread of its own
         store = DynamoStore(Tables.bind(self.settings))
+        starter = SqsJobStarter(self.settings, sqs)
         while self.server is not None:
             reply = sqs.receive_message(
                 QueueUrl=self.settings.recompute_queue_url, WaitTimeSeconds=1, MaxNumberOfMessages=1
@@ -519,6 +527,8 @@ class LocalStack:
                         job["job_id"],
                         as_of=self.clock.now(),
                         settle=wait_in_process,
+                        datasets=bootstrap.datasets(self.settings),
+                        start_job=starter,
                     )
                 except Exception:
                     logger.exception("recompute job failed; it will be received again")

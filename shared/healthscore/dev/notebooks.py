@@ -9,7 +9,11 @@ Inputs (`mo.cli_args()`, i.e. `marimo run notebook.py -- --dataset … --definit
   `--api URL --definition-id ID [--token-file F] [--revision draft|live]` to read it from the API;
 - `--as-of` an ISO day or instant (default: the dataset's last event day, end of day);
 - `--outcome` the property with renewal outcomes (default `renewal_outcome`);
-- `--compare` a second definition file to compare with (what-if), `--record` a record id.
+- `--compare` a second definition file to compare with (what-if), `--record` a record id;
+- `--export DIR|s3://bucket/prefix` an export of a live score (`healthscore export`, or the
+  nightly one in the export bucket): its dataset, its definition and its as-of instant are the
+  defaults, and its stored scores (`scores.parquet`) and daily snapshots come along, so the
+  notebooks show the stored scores beside the recomputed ones and the nightly trend.
 """
 
 from __future__ import annotations
@@ -66,6 +70,12 @@ class Portfolio:
     as_of: datetime
     description: str
     group_names: dict[str, str] = field(default_factory=dict)  # column → group name
+    # an export's stored scores: id, stored_score and stored_status (computed ones: an override
+    # set aside, as in `scored`), stored_overridden; None without --export
+    stored: pl.DataFrame | None = None
+    # the nightly snapshots of every in-scope record (day, count, average, median, overridden,
+    # stale and one column per status), oldest first; None without --export or the API
+    snapshots: pl.DataFrame | None = None
 
 
 @dataclass
@@ -80,6 +90,7 @@ class NotebookInputs:
     outcome: str = "renewal_outcome"
     record: str | None = None
     compare: Path | None = None
+    export: str | None = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> NotebookInputs:
@@ -111,6 +122,7 @@ class NotebookInputs:
             outcome=text("outcome") or "renewal_outcome",
             record=text("record"),
             compare=Path(compare) if (compare := text("compare")) else None,
+            export=text("export"),
         )
 
     # -- the API -------------------------------------------------------------------------------
@@ -160,7 +172,9 @@ class NotebookInputs:
             found = self.call("GET", f"/definitions/{self.definition_id}")
             raw = found[self.revision] or found["draft"] or found["live"]
             return dict(raw)
-        path = self.definition or DEFAULT_DEFINITION
+        path = self.definition or (
+            self.export_folder() / "definition.json" if self.export else DEFAULT_DEFINITION
+        )
         if not path.exists():
             raise NotebookInputError(f"--definition {path}: no such file")
         return dict(json.loads(path.read_text()))
@@ -178,7 +192,27 @@ class NotebookInputs:
             return None if other is None else dict(other)
         return None
 
+    def export_folder(self) -> Path:
+        """The export's folder: `--export DIR`, or an S3 prefix downloaded once into
+        `.cache/exports/` (the same prefix is not downloaded again)."""
+        if not self.export:
+            raise NotebookInputError("--export is needed for an export's folder")
+        if self.export.startswith("s3://"):
+            return download_export(self.export)
+        folder = Path(self.export)
+        if not (folder / "manifest.json").exists():
+            raise NotebookInputError(
+                f"--export {self.export}: not an export (no manifest.json); download one with "
+                "`healthscore export --api URL --token-file F --definition-id ID --to DIR`"
+            )
+        return folder
+
+    def manifest(self) -> dict[str, Any]:
+        return dict(json.loads((self.export_folder() / "manifest.json").read_text()))
+
     def dataset_folder(self) -> Path:
+        if self.dataset is None and self.export:
+            return self.export_folder()
         if self.dataset is not None:
             if not self.dataset.is_dir():
                 raise NotebookInputError(f"--dataset {self.dataset}: not a dataset folder")
@@ -218,9 +252,72 @@ class NotebookInputs:
                 else ""
             )
         )
-        return Portfolio(definition, raw, frames, result, scored, as_of, description, names)
+        stored = self.stored_scores()
+        if stored is not None:
+            description += f"; stored scores from the export as of {self.manifest()['as_of']}"
+        return Portfolio(
+            definition,
+            raw,
+            frames,
+            result,
+            scored,
+            as_of,
+            description,
+            names,
+            stored,
+            self.snapshots(definition),
+        )
+
+    def stored_scores(self) -> pl.DataFrame | None:
+        """The export's stored scores (computed ones where an override is in effect)."""
+        if not self.export:
+            return None
+        stored = pl.read_parquet(self.export_folder() / "scores.parquet")
+        return stored.select(
+            "id",
+            pl.coalesce("computed_score", "score").alias("stored_score"),
+            pl.coalesce("computed_status", "status").alias("stored_status"),
+            pl.col("override").is_not_null().alias("stored_overridden"),
+        )
+
+    def snapshots(self, definition: ScoreDefinition) -> pl.DataFrame | None:
+        """The nightly snapshots of every in-scope record: from the export, or the API's trend
+        (`--api` and `--definition-id`, the last year)."""
+        rows: list[dict[str, Any]]
+        if self.export:
+            path = self.export_folder() / "snapshots.jsonl"
+            lines = path.read_text().splitlines() if path.exists() else []
+            rows = [row for row in map(json.loads, lines) if row["segment"] == "*"]
+        elif self.api and self.definition_id:
+            rows = self.call("GET", f"/definitions/{self.definition_id}/trend?days=366")["rows"]
+        else:
+            return None
+        labels = [t.label for t in definition.thresholds]
+        return pl.DataFrame(
+            [
+                {
+                    "day": date.fromisoformat(row["day"]),
+                    **{k: row[k] for k in ("count", "average", "median", "overridden", "stale")},
+                    **{label: row["statuses"].get(label, 0) for label in labels},
+                }
+                for row in rows
+            ],
+            schema={
+                "day": pl.Date,
+                "count": pl.Int64,
+                "average": pl.Float64,
+                "median": pl.Float64,
+                "overridden": pl.Int64,
+                "stale": pl.Int64,
+                **dict.fromkeys(labels, pl.Int64),
+            },
+        ).sort("day")
 
     def as_of_instant(self, frames: Frames) -> datetime:
+        if not self.as_of and self.export:  # what the stored scores are as of
+            moment = parse_instant(str(self.manifest()["as_of"]))
+            if moment is not None:
+                return moment
         if self.as_of:
             moment = parse_instant(self.as_of)
             if moment is None:
@@ -237,6 +334,26 @@ class NotebookInputs:
             return datetime.combine(datetime.now(UTC).date(), time(23, 59), UTC)
         ending = date.fromordinal(date(1970, 1, 1).toordinal() + int(last))
         return datetime.combine(ending, time(23, 59), UTC)
+
+
+def download_export(uri: str, cache: Path = ROOT / ".cache" / "exports") -> Path:
+    """An export in S3 (`s3://bucket/datasets/<account>/<job>`) as a local folder."""
+    import boto3
+
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/")
+    folder = cache / bucket / prefix
+    if (folder / "manifest.json").exists():
+        return folder
+    s3 = boto3.client("s3")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/").get("Contents", [])
+    names = [item["Key"].rsplit("/", 1)[-1] for item in listed]
+    if "manifest.json" not in names:
+        raise NotebookInputError(f"--export {uri}: no export there (no manifest.json)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in sorted(names, key=lambda n: n == "manifest.json"):  # the manifest last
+        s3.download_file(bucket, f"{prefix}/{name}", str(folder / name))
+    return folder
 
 
 def _pairs(words: Sequence[str]) -> dict[str, str]:

@@ -1,13 +1,14 @@
-"""Running a queued job, whatever its kind: a recompute (turn-on, update) or a reconciliation.
+"""Running a queued job, whatever its kind: a recompute (turn-on, update), a reconciliation or
+an export for analysts.
 
-Both arrive on the recompute queue as `{"account_id", "job_id"}`; the job item says which.
+All arrive on the recompute queue as `{"account_id", "job_id"}`; the job item says which.
 `start_reconciliation` queues a reconciliation of each live score of an account (the nightly
-run, or on demand)."""
+run, or on demand); each reconciliation, once done, queues an export of its score (the nightly
+export analysts download)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from healthscore.adapters.dataset_export import ExportStorage
@@ -15,11 +16,12 @@ from healthscore.domain.definition import DefinitionError
 from healthscore.domain.lifecycle import Job
 from healthscore.ports import HealthScoreStore
 from healthscore.services import recompute
+from healthscore.services.definitions import JobStarter
+from healthscore.services.exports import EXPORT, run_export, start_export
 from healthscore.services.reconcile import ReconcileReport, reconcile
 from healthscore.services.score_writes import LiveRevisions
 
 RECONCILE = "reconcile"
-JobStarter = Callable[[str, str], None]  # (account, job id): queue it
 
 
 def run_job(
@@ -30,10 +32,18 @@ def run_job(
     exports: ExportStorage | None = None,
     shard_size: int = recompute.SHARD_SIZE,
     settle: recompute.Settle = recompute.wait_out,
+    datasets: ExportStorage | None = None,
+    start_job: JobStarter | None = None,
 ) -> ReconcileReport | None:
     """Run a queued job to the end in this process, recording its outcome on the job item;
-    a reconciliation's report."""
+    a reconciliation's report. Exports go to `datasets`; `start_job` queues the export a
+    reconciliation leaves (none without it)."""
     job = store.job(account, job_id)
+    if job is not None and job.kind == EXPORT:
+        if datasets is None:
+            raise RuntimeError("an export job needs the storage analysts' exports go to")
+        run_export(store, datasets, account, job_id, as_of or datetime.now(UTC))
+        return None
     if job is None or job.kind != RECONCILE:
         recompute.run_job(store, account, job_id, as_of, exports, shard_size, settle)
         return None
@@ -53,8 +63,23 @@ def run_job(
     except (DefinitionError, LookupError) as error:
         recompute.end_job(store, account, job_id, {"error": str(error)}, failed=True)
         return None
-    recompute.end_job(store, account, job_id, report.to_json())
+    end_reconciliation(store, account, job_id, report, start_job)
     return report
+
+
+def end_reconciliation(
+    store: HealthScoreStore,
+    account: str,
+    job_id: str,
+    report: ReconcileReport,
+    start_job: JobStarter | None,
+) -> None:
+    """Record the report on the job; with `start_job`, queue the export of the score it left."""
+    detail = report.to_json()
+    if start_job is not None:
+        export = start_export(store, start_job, account, report.definition_id, datetime.now(UTC))
+        detail["export_job"] = export.id
+    recompute.end_job(store, account, job_id, detail)
 
 
 def is_reconciliation(store: HealthScoreStore, account: str, job_id: str) -> bool:

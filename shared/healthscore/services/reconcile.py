@@ -23,6 +23,10 @@ shards and leaves each shard's states beside its data; **shard** compares one sh
 with their states (a record and its state are in the same shard: both are placed by the
 record's id), repairs and reports; **finish** adds the shards' reports up. `reconcile` runs them
 one after the other in this process.
+
+The run also leaves the day's **snapshot** (domain/snapshots.py): every in-scope record's
+effective score and status as the batch engine computed them, counted per segment of the score
+by the shards and added up by finish (a 101-bin histogram per segment, so the median is exact).
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ from healthscore.adapters.dataset_export import (
     shard_name,
     shard_of,
 )
-from healthscore.domain.dataset import RecordKey
+from healthscore.domain.dataset import Record, RecordKey
 from healthscore.domain.definition import ScoreDefinition
+from healthscore.domain.overrides import effective
 from healthscore.domain.score_state import NewScore, ScoreState
+from healthscore.domain.snapshots import PortfolioCounts
 from healthscore.domain.tallies import Tally, build_tally, compact
 from healthscore.domain.tally_storage import decode_tally
 from healthscore.ports import ScoreStore, WriteRefused
@@ -70,6 +76,7 @@ class ReconcileReport:
     changed_during_run: int = 0
     pending: int = 0  # older revision (recompute pending) or due by the run's day (the sweep's)
     first: list[Drift] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = None  # the day's aggregates of every in-scope record
 
     def add(self, drift: Drift) -> None:
         self.drifted += 1
@@ -98,7 +105,7 @@ def reconcile(
         )
         for shard in range(manifest.shards):
             reconcile_shard(store, storage, manifest, shard)
-        return finish_reconciliation(storage, manifest)
+        return finish_reconciliation(store, storage, manifest)
 
 
 def plan_reconciliation(
@@ -134,7 +141,8 @@ def reconcile_shard(
         for state in map(state_from_json, storage.get_json(f"{folder}/states.json"))
     }
     report = ReconcileReport(manifest.definition_id)
-    scored = _shard(store, storage, manifest, shard, definition, revision, stored, report)
+    counts = PortfolioCounts()
+    scored = _shard(store, storage, manifest, shard, definition, revision, stored, report, counts)
     as_of = datetime.fromisoformat(manifest.as_of)
     live = LiveRevision(manifest.definition_id, revision, definition, ())
     cause = _cause(manifest.job_id, ["out of scope"])
@@ -146,13 +154,17 @@ def reconcile_shard(
         _repair(
             store, manifest.account_id, live, state.key, state, None, None, as_of, cause, report
         )
-    storage.put_json(f"{folder}/reconciled.json", report.to_json())
+    storage.put_json(f"{folder}/reconciled.json", report.to_json() | {"counts": counts.to_json()})
     return report
 
 
-def finish_reconciliation(storage: ExportStorage, manifest: Manifest) -> ReconcileReport:
-    """Step 3: the shards' reports added up (the first drifted records in shard order)."""
+def finish_reconciliation(
+    store: ScoreStore, storage: ExportStorage, manifest: Manifest
+) -> ReconcileReport:
+    """Step 3: the shards' reports added up (the first drifted records in shard order), and the
+    day's snapshot of the portfolio saved."""
     total = ReconcileReport(manifest.definition_id)
+    counts = PortfolioCounts()
     for shard in range(manifest.shards):
         part = storage.get_json(f"{manifest.job_id}/{shard_name(shard)}/reconciled.json")
         for name in ("compared", "repaired", "changed_during_run", "pending"):
@@ -160,6 +172,15 @@ def finish_reconciliation(storage: ExportStorage, manifest: Manifest) -> Reconci
         total.drifted += int(part["drifted"])
         room = FIRST_DRIFTS - len(total.first)
         total.first += [Drift(**drift) for drift in part["first"][:room]]
+        counts.merge(PortfolioCounts.from_json(part["counts"]))
+    definition, _revision = live_of(store, manifest.account_id, manifest.definition_id)
+    rows = counts.rows(
+        datetime.fromisoformat(manifest.as_of).date(),
+        definition.segments,
+        [threshold.label for threshold in definition.thresholds],
+    )
+    store.save_snapshots(manifest.account_id, manifest.definition_id, rows)
+    total.snapshot = rows[0].to_json()
     return total
 
 
@@ -172,6 +193,7 @@ def _shard(
     revision: int,
     stored: dict[str, ScoreState],
     report: ReconcileReport,
+    counts: PortfolioCounts,
 ) -> set[str]:
     as_of = datetime.fromisoformat(manifest.as_of)
     scored = scored_shard(storage, manifest, shard, definition, revision)
@@ -181,6 +203,7 @@ def _shard(
         ids.add(record_id)
         key = (manifest.object_type, record_id)
         state = stored.get(record_id)
+        _count(counts, definition, live, dataset.record(key), new, state, as_of)
         if state is not None and (
             state.revision != revision or (state.due_day and state.due_day <= as_of.date())
         ):
@@ -195,6 +218,23 @@ def _shard(
         cause = _cause(manifest.job_id, differed, state, new)
         _repair(store, manifest.account_id, live, key, state, new, tally, as_of, cause, report)
     return ids
+
+
+def _count(
+    counts: PortfolioCounts,
+    definition: ScoreDefinition,
+    live: LiveRevision,
+    record: Record,
+    new: NewScore,
+    state: ScoreState | None,
+    as_of: datetime,
+) -> None:
+    """The record in the day's snapshot: the batch result (the truth as of the run, whatever
+    was stored) under the override stored for it, in each of the score's segments it is in."""
+    override = None if state is None else state.current_override()
+    shown = effective(definition, new.score, new.status, new.color, override, as_of)
+    segments = [s.id for s in live.segments if s.matches(record, as_of.date())]
+    counts.add(shown.score, shown.status, shown.override is not None, bool(new.stale), segments)
 
 
 def _differences(
