@@ -5,7 +5,9 @@ is stored in DynamoDB Local with batch writes, the customer health score turned 
 recompute writes every state), then reconciled twice: once as it is (drift should be 0, and
 nothing is written), once after 10 states were corrupted (a wrong score written straight into
 the table: exactly those are found and rewritten). Each run is metered: time, requests by
-operation, RCU/WCU, and how many items of the scores table were read (each state once).
+operation, RCU/WCU, and how many items of the scores table were read (each state once). Then
+what the night leaves for analysts: the export (time, requests, size) and a year's trend read
+from the snapshots.
 
     python scripts/bench_reconcile.py [--companies 2000]
 """
@@ -19,12 +21,13 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))  # the seeding helpers the tests use
 
+from healthscore.adapters.dataset_export import LocalExports  # noqa: E402
 from healthscore.adapters.dataset_files import read_dataset  # noqa: E402
 from healthscore.adapters.dynamo_meter import DynamoMeter, metered  # noqa: E402
 from healthscore.adapters.dynamo_store import DynamoStore  # noqa: E402
@@ -33,6 +36,7 @@ from healthscore.adapters.dynamo_writes import association_keys  # noqa: E402
 from healthscore.adapters.dynamodb_local import DynamoDBLocal  # noqa: E402
 from healthscore.dev.sample_portfolio import generate_portfolio  # noqa: E402
 from healthscore.domain.dataset import AssociationLine  # noqa: E402
+from healthscore.services.exports import export_score  # noqa: E402
 from healthscore.services.recompute import recompute  # noqa: E402
 from healthscore.services.reconcile import ReconcileReport, reconcile  # noqa: E402
 from healthscore.settings import Settings  # noqa: E402
@@ -93,6 +97,30 @@ def show(
     )
 
 
+def export_and_trend(store: DynamoStore) -> None:
+    """What the night leaves for analysts: the export (the account's dataset and the stored
+    scores) and a year's trend read from the snapshots."""
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as work:
+        started = time.perf_counter()
+        with metered() as meter:
+            detail = export_score(store, LocalExports(Path(work)), ACCOUNT, "health", "x", AS_OF)
+        seconds = time.perf_counter() - started
+        size = sum(int(f["bytes"]) for f in detail["files"])
+        scores = next(f["bytes"] for f in detail["files"] if f["name"] == "scores.parquet")
+    print(
+        f"\n   export: {seconds:.1f} s, {detail['records']:,} records, {detail['scores']:,} "
+        f"stored scores; {size / 1e6:,.1f} MB ({scores / 1e6:,.2f} MB scores.parquet)"
+    )
+    print(f"     requests {dict(sorted(meter.requests.items()))}")
+    print(f"     RCU {meter.read_units:,.1f}, WCU {meter.write_units:,.1f}")
+    with metered() as meter:
+        rows = store.snapshots(ACCOUNT, "health", AS_OF.date() - timedelta(days=365))
+    print(
+        f"   trend of a year: {len(rows)} row(s) read in {sum(meter.requests.values())} "
+        f"request(s), {meter.read_units:,.1f} RCU"
+    )
+
+
 def main() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")  # DynamoDB Local accepts any
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
@@ -127,6 +155,7 @@ def main() -> None:
             item.save()
         report, meter, seconds = run(store, "corrupted")
         show(f"after {CORRUPTED} states were corrupted", report, meter, seconds, table)
+        export_and_trend(store)
     finally:
         local.stop()
 

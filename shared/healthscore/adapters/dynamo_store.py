@@ -16,13 +16,13 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.pagination import ResultIterator
 
-from healthscore.adapters.cursors import decode_cursor, encode_cursor
 from healthscore.adapters.dynamo_definitions import (
     DynamoDefinitionStore,
     _get,
     now,
     refused_by_condition,
 )
+from healthscore.adapters.dynamo_history import DynamoHistory
 from healthscore.adapters.dynamo_integrations import DynamoIntegrations
 from healthscore.adapters.dynamo_snapshots import DynamoSnapshots
 from healthscore.adapters.dynamo_tables import (
@@ -42,8 +42,6 @@ from healthscore.adapters.dynamo_writes import (
     applied_key,
     association_keys,
     batch_read,
-    history_instant,
-    history_item,
     retry_throttled,
     state_item,
     state_of,
@@ -63,10 +61,9 @@ from healthscore.domain.score_state import ScoreState
 from healthscore.ports import RecordLinks, Snapshot, record_neighbourhood, whole_account
 
 T = TypeVar("T")
-SWEEP_KEY = "#sweep"  # the sweep's own jobs item (account ids never contain `#`)
 
 
-class DynamoStore(DynamoDefinitionStore, DynamoIntegrations, DynamoSnapshots):
+class DynamoStore(DynamoDefinitionStore, DynamoHistory, DynamoIntegrations, DynamoSnapshots):
     def __init__(self, tables: Tables) -> None:
         super().__init__(tables)
         meta: Any = tables.scores.Meta
@@ -343,7 +340,7 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations, DynamoSnapshots):
         """One record, its associated records and the events scoring it can read."""
         return record_neighbourhood(self, account, key, contacts_events)
 
-    # -- scores and history --------------------------------------------------------------------
+    # -- scores (history and the sweep checkpoint: dynamo_history.py) -------------------------
 
     @retry_throttled
     def score(self, account: str, definition_id: str, key: RecordKey) -> ScoreState | None:
@@ -402,22 +399,6 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations, DynamoSnapshots):
         """A unit of work for one change to the account: all its writes in one transaction."""
         return DynamoChangeWrites(self.tables, self._connection, account)
 
-    def sweep_checkpoint(self) -> date | None:
-        item = _get(self.tables.jobs, SWEEP_KEY, "checkpoint")
-        return None if item is None else date.fromisoformat(item.detail["day"])
-
-    def save_sweep_checkpoint(self, day: date) -> None:
-        at = now()
-        self.tables.jobs(
-            SWEEP_KEY,
-            "checkpoint",
-            kind="sweep",
-            status="succeeded",
-            detail={"day": day.isoformat()},
-            created_at=at,
-            updated_at=at,
-        ).save()
-
     def delete_scores(self, account: str, definition_id: str) -> int:
         deleted = 0
         with self.tables.scores.batch_write() as batch:
@@ -425,38 +406,6 @@ class DynamoStore(DynamoDefinitionStore, DynamoIntegrations, DynamoSnapshots):
                 batch.delete(item)
                 deleted += 1
         return deleted
-
-    def append_history(
-        self, account: str, definition_id: str, key: RecordKey, at: datetime, entry: dict[str, Any]
-    ) -> None:
-        history_item(self.tables, account, definition_id, key, at, entry).save()
-
-    def history(
-        self,
-        account: str,
-        definition_id: str,
-        key: RecordKey,
-        limit: int,
-        cursor: str | None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        pk = join_key(account, definition_id, *key)
-        start = decode_cursor(cursor, pk)
-        result = self.tables.history.query(
-            pk, scan_index_forward=False, limit=limit, last_evaluated_key=start
-        )
-        entries = [item.entry for item in result]
-        return entries, encode_cursor(result.last_evaluated_key)
-
-    @retry_throttled
-    def history_at(
-        self, account: str, definition_id: str, key: RecordKey, at: datetime
-    ) -> dict[str, Any] | None:
-        history = self.tables.history
-        until = history.sk <= f"{history_instant(at)}#999999"
-        pk = join_key(account, definition_id, *key)
-        for item in history.query(pk, until, scan_index_forward=False, limit=1):
-            return dict(item.entry)
-        return None
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -23,7 +23,8 @@ from healthscore.domain.score_state import ScoreState, pack_rule_points, unpack_
 from healthscore.ports import MAX_TRANSACTION_ITEMS, TooManyAffected, WriteRefused
 
 if TYPE_CHECKING:
-    from healthscore.adapters.memory_store import MemoryStore, _Account
+    from healthscore.adapters.memory_account_data import _Account
+    from healthscore.adapters.memory_store import MemoryStore
 
 
 class MemoryChangeWrites:
