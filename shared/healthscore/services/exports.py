@@ -108,7 +108,10 @@ def export_score(
         raise LookupError(f"health score {definition_id!r} is not live: nothing to export")
     raw, revision = found
     definition = live.definition
-    states = sorted(store.scores(account, definition_id), key=lambda state: state.key[1])
+    # the states read once, each kept only as what the export needs of it (not its tally)
+    stored = StoredScores(definition)
+    for state in store.scores(account, definition_id):
+        stored.add(state)
     name = f"{account}/{job_id}"
     with tempfile.TemporaryDirectory(prefix="healthscore-dataset-") as work:
         folder = Path(work)
@@ -117,9 +120,9 @@ def export_score(
             folder,
             account,
             dated=_dated(lives),
-            outputs=_outputs(store, account, lives, {definition_id: states}),
+            outputs=_outputs(store, account, lives, {definition_id: stored.outputs}),
         )
-        counts["overrides.jsonl"] = _write_lines(folder / "overrides.jsonl", _overrides(states))
+        counts["overrides.jsonl"] = _write_lines(folder / "overrides.jsonl", stored.overrides)
         snapshots = [
             row.to_json()
             for segment in (ALL, *definition.segments)
@@ -131,7 +134,7 @@ def export_score(
         # with its id, which overrides.jsonl lines name
         named = {**raw, "id": definition_id}
         (folder / "definition.json").write_text(json.dumps(named, indent=2, ensure_ascii=False))
-        counts["scores.parquet"] = write_scores(definition, states, folder / "scores.parquet")
+        counts["scores.parquet"] = stored.write(folder / "scores.parquet")
         manifest = {
             "account_id": account,
             "definition_id": definition_id,
@@ -162,16 +165,24 @@ def export_score(
     }
 
 
-def score_rows(definition: ScoreDefinition, states: Iterable[ScoreState]) -> list[dict[str, Any]]:
-    """The stored scores as "scores out" rows: the effective score and status; an overridden
-    record's row adds the computed ones and the override, a record with stale inputs lists them."""
-    names = [group.name for group in definition.groups]
-    rows = []
-    for state in states:
+class StoredScores:
+    """A score's stored states as the export needs them: "scores out" rows (the effective
+    score and status; an overridden record's row adds the computed ones and the override, a
+    record with stale inputs lists them), the overrides' lines, and its outputs."""
+
+    def __init__(self, definition: ScoreDefinition) -> None:
+        self.definition = definition
+        self.groups = [group.name for group in definition.groups]
+        self.rows: list[dict[str, Any]] = []
+        self.overrides: list[dict[str, Any]] = []
+        self.outputs: list[tuple[str, int, str | None]] = []  # (record id, score, status)
+
+    def add(self, state: ScoreState) -> None:
         if not state.stored:
-            continue
+            return
         override = state.override
-        rows.append(
+        shown = None if override is None else {k: override.get(k) for k in OVERRIDE_FIELDS}
+        self.rows.append(
             with_inputs(
                 {
                     "object_type": state.key[0],
@@ -179,36 +190,25 @@ def score_rows(definition: ScoreDefinition, states: Iterable[ScoreState]) -> lis
                     "score": state.score,
                     "status": state.status,
                     "color": state.color,
-                    "groups": {name: state.groups.get(name, 0) for name in names},
+                    "groups": {name: state.groups.get(name, 0) for name in self.groups},
                 },
                 state.computed_score,
                 state.computed_status,
-                None if override is None else {k: override.get(k) for k in OVERRIDE_FIELDS},
+                shown,
                 list(state.stale),
             )
         )
-    return rows
+        if shown is not None:
+            line = {"object_type": state.key[0], "id": state.key[1]}
+            self.overrides.append(line | {"definition": state.definition_id} | shown)
+        self.outputs.append((state.key[1], state.score, state.status))
 
+    def write(self, path: Path) -> int:
+        """scores.parquet: the batch output's Parquet file (ordered by id)."""
+        from healthscore.adapters.score_files import write_parquet  # Polars: batch work only
 
-def write_scores(definition: ScoreDefinition, states: Iterable[ScoreState], path: Path) -> int:
-    """scores.parquet: the batch output's Parquet file, from the stored states."""
-    from healthscore.adapters.score_files import write_parquet  # Polars: batch work only
-
-    groups = [group.name for group in definition.groups]
-    return write_parquet(score_rows(definition, states), path, groups)
-
-
-def _overrides(states: Iterable[ScoreState]) -> list[dict[str, Any]]:
-    return [
-        {
-            "object_type": state.key[0],
-            "id": state.key[1],
-            "definition": state.definition_id,
-            **{k: state.override.get(k) for k in OVERRIDE_FIELDS},
-        }
-        for state in states
-        if state.override is not None
-    ]
+        self.rows.sort(key=lambda row: str(row["id"]))
+        return write_parquet(self.rows, path, self.groups)
 
 
 def _dated(lives: Iterable[LiveRevision]) -> dict[str, set[str]]:
@@ -224,19 +224,21 @@ def _outputs(
     store: ScoreStore,
     account: str,
     lives: Iterable[LiveRevision],
-    read: dict[str, list[ScoreState]],
+    read: dict[str, list[tuple[str, int, str | None]]],
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Object type → output property → record id → the stored score or status, for every live
-    score (the segments and rules of other scores read them)."""
+    score (the segments and rules of other scores read them); `read`: those already read."""
     outputs: dict[str, dict[str, dict[str, Any]]] = {}
     for live in lives:
-        states = read.get(live.id)
-        if states is None:
-            states = list(store.scores(account, live.id))
+        values = read.get(live.id)
+        if values is None:
+            values = [
+                (s.key[1], s.score, s.status) for s in store.scores(account, live.id) if s.stored
+            ]
         properties = live.definition.output_properties()
         of_type = outputs.setdefault(live.definition.object_type, {})
-        of_type[properties.score.name] = {s.key[1]: s.score for s in states if s.stored}
-        of_type[properties.status.name] = {s.key[1]: s.status for s in states if s.stored}
+        of_type[properties.score.name] = {record: score for record, score, _ in values}
+        of_type[properties.status.name] = {record: status for record, _, status in values}
     return outputs
 
 
