@@ -147,3 +147,28 @@ def test_the_nightly_run_reconciles_every_account_with_a_live_score_but_those_op
         ("a3", "reconcile"),
     ]
     assert queued == [(account, job.id) for account, job in started]
+
+
+def test_an_overridden_record_is_not_drift(memory_store, small_portfolio):
+    """An override's expiry is a change day of the stored state (earlier than the computed
+    one): the reconciliation expects it, and repairs nothing."""
+    from healthscore.domain.access import MANAGE_PERMISSION, SERVICE_SEAT, Caller
+    from healthscore.services.definitions import Definitions
+    from healthscore.services.overrides import Overrides
+
+    store = memory_store
+    data = load_data(store, ACCOUNT, small_portfolio)
+    clock = Clock(midnight(AS_OF - timedelta(days=365)))
+    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
+    _replay(store, data, clock)
+    _sweep_to(store, clock, AS_OF)
+    caller = Caller(ACCOUNT, "csm", frozenset({MANAGE_PERMISSION}), frozenset({SERVICE_SEAT}))
+    overrides = Overrides(store, Definitions(store, lambda _a, _j: None))
+    states = sorted(store.scores(ACCOUNT, "health"), key=lambda s: s.key)
+    for state, days in zip(states[:3], (3, 10, 40), strict=True):
+        expires = (clock() + timedelta(days=days)).isoformat()
+        body = {"status": "At-risk", "reason": "champion left", "expires_at": expires}
+        overrides.put(caller, "health", state.key, body, clock())
+    report = reconcile(store, ACCOUNT, "health", "nightly", clock() + timedelta(hours=2))
+    assert (report.drifted, report.first) == (0, [])
+    assert report.compared + report.pending == len(states)

@@ -47,7 +47,7 @@ from healthscore.adapters.dataset_export import (
 )
 from healthscore.domain.dataset import Record, RecordKey
 from healthscore.domain.definition import ScoreDefinition
-from healthscore.domain.overrides import effective
+from healthscore.domain.overrides import effective, next_day
 from healthscore.domain.score_state import NewScore, ScoreState
 from healthscore.domain.snapshots import PortfolioCounts
 from healthscore.domain.tallies import Tally, build_tally, compact
@@ -211,7 +211,7 @@ def _shard(
             continue
         report.compared += 1
         tally = build_tally(definition, dataset, dataset.record(key), live.segments)
-        differed = _differences(definition, state, new, tally, as_of.date())
+        differed = _differences(definition, state, new, tally, as_of)
         if not differed:
             continue
         report.add(Drift(record_id, differed, _shown(state), _computed(new)))
@@ -242,18 +242,22 @@ def _differences(
     state: ScoreState | None,
     new: NewScore,
     tally: Tally,
-    today: date,
+    as_of: datetime,
 ) -> list[str]:
     if state is None:
         return ["missing"]
     score, status = state.computed
+    # an override's expiry is a change day too: the stored day is the earlier of the two
+    override = state.current_override()
+    overrides = [override] if override is not None and as_of < override.expires_at else []
+    due = next_day(new.next_change_day, overrides, as_of)
     checks = [
         ("score", score == new.score),
         ("status", status == new.status),
         ("groups", state.groups == new.groups),
-        ("next change day", state.due_day == new.next_change_day),
+        ("next change day", state.due_day == due),
         ("stale inputs", list(state.stale) == list(new.stale)),
-        ("tally", _same_tally(definition, state.tallies, tally, today)),
+        ("tally", _same_tally(definition, state.tallies, tally, as_of.date())),
     ]
     return [name for name, same in checks if not same]
 
