@@ -4,6 +4,7 @@ drained into the real scorer, the sweep on the local clock — against the batch
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 import urllib.error
@@ -18,7 +19,7 @@ from healthscore.adapters.dataset_files import read_dataset
 from healthscore.adapters.dynamo_store import DynamoStore
 from healthscore.adapters.dynamo_tables import Tables
 from healthscore.adapters.hubspot_signature import signed_headers
-from healthscore.dev.local_stack import LocalStack
+from healthscore.dev.local_stack import LocalStack, load_handler
 from healthscore.dev.sample_portfolio import generate_portfolio
 from healthscore.domain.validation import parse_definition
 from healthscore.services.scoring import Engine, score_rows
@@ -84,6 +85,13 @@ def test_signed_webhooks_shuffled_and_duplicated_then_swept_equal_the_batch_engi
     local, url = served
     account = f"replay-{companies}"
     token = local.token(account)
+    # This test is the incremental path against the batch engine, so the nightly reconciliation
+    # (which `clock advance 45d` below would run 45 times, repairing what it finds) is off for
+    # this account: it would mend a drift this test must see as a difference. (Under load it
+    # found a tally-only drift here intermittently: an open finding, left to its own work.)
+    sweep = load_handler(ROOT, "sweep")
+    os.environ["RECONCILE_OPT_OUT"] = account
+    sweep.settings.cache_clear()
     secret = call(f"{url}/local/webhook-secret?account={account}", "POST")[1]["secret"]
     # Given a sample portfolio ending today: records, links and segments sent through the API
     # (properties with a history arrive as HubSpot property changes below, at their times)
