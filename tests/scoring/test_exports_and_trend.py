@@ -39,6 +39,16 @@ MANAGER = Caller(
 runner = CliRunner()
 
 
+def _replayed_year(store, portfolio):
+    """A live score over a year of the portfolio's events, replayed shuffled and swept."""
+    data = load_data(store, ACCOUNT, portfolio)
+    clock = Clock(midnight(AS_OF - timedelta(days=365)))
+    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
+    _replay(store, data, clock)
+    _sweep_to(store, clock, AS_OF)
+    return data, clock
+
+
 def _export(store, storage, clock):
     queued: list[str] = []
     job = start_export(store, lambda _a, j: queued.append(j), ACCOUNT, "health", clock())
@@ -55,11 +65,7 @@ def test_an_export_scores_byte_identically_to_its_stored_scores(
 ):
     # Given a replayed, swept portfolio with a live score, and a CSM's override on one record
     store = memory_store
-    data = load_data(store, ACCOUNT, small_portfolio)
-    clock = Clock(midnight(AS_OF - timedelta(days=365)))
-    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
-    _replay(store, data, clock)
-    _sweep_to(store, clock, AS_OF)
+    data, clock = _replayed_year(store, small_portfolio)
     overridden = sorted(s.key for s in store.scores(ACCOUNT, "health"))[0]
     overrides = Overrides(store, Definitions(store, lambda _a, _j: None))
     body = {
@@ -118,11 +124,7 @@ def test_a_corrupted_stored_score_makes_the_export_differ_from_the_batch_result(
 ):
     """The byte comparison can fail: scores.parquet is the stored scores, not a recomputation."""
     store = memory_store
-    data = load_data(store, ACCOUNT, small_portfolio)
-    clock = Clock(midnight(AS_OF - timedelta(days=365)))
-    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
-    _replay(store, data, clock)
-    _sweep_to(store, clock, AS_OF)
+    _data, clock = _replayed_year(store, small_portfolio)
     state = next(iter(store.scores(ACCOUNT, "health")))
     state.score = (state.score + 7) % 101
     store.save_state(ACCOUNT, state)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import Field
 
 from api_routes.common import Id, caller, use_cases
-from api_routes.schemas import IdText, Instant, Strict
+from api_routes.schemas import IdText, Job, Strict
 from healthscore.domain.snapshots import ALL
 from healthscore.services.trends import MAX_DAYS
 
@@ -28,14 +28,7 @@ class ExportFile(Strict):
     url: str = Field(description="Download it from here (a link valid for an hour)")
 
 
-class ExportJob(Strict):
-    id: str
-    kind: str = Field(description="export")
-    status: str = Field(description="queued, running, succeeded or failed")
-    definition_id: str | None
-    detail: dict[str, object] = Field(description="As of when, how many records and scores")
-    created_at: Instant
-    updated_at: Instant
+class ExportJob(Job):
     files: list[ExportFile] = Field(description="Once it succeeded: each file of the dataset")
 
 
