@@ -191,15 +191,14 @@ def _scan_parquet(paths: dict[str, Path]) -> Frames:
     if problems:
         raise DatasetError(problems)
     records = records.with_columns(_string_list("lists", records))
+    link_schema = associations.collect_schema()
     associations = associations.select(
-        pl.col("from_type").cast(pl.String),
-        pl.col("from_id").cast(pl.String),
-        pl.col("to_type").cast(pl.String),
-        pl.col("to_id").cast(pl.String),
+        *(_as_text(c, link_schema) for c in ("from_type", "from_id", "to_type", "to_id")),
         _string_list("labels", associations),
     )
+    unreadable = _unreadable(events)
     events = events.with_columns(_event_day(events).alias("day"))
-    distinct = _check_rows(records, associations, events)
+    distinct = _check_rows(records, associations, events, unreadable)
     return Frames(
         records,
         associations,
@@ -213,9 +212,9 @@ def _scan_parquet(paths: dict[str, Path]) -> Frames:
 def _unnested(frame: pl.LazyFrame, file: str, problems: list[RowProblem]) -> pl.LazyFrame:
     schema = frame.collect_schema()
     properties = schema.get("properties")
-    frame = frame.with_columns(pl.col("id").cast(pl.String))
+    frame = frame.with_columns(_as_text("id", schema))
     if "object_id" in schema:
-        frame = frame.with_columns(pl.col("object_id").cast(pl.String))
+        frame = frame.with_columns(_as_text("object_id", schema))
     if properties is None:
         return frame
     assert isinstance(properties, pl.Struct)
@@ -238,10 +237,27 @@ def _unnested(frame: pl.LazyFrame, file: str, problems: list[RowProblem]) -> pl.
     ).drop("properties")
 
 
+def _as_text(column: str, schema: pl.Schema) -> pl.Expr:
+    """The column as text; left as it is when it already is (a cast, even to the same type,
+    would keep the scan from skipping row groups by their statistics in the checks)."""
+    if schema.get(column) == pl.String:
+        return pl.col(column)
+    return pl.col(column).cast(pl.String)
+
+
 def _string_list(column: str, frame: pl.LazyFrame) -> pl.Expr:
     if column not in frame.collect_schema():
         return pl.lit([], dtype=LISTS).alias(column)
     return pl.col(column).cast(LISTS).fill_null(pl.lit([], dtype=LISTS))
+
+
+def _unreadable(events: pl.LazyFrame) -> pl.Expr:
+    """True of an event whose `occurred_at` gives no day (see `_event_day`), written on the
+    scanned column where it can be, so row groups without nulls are skipped unread."""
+    dtype = events.collect_schema()["occurred_at"]
+    if dtype.is_integer() or (isinstance(dtype, pl.Datetime) and dtype.time_zone is not None):
+        return pl.col("occurred_at").is_null()
+    return pl.col("day").is_null()
 
 
 def _event_day(events: pl.LazyFrame) -> pl.Expr:
@@ -262,14 +278,20 @@ def _event_day(events: pl.LazyFrame) -> pl.Expr:
 
 
 def _check_rows(
-    records: pl.LazyFrame, associations: pl.LazyFrame, events: pl.LazyFrame
+    records: pl.LazyFrame,
+    associations: pl.LazyFrame,
+    events: pl.LazyFrame,
+    unreadable: pl.Expr,
 ) -> frozenset[str]:
     """Refuse what the shared loader would refuse: missing ids, unknown object types, events
     without a readable instant (re-checked with the shared parser before being refused).
 
-    One pass over each file decides whether any row fails any check; only a file with a failing
-    check is read again, for the lines to name. The same pass tells which of records and events
-    have no two ids sharing a 64-bit hash (returned: the engine need not look for repeats)."""
+    Each check counts the rows a cheap test suspects; the scans test those filters against
+    the Parquet files' row-group statistics first, so a clean file is mostly not read at all
+    for them. Only a file with suspect rows is read again, with the exact test, for the lines
+    to name. The same collection reads the record and event ids' 64-bit hashes and tells which
+    of records and events have no two sharing one (returned: the engine need not look for
+    repeats)."""
     files = (
         ("records.parquet", records, _checks(["id"], ["object_type"])),
         (
@@ -279,30 +301,36 @@ def _check_rows(
         ),
         ("events.parquet", events, _checks(["id", "object_id", "type"], ["object_type"])),
     )
-    unreadable = pl.col("day").is_null().any().alias("_unreadable")
-    verdicts = pl.collect_all(
+    suspects = [
+        frame.filter(suspect).select(pl.len())
+        for _file, frame, checks in files
+        for _column, _m, _bad, suspect in checks
+    ]
+    counted = pl.collect_all(
         [
-            frame.select(
-                *(suspect.fill_null(True).alias(column) for column, _m, _bad, suspect in checks),
-                *([unreadable] if file == "events.parquet" else []),
-            )
-            for file, frame, checks in files
-        ]
-        + [records.select(id_hashes("id")), events.select(id_hashes("id"))]
+            *suspects,
+            events.filter(unreadable).select(pl.len()),
+            records.select(id_hashes("id")),
+            events.select(id_hashes("id")),
+        ],
+        # (run side by side, each on its own scan: a scan shared between these queries would
+        # read every row of the columns they name, statistics or not)
+        optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
     )
-    record_hashes, event_hashes = (verdict.to_series() for verdict in verdicts[3:])
+    record_hashes, event_hashes = (frame.to_series() for frame in counted[-2:])
     distinct = frozenset(
         name
         for name, hashes in (("records", record_hashes), ("events", event_hashes))
         if not any_repeated(hashes)
     )
-    del record_hashes, event_hashes, verdicts[3:]
+    del record_hashes, event_hashes, counted[-2:]
+    verdicts = iter(frame.item() > 0 for frame in counted)
     problems: list[RowProblem] = []
-    for (file, frame, checks), verdict in zip(files, verdicts, strict=True):
-        failing = [check for check in checks if verdict[check[0]].item()]
+    for file, frame, checks in files:
+        failing = [check for check in checks if next(verdicts)]
         for line, field, message in _bad_rows(frame, failing):
             problems.append(RowProblem(file, line, field, message))
-    if not verdicts[2]["_unreadable"].item():
+    if not next(verdicts):
         if problems:
             raise DatasetError(problems[:50])
         return distinct
@@ -332,18 +360,19 @@ def _check_rows(
     )
 
 
-# (column, message, the exact test of a row, a cheap test of the whole column that is true
-# whenever the exact one is true of some row)
+# (column, message, the exact test of a row, a cheap test of a row that is true whenever the
+# exact one is)
 _Check = tuple[str, str, pl.Expr, pl.Expr]
 
 
 def _checks(ids: Iterable[str], types: Iterable[str]) -> list[_Check]:
     checks = []
     for column in ids:
-        text = pl.col(column).cast(pl.String)
+        text = pl.col(column)
         # Only text that is empty or starts with a control, space or non-ASCII character can
-        # strip to nothing: comparisons find those without copying every string.
-        suspect = (text.is_null() | (text < "!") | (text >= "\u0080")).any()
+        # strip to nothing: comparisons find those without copying every string, and the
+        # files' statistics (each row group's lowest and highest id) rule most groups out.
+        suspect = text.is_null() | (text < "!") | (text >= "\u0080")
         empty = text.str.strip_chars().fill_null("") == ""
         checks.append((column, "is required: a non-empty id", empty, suspect))
     for column in types:
@@ -358,7 +387,7 @@ def _checks(ids: Iterable[str], types: Iterable[str]) -> list[_Check]:
                 column,
                 "must be companies, contacts, deals, tickets or custom:<name>",
                 unknown(pl.col(column)),
-                unknown(pl.col(column)).fill_null(True).any(),  # (streams: no unique())
+                unknown(pl.col(column)).fill_null(True),
             )
         )
     return checks

@@ -24,8 +24,10 @@ from healthscore.domain.batch_frames import (
     PROPERTY_PREFIX,
     SCORED,
     Frames,
+    Pending,
     day_number,
     first_of_each_kept,
+    first_of_each_kept_query,
     ids_hash_uniquely,
     join_on_ids,
     property_column,
@@ -39,17 +41,24 @@ from healthscore.domain.definition import (
 )
 from healthscore.domain.points import HUNDREDTHS
 
+LABELS = pl.List(pl.String)
+
 
 def _pairs(
-    associations: pl.LazyFrame, object_type: str, neighbour_types: list[str], engine: Any
-) -> pl.LazyFrame:
-    """Each record of the score's type with its associated records of the types rules read,
-    once per pair, with the union of the labels of every line linking them."""
+    associations: pl.LazyFrame,
+    object_type: str,
+    neighbour_types: list[str],
+    scope_index: pl.LazyFrame,
+    engine: Any,
+) -> pl.DataFrame:
+    """Each scored record (SCORED) with its associated records of the types rules read
+    (`b_type`, `b_id`), once per pair, with the union of the labels of every line linking
+    them. One read of the associations: the lines of scored records, each with a 64-bit hash
+    of its pair; only pairs whose hash repeats are compared and merged on the pair itself."""
     directions = [
         associations.filter(
             pl.col(one + "_type") == object_type, pl.col(other + "_type").is_in(neighbour_types)
         ).select(
-            pl.col(one + "_type").alias("a_type"),
             pl.col(one + "_id").alias("a_id"),
             pl.col(other + "_type").alias("b_type"),
             pl.col(other + "_id").alias("b_id"),
@@ -57,25 +66,28 @@ def _pairs(
         )
         for one, other in (("from", "to"), ("to", "from"))
     ]
-    lines = pl.concat(directions)
-    key = pl.struct("a_type", "a_id", "b_type", "b_id")
-    hashes = lines.select(key.hash().alias("_pair_hash")).collect(engine=engine).to_series()
-    repeated = repeated_values(hashes)
-    del hashes
+    lines = pl.concat(directions).with_columns(
+        pl.struct("a_id", "b_type", "b_id").hash().alias("_pair_hash")
+    )
+    joined = (
+        join_on_ids(lines, scope_index, "a_id", ID)
+        .select(SCORED, "b_type", "b_id", "labels", "_pair_hash")
+        .collect(engine=engine)
+    )
+    repeated = repeated_values(joined.get_column("_pair_hash"))
     if repeated is None:
-        return lines.select("a_type", "a_id", "b_type", "b_id", "labels")  # read where joined
-    numbered = lines.collect(engine=engine).with_columns(repeated.alias("_repeated")).lazy()
-    # Only pairs linked by several lines (and hash collisions) need their labels merged.
+        return joined.drop("_pair_hash")
+    numbered = joined.drop("_pair_hash").with_columns(repeated.alias("_repeated"))
+    # Only pairs linked by several lines (and hash collisions) need their labels merged. A
+    # scored record's SCORED stands for its id (one each).
     merged = (
         numbered.filter(pl.col("_repeated"))
-        .group_by(["a_type", "a_id", "b_type", "b_id"])
+        .group_by([SCORED, "b_type", "b_id"])
         .agg(pl.col("labels").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls())
         .with_columns(pl.col("labels").list.unique())
     )
     # A null label matches no association's labels, so single lines keep theirs as they are.
-    single = numbered.filter(~pl.col("_repeated")).select(
-        "a_type", "a_id", "b_type", "b_id", "labels"
-    )
+    single = numbered.filter(~pl.col("_repeated")).select(SCORED, "b_type", "b_id", "labels")
     return pl.concat([single, merged])
 
 
@@ -165,29 +177,30 @@ def _candidates(
     record_values: _Values,
     today: date,
     engine: Any,
+    event_rows: Pending | None,
 ) -> list[tuple[pl.LazyFrame, str]]:
     """The event and associated-record rules folded per scored record: frames keyed by SCORED
-    (see `_fold`), each with the name of its next-change-day column."""
+    (see `_fold`), each with the name of its next-change-day column. `event_rows`: the events
+    being read (`start_event_rows`)."""
     object_type = definition.object_type
     today_n = day_number(today)
     scope_index = scope.lazy().select(ID, SCORED)
-    event_rules = [(i, g, r) for i, (_, _, g, r) in enumerate(keyed) if r.event_type is not None]
+    event_rules = _event_rules(keyed)
     linked_rules = [
         (i, r)
         for i, (_, _, g, r) in enumerate(keyed)
         if g.kind == "property" and r.target != "self"
     ]
     neighbour_types = {r.target for _i, r in linked_rules}
-    if object_type == "companies" and event_rules:
+    if _links_contacts(definition) and event_rules:
         neighbour_types.add("contacts")
-    pairs = join_on_ids(
-        _pairs(frames.associations, object_type, sorted(neighbour_types), engine),
-        scope_index,
-        "a_id",
-        ID,
-    ).select(SCORED, "b_type", "b_id", "labels")
+    pairs = pl.LazyFrame(
+        schema={SCORED: pl.UInt32, "b_type": pl.String, "b_id": pl.String, "labels": LABELS}
+    )
     if neighbour_types:
-        pairs = pairs.collect(engine=engine).lazy()
+        pairs = _pairs(
+            frames.associations, object_type, sorted(neighbour_types), scope_index, engine
+        ).lazy()
         all_labels = (
             pairs.select(
                 pl.col("labels")
@@ -225,7 +238,7 @@ def _candidates(
         ).with_columns(pl.col("lists").fill_null(pl.lit([], dtype=pl.List(pl.String))))
 
     # Associated-record rules first, folded to one row per record, so the pairs are freed
-    # before the events are read.
+    # before the events meet their records.
     parts: list[tuple[pl.LazyFrame, str]] = []
     for target in sorted({rule.target for _i, rule in linked_rules}):
         counted = []
@@ -247,20 +260,19 @@ def _candidates(
         name = f"next_{len(parts)}"
         folded = _fold(neighbours[target], counted, today_n, name).collect(engine=engine)
         parts.append((folded.lazy(), name))
-    if not event_rules:
+    if event_rows is None:
         return parts
     links = None
-    if object_type == "companies" and "contacts" in neighbours:
+    if _links_contacts(definition) and "contacts" in neighbours:
         links = _contact_links(
             event_rules, neighbours["contacts"], record_values, all_labels, today, engine
         )
-    del pairs, neighbours, of_pairs  # (the events are read without the pairs in memory)
+    del pairs, neighbours, of_pairs  # (the events meet their records without the pairs)
     parts.extend(
         _event_candidates(
             definition,
             event_rules,
-            frames.events,
-            "events" in frames.distinct_ids,
+            event_rows.result().lazy(),
             scope_index,
             links,
             record_values,
@@ -302,35 +314,45 @@ def _contact_links(
     return contacts.select(SCORED, "b_id", *link_columns).collect(engine=engine)
 
 
-def _event_candidates(
-    definition: ScoreDefinition,
-    event_rules: list[tuple[int, Group, Rule]],
-    events: pl.LazyFrame,
-    distinct: bool,
-    scope_index: pl.LazyFrame,
-    links: pl.DataFrame | None,
-    record_values: _Values,
-    encoded: bool,
-    today: date,
-    engine: Any,
-) -> list[tuple[pl.LazyFrame, str]]:
-    today_n = day_number(today)
-    types = sorted({rule.event_type for _i, _g, rule in event_rules if rule.event_type})
-    event_properties = set()
+def _event_rules(keyed: list[tuple[int, int, Group, Rule]]) -> list[tuple[int, Group, Rule]]:
+    return [(i, g, r) for i, (_, _, g, r) in enumerate(keyed) if r.event_type is not None]
+
+
+def _event_types(event_rules: list[tuple[int, Group, Rule]]) -> list[str]:
+    return sorted({rule.event_type for _i, _g, rule in event_rules if rule.event_type})
+
+
+def _event_properties(event_rules: list[tuple[int, Group, Rule]]) -> set[str]:
+    names: set[str] = set()
     for _i, _g, rule in event_rules:
-        event_properties |= _condition_properties(rule.conditions)
-    # Event properties are renamed `e.<name>` so they never meet a contact's `p.<name>`.
+        names |= _condition_properties(rule.conditions)
+    return names
+
+
+def start_event_rows(
+    definition: ScoreDefinition,
+    keyed: list[tuple[int, int, Group, Rule]],
+    frames: Frames,
+    engine: Any,
+) -> Pending | None:
+    """Start reading the events rules can count (None: no event rules), on Polars' threads
+    while the records and associated records are scored: the first line of each event, of the
+    types rules count, on the score's records or (for companies) on contacts; the type becomes
+    its position in the sorted types (`type`), the object type a flag (`own`), and the
+    properties conditions read are renamed `e.<name>`, so they never meet a contact's
+    `p.<name>`."""
+    event_rules = _event_rules(keyed)
+    if not event_rules:
+        return None
+    events = frames.events
+    types = _event_types(event_rules)
     columns = set(events.collect_schema().names())
-    wanted = [n for n in sorted(event_properties) if property_column(n) in columns]
+    wanted = [n for n in sorted(_event_properties(event_rules)) if property_column(n) in columns]
     needed = events.select(
         ID, "type", "day", "object_type", "object_id", *(property_column(n) for n in wanted)
     )
-    # Only events rules can count are read in full — of the types they count, on the score's
-    # records or (for companies) on contacts; the type becomes its position in `types` and the
-    # object type a flag, `own`.
-    linking = links is not None
-    object_types = [definition.object_type, *(["contacts"] if linking else [])]
-    base = first_of_each_kept(
+    object_types = [definition.object_type, *(["contacts"] if _links_contacts(definition) else [])]
+    query = first_of_each_kept_query(
         needed,
         ["object_type", "object_id", ID],
         ID,
@@ -343,9 +365,41 @@ def _event_candidates(
             *(pl.col(property_column(n)).alias(EVENT_PREFIX + n) for n in wanted),
         ],
         engine,
-        distinct=distinct,
-    ).lazy()
-    event_values = _Values(base, event_properties, encoded, engine, prefix=EVENT_PREFIX)
+        distinct="events" in frames.distinct_ids,
+    )
+    return Pending(query, engine)
+
+
+def _links_contacts(definition: ScoreDefinition) -> bool:
+    """Whether contacts' events count for the score's records (companies: their contacts')."""
+    return definition.object_type == "companies"
+
+
+def _event_candidates(
+    definition: ScoreDefinition,
+    event_rules: list[tuple[int, Group, Rule]],
+    base: pl.LazyFrame,
+    scope_index: pl.LazyFrame,
+    links: pl.DataFrame | None,
+    record_values: _Values,
+    encoded: bool,
+    today: date,
+    engine: Any,
+) -> list[tuple[pl.LazyFrame, str]]:
+    today_n = day_number(today)
+    types = _event_types(event_rules)
+    event_properties = _event_properties(event_rules)
+    linking = links is not None
+    # Property values are gathered from the events of the types whose rules read them: each
+    # rule's verdicts are read on its own type's rows only (see `_fold` below).
+    reading = [types.index(r.event_type or "") for _i, _g, r in event_rules if r.conditions]
+    event_values = _Values(
+        base.filter(pl.col("type").is_in(sorted(set(reading)))),
+        event_properties,
+        encoded,
+        engine,
+        prefix=EVENT_PREFIX,
+    )
     # What each rule asks of an event's own properties is decided before events meet records:
     # the rows carry a Boolean (and a day, for date conditions) per rule, not the properties.
     decided: list[pl.Expr] = []

@@ -40,6 +40,7 @@ import polars as pl
 from healthscore.domain.batch_candidates import (
     _candidates,
     _needed_records,
+    start_event_rows,
 )
 from healthscore.domain.batch_conditions import (
     _all,
@@ -64,7 +65,7 @@ from healthscore.domain.batch_frames import (
     properties_on,
     property_column,
 )
-from healthscore.domain.batch_inputs import freshness_rules, with_inputs
+from healthscore.domain.batch_inputs import freshness_rules, with_inputs_query
 from healthscore.domain.dataset import Segment
 from healthscore.domain.definition import (
     DEFAULT_ASSOCIATION,
@@ -101,6 +102,8 @@ def score_frames(
     segments = [frames.segments[s] for s in definition.segments]
     object_type = definition.object_type
     keyed = list(_keyed_rules(definition))
+    # The events are read on Polars' threads while the records are.
+    event_rows = start_event_rows(definition, keyed, frames, engine)
     record_properties = _record_properties(definition, segments)
     records = _needed_records(
         definition,
@@ -139,11 +142,20 @@ def score_frames(
                 .otherwise(NO_DAY)
                 .alias(f"d{index}")
             )
-    # Records are joined and grouped by their position in the scope (SCORED), not their ids.
-    scope = own.filter(in_any).select(*scope_columns).collect(engine=engine).with_row_index(SCORED)
+    # Records are joined and grouped by their position in the scope (SCORED), not their ids;
+    # in the order of their ids, so the scores come out sorted by a sort of these integers.
+    scope = (
+        own.filter(in_any)
+        .select(*scope_columns)
+        .sort(ID)
+        .collect(engine=engine)
+        .with_row_index(SCORED)
+    )
 
     # Steps 2–4 for event rules and associated-record rules: candidate rows folded per record.
-    parts = _candidates(definition, keyed, frames, records, scope, record_values, today, engine)
+    parts = _candidates(
+        definition, keyed, frames, records, scope, record_values, today, engine, event_rows
+    )
     wide = scope.lazy()
     for part, _next in parts:
         wide = wide.join(part, on=SCORED, how="left")
@@ -177,7 +189,8 @@ def score_frames(
         *(pl.col(name) for _part, name in parts),
     ]
     next_n = pl.min_horizontal([pl.when(d > today_n).then(d).otherwise(NO_DAY) for d in next_days])
-    result = wide.select(
+    query = wide.select(
+        pl.col(SCORED),
         pl.lit(object_type).alias("object_type"),
         pl.col(ID),
         pl.col("score"),
@@ -187,8 +200,9 @@ def score_frames(
         (pl.lit(EPOCH) + pl.duration(days=next_n)).cast(pl.Date).alias("next_change_day"),
         *(pl.col(f"v{i}").fill_null(0).cast(pl.Int64).alias(f"r{i}") for i in range(len(keyed))),
         *(pl.col(f"fp{i}") for i in range(len(definition.freshness))),
-    ).collect(engine=engine)
-    result = with_inputs(definition, result, changes, frames.overrides, as_of).sort(ID)
+    )
+    query = with_inputs_query(definition, query, changes, frames.overrides, as_of)
+    result = query.sort(SCORED).drop(SCORED).collect(engine=engine)
     return BatchResult(result, tuple(group_columns), tuple(f"r{i}" for i in range(len(keyed))))
 
 

@@ -193,9 +193,28 @@ def first_of_each_kept(
     distinct: bool = False,
 ) -> pl.DataFrame:
     """`first_of_each(frame, keys).filter(keep).select(columns)` (the last line of each key
-    with `last`) without reading the rows `keep`
-    drops: from every row only the hash of the `screen` key column is read (equal keys have
-    equal screens), so the filter and the column selection reach the scan.
+    with `last`) without reading the rows `keep` drops: see `first_of_each_kept_query`."""
+    query = first_of_each_kept_query(
+        frame, keys, screen, keep, columns, engine, last=last, distinct=distinct
+    )
+    return query.collect(engine=engine)
+
+
+def first_of_each_kept_query(
+    frame: pl.LazyFrame,
+    keys: list[str],
+    screen: str,
+    keep: pl.Expr,
+    columns: list[pl.Expr],
+    engine: Any,
+    *,
+    last: bool = False,
+    distinct: bool = False,
+) -> pl.LazyFrame:
+    """The query of `first_of_each(frame, keys).filter(keep).select(columns)` (the last line
+    of each key with `last`), lines already screened: from every row only the hash of the
+    `screen` key column is read (equal keys have equal screens), so the filter and the column
+    selection reach the scan.
 
     Exact: a row is dropped as a repeat only by an earlier row with the same keys, whatever
     `keep` says of that earlier row, and only rows whose screen hash repeats are compared on
@@ -203,10 +222,10 @@ def first_of_each_kept(
     (none with `distinct`: the caller knows no screen hash repeats, see `any_repeated`).
     """
     if distinct:
-        return frame.filter(keep).select(columns).collect(engine=engine)
+        return frame.filter(keep).select(columns)
     repeated = repeated_values(frame.select(id_hashes(screen)).collect(engine=engine).to_series())
     if repeated is None:
-        return frame.filter(keep).select(columns).collect(engine=engine)
+        return frame.filter(keep).select(columns)
     lines = repeated.arg_true().cast(pl.UInt32)
     numbered = frame.with_row_index("_line")
     suspects = (
@@ -221,8 +240,23 @@ def first_of_each_kept(
         numbered.filter(keep & ~pl.col("_line").is_in(later.implode()))
         .drop("_line")
         .select(columns)
-        .collect(engine=engine)
     )
+
+
+class Pending:
+    """A frame collected on Polars' threads while Python goes on to other work; `result()`
+    waits for it."""
+
+    def __init__(self, query: pl.LazyFrame, engine: Any) -> None:
+        self._running: Any = query.collect(engine=engine, background=True)
+        self._frame: pl.DataFrame | None = None
+
+    def result(self) -> pl.DataFrame:
+        if self._frame is None:
+            self._frame = self._running.fetch_blocking()
+            self._running = None
+        assert self._frame is not None
+        return self._frame
 
 
 def join_on_ids(
@@ -247,7 +281,9 @@ def join_on_ids(
     if how == "inner":
         joined = hashed_left.join(hashed_right, on=ID_HASH, how="inner", suffix="_r")
         right_id = right_on if right_on != left_on else right_on + "_r"
-        same = joined.filter(pl.col(left_on) == pl.col(right_id))
+        # (`fill_null` keeps Polars from making the comparison a second join key: joining on
+        # the row-encoded (hash, id) pair costs more than this check of each hash match)
+        same = joined.filter((pl.col(left_on) == pl.col(right_id)).fill_null(False))
         return same.drop(ID_HASH, *([right_id] if right_id != left_on else []))
     if how != "left" or not right_unique:
         return left.join(right, left_on=left_on, right_on=right_on, how=how)  # type: ignore[arg-type]

@@ -46,9 +46,20 @@ def with_inputs(
     gains `stale` (sorted names), the override in effect, and the next change days both add;
     `score`, `status` and `color` become the effective ones, `computed_score` and
     `computed_status` the computed ones where an override is in effect (null elsewhere)."""
+    return with_inputs_query(definition, scores.lazy(), changes, overrides, as_of).collect()
+
+
+def with_inputs_query(
+    definition: ScoreDefinition,
+    scores: pl.LazyFrame,
+    changes: pl.LazyFrame | None,
+    overrides: tuple[Override, ...],
+    as_of: datetime,
+) -> pl.LazyFrame:
+    """`with_inputs` as a query, to be collected with the scores'."""
     today = day_number(utc_day(as_of))
     rules = freshness_rules(definition)
-    frame = scores.lazy()
+    frame = scores
     next_day = pl.col("next_change_day").cast(pl.Int32).cast(pl.Int64)
     stale_names: list[pl.Expr] = []
     stale_days: list[pl.Expr] = [next_day]
@@ -69,7 +80,15 @@ def with_inputs(
             "_next"
         ),
     )
-    frame = frame.join(_overrides_frame(definition, overrides, as_of).lazy(), on=ID, how="left")
+    in_effect_now = _overrides_frame(definition, overrides, as_of)
+    if in_effect_now.height:
+        frame = frame.join(in_effect_now.lazy(), on=ID, how="left")
+    else:  # (no override of this score: its columns, all null, without a join on the ids)
+        frame = frame.with_columns(
+            pl.lit(None, dtype=dtype).alias(name)
+            for name, dtype in in_effect_now.schema.items()
+            if name != ID
+        )
     active = pl.col("_status").is_not_null()
     next_n = pl.min_horizontal(pl.col("_next"), pl.col("_override_day"))
     effective = frame.with_columns(
@@ -84,7 +103,7 @@ def with_inputs(
         (pl.lit(EPOCH) + pl.duration(days=next_n)).cast(pl.Date).alias("next_change_day"),
     )
     drop = [c for c in effective.collect_schema().names() if c.startswith(("fp", "fd", "_"))]
-    return effective.drop(drop).collect()
+    return effective.drop(drop)
 
 
 def _last_changes(
