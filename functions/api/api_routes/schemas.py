@@ -191,7 +191,10 @@ class Definition(DefinitionSummary):
 
 class Job(Strict):
     id: str
-    kind: str = Field(description="turn_on, update or recompute")
+    kind: str = Field(
+        description="turn_on or update (a score going live), reconcile (the nightly check) "
+        "or export (a dataset for analysts)"
+    )
     status: str = Field(description="queued, running, succeeded or failed")
     definition_id: str | None
     detail: dict[str, Any] = Field(description="Counts so far, or why it failed")
