@@ -138,6 +138,29 @@ class _Counted:
     next_day: pl.Expr
 
 
+TRUE = pl.lit(True)
+
+
+def _all_of(*tests: pl.Expr | None) -> pl.Expr:
+    """The tests AND-ed, leaving out those that are none or always true (every row evaluates
+    what is left, so a literal `True` is worth dropping)."""
+    kept = [t for t in tests if t is not None and not t.meta.eq(TRUE)]
+    if not kept:
+        return TRUE
+    combined = kept[0]
+    for test in kept[1:]:
+        combined = combined & test
+    return combined
+
+
+def _earliest(*days: pl.Expr | None) -> pl.Expr:
+    """The earliest of the days, leaving out those that are none or always null."""
+    kept = [d for d in days if d is not None and not d.meta.eq(NO_DAY)]
+    if not kept:
+        return NO_DAY
+    return kept[0] if len(kept) == 1 else pl.min_horizontal(kept)
+
+
 def _fold(rows: pl.LazyFrame, counted: list[_Counted], today_n: int, name: str) -> pl.LazyFrame:
     """Per scored record, in one group-by over the rows: each rule's count (`n<i>`), total
     (`t<i>`) and, for min/max roll-ups, lowest and highest (`lo<i>`, `hi<i>`) of the points it
@@ -147,11 +170,12 @@ def _fold(rows: pl.LazyFrame, counted: list[_Counted], today_n: int, name: str) 
     aggregations: list[pl.Expr] = []
     for rule in counted:
         value = pl.col(f"c{rule.index}")
+        counts = _all_of(rule.selected, rule.matched)
+        points = rule.hundredths.cast(pl.Int64)
         row_columns.append(
-            pl.when(rule.selected & rule.matched)
-            .then(rule.hundredths)
-            .cast(pl.Int64)
-            .alias(f"c{rule.index}")
+            (points if counts.meta.eq(TRUE) else pl.when(counts).then(points)).alias(
+                f"c{rule.index}"
+            )
         )
         aggregations += [value.count().alias(f"n{rule.index}"), value.sum().alias(f"t{rule.index}")]
         if rule.aggregation in ("min", "max"):
@@ -159,11 +183,15 @@ def _fold(rows: pl.LazyFrame, counted: list[_Counted], today_n: int, name: str) 
                 value.min().alias(f"lo{rule.index}"),
                 value.max().alias(f"hi{rule.index}"),
             ]
-    days = [
-        pl.when(rule.selected & (rule.next_day > today_n)).then(rule.next_day).cast(pl.Int64)
-        for rule in counted
-    ]
-    row_columns.append((pl.min_horizontal(days) if days else NO_DAY).alias(name))
+    days: list[pl.Expr] = []
+    for rule in counted:
+        if rule.next_day.meta.eq(NO_DAY):
+            continue
+        future = _all_of(rule.selected, rule.next_day > today_n)
+        day = pl.when(future).then(rule.next_day.cast(pl.Int64))
+        if not any(day.meta.eq(other) for other in days):  # (rules of one type often share it)
+            days.append(day)
+    row_columns.append(_earliest(*days).alias(name))
     aggregations.append(pl.col(name).min())
     return rows.select(row_columns).group_by(SCORED).agg(aggregations)
 
@@ -425,45 +453,49 @@ def _event_candidates(
     rows = pl.concat(sources, how="diagonal_relaxed").collect(engine=engine)
 
     counted: dict[int, list[_Counted]] = {}
-    age = pl.lit(today_n) - pl.col("day")
+    day, is_own = pl.col("day"), pl.col("own")
+    age = pl.lit(today_n) - day
     for index, group, rule in event_rules:
         association = rule.association or DEFAULT_ASSOCIATION
         linked = bool(association.labels or association.filters) and linking
         dated_filters = linked and any(c.is_date_relative for c in association.filters)
-        contact_ok = pl.col(f"ok{index}") if linked else pl.lit(True)
         dated_conditions = any(c.is_date_relative for c in rule.conditions)
-        static = pl.col(f"es{index}") if rule.conditions else pl.lit(True)
-        selected = static & (pl.col("own") | contact_ok)
-        in_timeframe = age < rule.timeframe.days if rule.timeframe else pl.lit(True)
+        selected = _all_of(
+            pl.col(f"es{index}") if rule.conditions else None,
+            is_own | pl.col(f"ok{index}") if linked else None,
+        )
+        factor: pl.Expr | None = None
+        step_day: pl.Expr | None = None
         if group.decay is not None:
             steps = age // group.decay.every.days
             factor = (pl.lit(100) - steps * group.decay.percent).clip(lower_bound=0)
-            step_day = pl.col("day") + (steps + 1) * group.decay.every.days
-        else:
-            factor, step_day = pl.lit(100), NO_DAY
-        filter_dated = pl.col("own") | (pl.col(f"dated{index}") if dated_filters else pl.lit(True))
-        counts = (age >= 0) & in_timeframe & (factor > 0)
-        dated = pl.col(f"ed{index}") if dated_conditions else pl.lit(True)
-        matched = counts & dated & filter_dated
-        exit_day = pl.col("day") + rule.timeframe.days if rule.timeframe else NO_DAY
-        filter_flips = (
-            pl.when(pl.col("own"))
-            .then(NO_DAY)
-            .otherwise(pl.col(f"flip{index}") if dated_filters else NO_DAY)
+            step_day = day + (steps + 1) * group.decay.every.days
+        counts = _all_of(
+            age >= 0,
+            age < rule.timeframe.days if rule.timeframe else None,
+            factor > 0 if factor is not None else None,
         )
-        next_day = (
-            pl.when(age < 0)
-            .then(pl.col("day"))
-            .when(~counts)
-            .then(NO_DAY)
-            .otherwise(
-                pl.min_horizontal(
-                    pl.col(f"ef{index}") if dated_conditions else NO_DAY,
-                    filter_flips,
-                    exit_day,
-                    step_day,
-                )
-            )
+        matched = _all_of(
+            counts,
+            pl.col(f"ed{index}") if dated_conditions else None,
+            is_own | pl.col(f"dated{index}") if dated_filters else None,
+        )
+        later = _earliest(
+            pl.col(f"ef{index}") if dated_conditions else None,
+            pl.when(is_own).then(NO_DAY).otherwise(pl.col(f"flip{index}"))
+            if dated_filters
+            else None,
+            day + rule.timeframe.days if rule.timeframe else None,
+            step_day,
+        )
+        if later.meta.eq(NO_DAY):
+            next_day = pl.when(age < 0).then(day).otherwise(NO_DAY)
+        else:
+            next_day = pl.when(age < 0).then(day).when(~counts).then(NO_DAY).otherwise(later)
+        points = (
+            pl.col(f"ep{index}")
+            if rule.scored_individually_by is not None
+            else pl.lit(rule.points or 0, dtype=pl.Int64)
         )
         counted.setdefault(types.index(rule.event_type or ""), []).append(
             _Counted(
@@ -471,12 +503,7 @@ def _event_candidates(
                 rule.aggregation,
                 selected,
                 matched,
-                (
-                    pl.col(f"ep{index}")
-                    if rule.scored_individually_by is not None
-                    else pl.lit(rule.points or 0, dtype=pl.Int64)
-                )
-                * factor,
+                points * (factor if factor is not None else 100),
                 next_day.cast(pl.Int64),
             )
         )
