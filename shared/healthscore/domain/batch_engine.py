@@ -21,7 +21,11 @@ How it stays exact and fast:
 - Events are read through a sorted 64-bit hash of their ids: when no hash repeats (the loader
   may already know), the type filter and the columns reach the Parquet scan; otherwise only
   the lines whose hash repeats are compared on their keys, so the first line of a key still
-  wins whatever its type.
+  wins whatever its type. That read depends on the definition alone, so it runs on Polars'
+  threads from the start, while the records and associated records are scored.
+- Rows are joined on 64-bit hashes of ids and then the ids compared (`join_on_ids`); records
+  are grouped by their position in the scope, which is sorted by id once, so the result is
+  sorted by an integer.
 
 Its parts: batch_frames (frames, keys, exact dedup and joins), batch_conditions (conditions as
 expressions), batch_candidates (the rows each rule counts), and this module (the fold into
