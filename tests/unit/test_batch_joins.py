@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from healthscore.domain.batch_frames import (
     first_of_each,
-    first_of_each_kept,
+    first_of_each_kept_query,
     ids_hash_uniquely,
     join_on_ids,
     repeated_values,
@@ -112,7 +112,9 @@ def test_first_of_each_kept_filters_after_keeping_the_first(
         },
         schema={"k": pl.String, "t": pl.String, "v": pl.Int64, "n": pl.Int64},
     )
-    kept = first_of_each_kept(frame.lazy(), ["k", "v"], "k", pl.col("t") == "x", [pl.all()], "auto")
+    kept = first_of_each_kept_query(
+        frame.lazy(), ["k", "v"], "k", pl.col("t") == "x", [pl.all()], "auto"
+    ).collect()
     expected = frame.unique(["k", "v"], keep="first", maintain_order=True).filter(
         pl.col("t") == "x"
     )

@@ -26,7 +26,6 @@ from healthscore.domain.batch_frames import (
     Frames,
     Pending,
     day_number,
-    first_of_each_kept,
     first_of_each_kept_query,
     ids_hash_uniquely,
     join_on_ids,
@@ -107,9 +106,13 @@ def _needed_records(
     columns = [property_column(n) for n in sorted(names) if property_column(n) in available]
     kept = pl.col("object_type").is_in(sorted(types))
     selected = [pl.col(c) for c in ("object_type", ID, "lists", *columns)]
-    return first_of_each_kept(
-        records, ["object_type", ID], ID, kept, selected, engine, last=True, distinct=distinct
-    ).lazy()
+    return (
+        first_of_each_kept_query(
+            records, ["object_type", ID], ID, kept, selected, engine, last=True, distinct=distinct
+        )
+        .collect(engine=engine)
+        .lazy()
+    )
 
 
 def _record_types(definition: ScoreDefinition) -> set[str]:

@@ -181,25 +181,6 @@ def any_repeated(hashes: pl.Series) -> bool:
     return bool((ordered.slice(1) == ordered.slice(0, hashes.len() - 1)).any())
 
 
-def first_of_each_kept(
-    frame: pl.LazyFrame,
-    keys: list[str],
-    screen: str,
-    keep: pl.Expr,
-    columns: list[pl.Expr],
-    engine: Any,
-    *,
-    last: bool = False,
-    distinct: bool = False,
-) -> pl.DataFrame:
-    """`first_of_each(frame, keys).filter(keep).select(columns)` (the last line of each key
-    with `last`) without reading the rows `keep` drops: see `first_of_each_kept_query`."""
-    query = first_of_each_kept_query(
-        frame, keys, screen, keep, columns, engine, last=last, distinct=distinct
-    )
-    return query.collect(engine=engine)
-
-
 def first_of_each_kept_query(
     frame: pl.LazyFrame,
     keys: list[str],
