@@ -1,7 +1,7 @@
 """What a production deployment needs of template.yaml, checked on the template as CloudFormation
 receives it (SAM's transform, offline): the Distributed Map's permissions, a pipe input that is
 valid JSON for the messages the API sends, queues that outlive a two-week outage, tables kept
-when the stack goes, and the API throttled by parameters."""
+when the stack goes, the API throttled by parameters, and exports kept no longer than their jobs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from healthscore.adapters.dynamo_definitions import JOB_RETENTION
 from healthscore.adapters.job_queue import SqsJobStarter
 from healthscore.settings import Settings
 from tests.integration.test_template import transformed
@@ -19,10 +20,14 @@ FOURTEEN_DAYS = 14 * 24 * 3600
 
 
 @pytest.fixture(scope="module")
-def resources() -> dict[str, Any]:
+def output() -> dict[str, Any]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-        output = transformed(ApiThrottlingRateLimit="40", ApiThrottlingBurstLimit="80")
+        return transformed(ApiThrottlingRateLimit="40", ApiThrottlingBurstLimit="80")
+
+
+@pytest.fixture(scope="module")
+def resources(output: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = output["Resources"]
     return found
 
@@ -112,6 +117,26 @@ def test_tables_are_kept_when_the_stack_is_deleted_or_a_table_replaced(
     assert len(tables) == 9  # records and their links share one
     for name, table in tables.items():
         assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain"), name
+
+
+def test_an_export_is_never_kept_longer_than_the_job_it_is_found_by(
+    output: dict[str, Any],
+) -> None:
+    # GET /exports/{id} and the newest export of a score read the export's job, which expires
+    # JOB_RETENTION after it was saved: files kept longer could no longer be found or linked.
+    retention = output["Parameters"]["ExportRetentionDays"]
+    assert int(retention["Default"]) <= int(retention["MaxValue"]) <= JOB_RETENTION.days
+    rules = [
+        rule
+        for bucket in resources_of(output, "AWS::S3::Bucket")
+        for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        if rule.get("Prefix") == "datasets/"
+    ]
+    assert [rule["ExpirationInDays"] for rule in rules] == [{"Ref": "ExportRetentionDays"}]
+
+
+def resources_of(output: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in output["Resources"].values() if r["Type"] == kind]
 
 
 def test_the_api_is_throttled_by_its_parameters(resources: dict[str, Any]) -> None:
