@@ -31,22 +31,17 @@ from healthscore.services.scoring import score_folder
 from healthscore.services.sweep import Sweep
 from healthscore.services.trends import Trends
 from tests.scoring.support import CUSTOMER_HEALTH, Clock, load_data, make_live, midnight
-from tests.scoring.test_incremental_scoring import ACCOUNT, AS_OF, _replay, _sweep_to
+from tests.scoring.test_incremental_scoring import (
+    ACCOUNT,
+    AS_OF,
+    _sweep_to,
+    replayed_year,
+)
 
 MANAGER = Caller(
     ACCOUNT, "csm@acme.test", frozenset({MANAGE_PERMISSION}), frozenset({SERVICE_SEAT})
 )
 runner = CliRunner()
-
-
-def _replayed_year(store, portfolio):
-    """A live score over a year of the portfolio's events, replayed shuffled and swept."""
-    data = load_data(store, ACCOUNT, portfolio)
-    clock = Clock(midnight(AS_OF - timedelta(days=365)))
-    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
-    _replay(store, data, clock)
-    _sweep_to(store, clock, AS_OF)
-    return data, clock
 
 
 def _export(store, storage, clock):
@@ -65,7 +60,7 @@ def test_an_export_scores_byte_identically_to_its_stored_scores(
 ):
     # Given a replayed, swept portfolio with a live score, and a CSM's override on one record
     store = memory_store
-    data, clock = _replayed_year(store, small_portfolio)
+    data, clock = replayed_year(store, small_portfolio)
     overridden = sorted(s.key for s in store.scores(ACCOUNT, "health"))[0]
     overrides = Overrides(store, Definitions(store, lambda _a, _j: None))
     body = {
@@ -124,7 +119,7 @@ def test_a_corrupted_stored_score_makes_the_export_differ_from_the_batch_result(
 ):
     """The byte comparison can fail: scores.parquet is the stored scores, not a recomputation."""
     store = memory_store
-    _data, clock = _replayed_year(store, small_portfolio)
+    _data, clock = replayed_year(store, small_portfolio)
     state = next(iter(store.scores(ACCOUNT, "health")))
     state.score = (state.score + 7) % 101
     store.save_state(ACCOUNT, state)

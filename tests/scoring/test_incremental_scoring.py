@@ -58,6 +58,17 @@ def _sweep_to(store, clock, day, step=timedelta(days=7)):
         sweep.run()
 
 
+def replayed_year(store, portfolio):
+    """A live score over a year of the portfolio's events, replayed shuffled and swept weekly
+    up to AS_OF: (the loaded data, the clock at AS_OF)."""
+    data = load_data(store, ACCOUNT, portfolio)
+    clock = Clock(midnight(AS_OF - timedelta(days=365)))
+    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
+    _replay(store, data, clock)
+    _sweep_to(store, clock, AS_OF)
+    return data, clock
+
+
 def _batch(raw, folder, day):
     rows = score_rows(parse_definition(raw), folder, midnight(day), Engine.POLARS)
     return {row["id"]: (row["score"], row["status"], row["groups"]) for row in rows}

@@ -16,7 +16,7 @@ from healthscore.services.jobs import run_job, start_nightly, start_reconciliati
 from healthscore.services.reconcile import reconcile
 from healthscore.settings import Settings
 from tests.scoring.support import CUSTOMER_HEALTH, Clock, load_data, make_live, midnight
-from tests.scoring.test_incremental_scoring import ACCOUNT, AS_OF, _replay, _sweep_to
+from tests.scoring.test_incremental_scoring import ACCOUNT, AS_OF, _replay, replayed_year
 
 AT = datetime(2026, 6, 15, 3, tzinfo=UTC)
 
@@ -60,11 +60,7 @@ def test_a_clean_replay_has_no_drift_and_ten_corrupted_states_are_found_and_repa
 ):
     # Given the replay of a year of events (shuffled, 10 % twice) and the weekly sweep
     store = any_store
-    data = load_data(store, ACCOUNT, portfolio)
-    clock = Clock(midnight(AS_OF - timedelta(days=365)))
-    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
-    _replay(store, data, clock)
-    _sweep_to(store, clock, AS_OF)
+    _data, clock = replayed_year(store, portfolio)
     # When a reconciliation runs
     first = reconcile(store, ACCOUNT, "health", "nightly-1", clock())
     # Then every state was compared and none drifted
@@ -157,11 +153,7 @@ def test_an_overridden_record_is_not_drift(memory_store, small_portfolio):
     from healthscore.services.overrides import Overrides
 
     store = memory_store
-    data = load_data(store, ACCOUNT, small_portfolio)
-    clock = Clock(midnight(AS_OF - timedelta(days=365)))
-    make_live(store, ACCOUNT, "health", CUSTOMER_HEALTH, as_of=clock())
-    _replay(store, data, clock)
-    _sweep_to(store, clock, AS_OF)
+    _data, clock = replayed_year(store, small_portfolio)
     caller = Caller(ACCOUNT, "csm", frozenset({MANAGE_PERMISSION}), frozenset({SERVICE_SEAT}))
     overrides = Overrides(store, Definitions(store, lambda _a, _j: None))
     states = sorted(store.scores(ACCOUNT, "health"), key=lambda s: s.key)

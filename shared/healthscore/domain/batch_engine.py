@@ -28,7 +28,8 @@ How it stays exact and fast:
   sorted by an integer.
 
 Its parts: batch_frames (frames, keys, exact dedup and joins), batch_conditions (conditions as
-expressions), batch_candidates (the rows each rule counts), and this module (the fold into
+expressions), batch_candidates (the rows each rule counts), batch_events (the events among
+them), batch_folds (rows folded per record), and this module (the fold into
 scores). Polars is large: of the Lambda functions only the recompute imports it (the CLI, the
 notebooks and the analytics do too); the functions that score incrementally use tallies.
 """
@@ -41,11 +42,7 @@ from typing import Any
 
 import polars as pl
 
-from healthscore.domain.batch_candidates import (
-    _candidates,
-    _needed_records,
-    start_event_rows,
-)
+from healthscore.domain.batch_candidates import _candidates, _needed_records
 from healthscore.domain.batch_conditions import (
     _all,
     _condition,
@@ -56,6 +53,7 @@ from healthscore.domain.batch_conditions import (
     _static,
     _Values,
 )
+from healthscore.domain.batch_events import start_event_rows
 from healthscore.domain.batch_frames import (
     ID,
     NO_DAY,
